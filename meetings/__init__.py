@@ -1,0 +1,1 @@
+"""giaoban domain: models and actions. Never imports Flask, aiortc or Celery."""
