@@ -1,0 +1,213 @@
+"""The ONLY module of giaoban that reaches into aiortc / aioice internals.
+
+Pinned to aiortc 1.16.0 and aioice 0.13.0 (requirements.txt). tests/media/test_internals.py
+fails loudly when an upgrade moves anything used here. Every hook is installed on one
+instance (one peer connection, receiver or sender); nothing is patched globally, so plain
+aiortc peers in the same process (tests, benchmarks) keep their normal behaviour.
+
+Hooks:
+
+1. Receive side pass-through (``enable_passthrough``): RTCRtpReceiver reassembles frames
+   in its jitter buffer and puts ``(codec, JitterFrame)`` on ``__decoder_queue`` for a
+   decoder thread. We replace that queue by one that turns each frame into an
+   :class:`media.frames.EncodedFrame` and puts it straight on the receiver track's asyncio
+   queue (we are on the event loop thread there), so ``track.recv()`` yields encoded
+   frames. SRTP, NACK, jitter buffer, RTCP receiver reports and REMB are untouched. The
+   decoder thread aiortc still starts just waits for the stop signal and then ends the
+   track exactly as aiortc does.
+2. Keyframe requests upstream (``send_pli``): ``RTCRtpReceiver._send_rtcp_pli``.
+3. Keyframe requests from subscribers (``on_keyframe_request``): RTCRtpSender handles an
+   incoming PLI/FIR by calling ``self._send_keyframe()``, which only sets a flag the
+   ``pack()`` path ignores; we replace it on the instance with a callback.
+4. ICE restriction (``restrict_ice``): RTCPeerConnection creates each ICE connection in
+   ``__createDtlsTransport``; we wrap it on the instance and, for every new
+   ``aioice.Connection``: gather host candidates only on the configured addresses (wrapping
+   ``get_component_candidates``), drop remote candidates outside the allowed networks
+   (wrapping ``add_remote_candidate``, before any pairing or mDNS lookup), and drop every
+   datagram (STUN checks, DTLS, SRTP) whose source is outside the allowed networks
+   (wrapping each socket protocol's ``datagram_received``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import aioice
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from media.frames import EncodedFrame, is_keyframe
+from media.netpolicy import IcePolicy
+
+logger = logging.getLogger(__name__)
+
+AIORTC_VERSION = "1.16.0"
+AIOICE_VERSION = "0.13.0"
+
+# name-mangled private attributes we touch
+RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+RECEIVER_SEND_PLI = "_send_rtcp_pli"
+SENDER_SEND_KEYFRAME = "_send_keyframe"
+PC_CREATE_DTLS = "_RTCPeerConnection__createDtlsTransport"
+CONNECTION_PROTOCOLS = "_protocols"
+
+_HOOKED = "_giaoban_hooked"
+
+
+# --------------------------------------------------------------------------- receive side
+
+
+class _PassThroughQueue:
+    """Stands in for the receiver's ``queue.Queue`` between jitter buffer and decoder.
+
+    ``put`` is called by aiortc on the event loop thread; ``get`` by aiortc's decoder thread,
+    which we keep idle until the receiver stops.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver, kind: str) -> None:
+        self._receiver = receiver
+        self._kind = kind
+        self._stopped = threading.Event()
+        self.frames = 0
+
+    def put(self, task: tuple[RTCRtpCodecParameters, Any] | None) -> None:
+        if task is None:
+            self._stopped.set()
+            return
+        codec, jitter_frame = task
+        track = self._receiver._track
+        if track is None:
+            return
+        data = jitter_frame.data
+        frame = EncodedFrame(
+            kind=self._kind,
+            codec_name=codec.name,
+            clock_rate=codec.clockRate,
+            data=data,
+            timestamp=jitter_frame.timestamp,
+            keyframe=is_keyframe(codec.name, data),
+        )
+        self.frames += 1
+        track._queue.put_nowait(frame)
+
+    def get(self, *args: Any, **kwargs: Any) -> None:
+        # aiortc's decoder_worker blocks here; returning None makes it end the track.
+        self._stopped.wait()
+        return None
+
+
+def enable_passthrough(receiver: RTCRtpReceiver, kind: str) -> None:
+    """Make ``receiver.track.recv()`` return :class:`EncodedFrame` objects instead of
+    decoded frames. Call before the connection starts receiving (e.g. in the ``track``
+    event or right after ``setRemoteDescription``)."""
+    current = getattr(receiver, RECEIVER_DECODER_QUEUE)
+    if isinstance(current, _PassThroughQueue):
+        return
+    setattr(receiver, RECEIVER_DECODER_QUEUE, _PassThroughQueue(receiver, kind))
+
+
+def passthrough_frame_count(receiver: RTCRtpReceiver) -> int:
+    queue_ = getattr(receiver, RECEIVER_DECODER_QUEUE)
+    return queue_.frames if isinstance(queue_, _PassThroughQueue) else 0
+
+
+def receiver_media_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    """The SSRC of the media stream (not RTX) most recently received."""
+    rtx = set(getattr(receiver, RECEIVER_RTX_SSRC).keys())
+    sources = [s for s in receiver.getSynchronizationSources() if s.source not in rtx]
+    if not sources:
+        return None
+    return max(sources, key=lambda s: s.timestamp).source
+
+
+async def send_pli(receiver: RTCRtpReceiver) -> bool:
+    """Send an RTCP PLI to the remote sender. False when no media SSRC is known yet."""
+    ssrc = receiver_media_ssrc(receiver)
+    if ssrc is None:
+        return False
+    await getattr(receiver, RECEIVER_SEND_PLI)(ssrc)
+    return True
+
+
+# --------------------------------------------------------------------------- send side
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the remote peer sends PLI or FIR for this sender."""
+
+    def _send_keyframe() -> None:
+        try:
+            callback()
+        except Exception:
+            logger.exception("keyframe request callback failed")
+
+    setattr(sender, SENDER_SEND_KEYFRAME, _send_keyframe)
+
+
+# --------------------------------------------------------------------------- ICE
+
+
+def _filter_protocol(protocol: Any, policy: IcePolicy) -> None:
+    if getattr(protocol, _HOOKED, False):
+        return
+    original = protocol.datagram_received
+
+    def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if not policy.allows(addr[0]):
+            logger.debug("dropped datagram from %s (outside allowed networks)", addr[0])
+            return
+        original(data, addr)
+
+    protocol.datagram_received = datagram_received
+    setattr(protocol, _HOOKED, True)
+
+
+def restrict_connection(connection: aioice.Connection, policy: IcePolicy) -> None:
+    """Apply ``policy`` to one aioice connection (before it gathers or gets candidates)."""
+    if getattr(connection, _HOOKED, False):
+        return
+    original_gather = connection.get_component_candidates
+    original_add = connection.add_remote_candidate
+
+    async def get_component_candidates(
+        component: int, addresses: list[str], timeout: int = 5
+    ) -> list[aioice.Candidate]:
+        candidates = await original_gather(
+            component=component, addresses=list(policy.gather_addresses), timeout=timeout
+        )
+        for protocol in getattr(connection, CONNECTION_PROTOCOLS):
+            _filter_protocol(protocol, policy)
+        return [c for c in candidates if c.host in policy.gather_addresses]
+
+    async def add_remote_candidate(candidate: aioice.Candidate | None) -> None:
+        if candidate is not None and not policy.allows(candidate.host):
+            logger.info("ignored remote candidate %s (outside allowed networks)", candidate.host)
+            return
+        await original_add(candidate)
+
+    connection.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
+    connection.add_remote_candidate = add_remote_candidate  # type: ignore[method-assign]
+    setattr(connection, _HOOKED, True)
+
+
+def restrict_ice(pc: RTCPeerConnection, policy: IcePolicy) -> None:
+    """Apply ``policy`` to every ICE connection ``pc`` creates from now on."""
+    original = getattr(pc, PC_CREATE_DTLS)
+
+    def create_dtls_transport() -> Any:
+        dtls = original()
+        restrict_connection(dtls.transport._connection, policy)
+        return dtls
+
+    setattr(pc, PC_CREATE_DTLS, create_dtls_transport)
+
+
+def create_peer_connection(policy: IcePolicy) -> RTCPeerConnection:
+    """A peer connection with no STUN/TURN server and ``policy`` applied to ICE."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    restrict_ice(pc, policy)
+    return pc

@@ -1,0 +1,238 @@
+"""Fails loudly when an aiortc/aioice upgrade moves the internals media/aiortc_internals.py uses."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import queue
+import socket
+from importlib.metadata import version
+
+import aioice
+import aioice.ice
+import aiortc.rtcrtpreceiver
+import av
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
+from media_testkit import LOOPBACK, client_pc, negotiate, run, vp8_decoder, wait_for
+
+from media import aiortc_internals as internals
+from media.frames import EncodedFrame
+from media.netpolicy import IcePolicy
+from media.synthetic import PatternVideoTrack, frame_pattern
+
+
+def test_pinned_versions() -> None:
+    assert version("aiortc") == internals.AIORTC_VERSION
+    assert version("aioice") == internals.AIOICE_VERSION
+
+
+def test_private_attributes_exist() -> None:
+    # receiver: decoder queue replaced per instance, PLI sender, RTX map
+    src = inspect.getsource(RTCRtpReceiver)
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in src
+    assert "target=decoder_worker" in src
+    assert "self.__decoder_queue.put(None)" in src
+    params = list(inspect.signature(aiortc.rtcrtpreceiver.decoder_worker).parameters)
+    assert params == ["loop", "input_q", "output_q", "decode_error"]
+    assert "input_q.get()" in inspect.getsource(aiortc.rtcrtpreceiver.decoder_worker)
+    assert hasattr(RTCRtpReceiver, internals.RECEIVER_SEND_PLI)
+    # sender: PLI/FIR handled through self._send_keyframe(); Packet goes to pack()
+    sender_src = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "self._send_keyframe()" in sender_src
+    assert "self.__encoder.pack(data)" in inspect.getsource(RTCRtpSender._next_encoded_frame)
+    # peer connection creates ICE connections in __createDtlsTransport
+    assert hasattr(RTCPeerConnection, internals.PC_CREATE_DTLS)
+    assert "self.__createDtlsTransport()" in inspect.getsource(RTCPeerConnection)
+    # aioice: gathering goes through get_component_candidates(component, addresses, timeout)
+    sig = inspect.signature(aioice.Connection.get_component_candidates)
+    assert list(sig.parameters) == ["self", "component", "addresses", "timeout"]
+    gather_src = inspect.getsource(aioice.Connection.gather_candidates)
+    assert "self.get_component_candidates(" in gather_src
+    assert "self.receiver.request_received" in inspect.getsource(aioice.ice.StunProtocol)
+    assert "_add_remote_candidate" in inspect.getsource(aioice.Connection.add_remote_candidate)
+
+
+def test_instance_attributes_exist() -> None:
+    async def main() -> None:
+        pc = RTCPeerConnection()
+        transceiver = pc.addTransceiver("video")
+        receiver = transceiver.receiver
+        assert isinstance(getattr(receiver, internals.RECEIVER_DECODER_QUEUE), queue.Queue)
+        assert isinstance(getattr(receiver, internals.RECEIVER_RTX_SSRC), dict)
+        connection = receiver.transport.transport._connection
+        assert isinstance(connection, aioice.Connection)
+        assert isinstance(getattr(connection, internals.CONNECTION_PROTOCOLS), list)
+        await pc.close()
+
+    run(main())
+
+
+def test_passthrough_yields_encoded_frames_and_pli_brings_keyframe() -> None:
+    async def main() -> None:
+        publisher = client_pc()
+        publisher.addTrack(PatternVideoTrack(pattern=2))
+        node = internals.create_peer_connection(LOOPBACK)
+        tracks = []
+
+        @node.on("track")
+        def on_track(track) -> None:
+            tracks.append(track)
+
+        await publisher.setLocalDescription(await publisher.createOffer())
+        await node.setRemoteDescription(publisher.localDescription)
+        receiver = node.getTransceivers()[0].receiver
+        internals.enable_passthrough(receiver, "video")
+        await node.setLocalDescription(await node.createAnswer())
+        await publisher.setRemoteDescription(node.localDescription)
+
+        decoder = vp8_decoder()
+        frames: list[EncodedFrame] = []
+        for _ in range(10):
+            frame = await tracks[0].recv()
+            assert isinstance(frame, EncodedFrame)
+            frames.append(frame)
+        assert frames[0].keyframe
+        assert all(not f.keyframe for f in frames[1:])
+        assert frames[0].codec_name == "VP8" and frames[0].clock_rate == 90000
+        assert [f.timestamp for f in frames] == sorted(f.timestamp for f in frames)
+        for f in frames:
+            packet = av.Packet(f.data)
+            for decoded in decoder.decode(packet):
+                assert frame_pattern(decoded) == 2
+        assert internals.passthrough_frame_count(receiver) >= 10
+        assert internals.receiver_media_ssrc(receiver) is not None
+
+        # aiortc's encoder makes a keyframe every 3000 frames: a keyframe soon after our
+        # PLI proves the PLI reached the publisher
+        assert await internals.send_pli(receiver)
+        for _ in range(60):
+            frame = await tracks[0].recv()
+            if frame.keyframe:
+                break
+        else:
+            raise AssertionError("no keyframe after PLI")
+        await publisher.close()
+        await node.close()
+
+    run(main())
+
+
+def test_keyframe_request_callback_on_subscriber_pli() -> None:
+    async def main() -> None:
+        node = internals.create_peer_connection(LOOPBACK)
+        node.addTrack(PatternVideoTrack(pattern=1))
+        client = client_pc()
+        requests: list[int] = []
+        sender = node.getSenders()[0]
+        internals.on_keyframe_request(sender, lambda: requests.append(1))
+        received = []
+
+        @client.on("track")
+        def on_track(track) -> None:
+            received.append(track)
+
+        await negotiate(node, client)
+        await received[0].recv()
+        client_receiver = client.getReceivers()[0]
+        assert await internals.send_pli(client_receiver)
+        await wait_for(lambda: requests)
+        await node.close()
+        await client.close()
+
+    run(main())
+
+
+def test_ice_gathers_only_on_configured_address() -> None:
+    async def main() -> None:
+        pc = internals.create_peer_connection(LOOPBACK)
+        pc.addTransceiver("video")
+        await pc.setLocalDescription(await pc.createOffer())
+        lines = [x for x in pc.localDescription.sdp.splitlines() if x.startswith("a=candidate")]
+        assert lines, "no candidate gathered"
+        assert all(line.split()[4] == "127.0.0.1" for line in lines)
+        # a plain aiortc peer would gather on other interfaces and never on 127.0.0.1
+        addresses = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
+        assert "127.0.0.1" not in addresses
+        await pc.close()
+
+    run(main())
+
+
+def _offer_with_extra_candidate(sdp: str, host: str) -> str:
+    out = []
+    for line in sdp.splitlines():
+        out.append(line)
+        if line.startswith("a=candidate") and " 127.0.0.1 " in line:
+            parts = line.split()
+            parts[0] = "a=candidate:deadbeef"
+            parts[4] = host
+            out.append(" ".join(parts))
+    return "\r\n".join(out) + "\r\n"
+
+
+def test_remote_candidates_outside_allowed_networks_are_ignored() -> None:
+    async def main() -> None:
+        offerer = client_pc()
+        offerer.addTransceiver("audio")
+        await offerer.setLocalDescription(await offerer.createOffer())
+        sdp = _offer_with_extra_candidate(offerer.localDescription.sdp, "127.0.0.2")
+        sdp = _offer_with_extra_candidate(sdp, "host.local")
+        node = internals.create_peer_connection(LOOPBACK)
+        await node.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        connection = node.getTransceivers()[0].receiver.transport.transport._connection
+        hosts = {c.host for c in connection.remote_candidates}
+        assert hosts == {"127.0.0.1"}
+        await offerer.close()
+        await node.close()
+
+    run(main())
+
+
+def _binding_request() -> bytes:
+    message = aioice.stun.Message(
+        message_method=aioice.stun.Method.BINDING, message_class=aioice.stun.Class.REQUEST
+    )
+    return bytes(message)
+
+
+async def _answered(source: str, port: int) -> bool:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((source, 0))
+    sock.setblocking(False)
+    try:
+        sock.sendto(_binding_request(), ("127.0.0.1", port))
+        try:
+            await asyncio.wait_for(loop.sock_recv(sock, 2048), 0.5)
+            return True
+        except TimeoutError:
+            return False
+    finally:
+        sock.close()
+
+
+def test_datagrams_from_outside_allowed_networks_are_dropped() -> None:
+    async def main() -> None:
+        policy = IcePolicy.from_strings(["127.0.0.1"], ["127.0.0.1/32"])
+        pc = internals.create_peer_connection(policy)
+        pc.addTransceiver("audio")
+        await pc.setLocalDescription(await pc.createOffer())
+        connection = pc.getTransceivers()[0].receiver.transport.transport._connection
+        port = connection.local_candidates[0].port
+        # an unauthenticated binding request gets a 400 error response from an allowed source
+        assert await _answered("127.0.0.1", port)
+        # and nothing at all from 127.0.0.2 (loopback, but outside 127.0.0.1/32)
+        assert not await _answered("127.0.0.2", port)
+        await pc.close()
+
+    run(main())
+
+
+def test_policy_allows() -> None:
+    policy = IcePolicy.from_strings(["127.0.0.1"], ["127.0.0.0/8", "::1"])
+    assert policy.allows("127.0.0.1") and policy.allows("127.9.9.9") and policy.allows("::1")
+    assert not policy.allows("192.0.2.2")
+    assert not policy.allows("fd00::2")
+    assert not policy.allows("abc.local")
+    assert not policy.allows("")
+    assert policy.allows("::ffff:127.0.0.1")
