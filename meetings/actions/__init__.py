@@ -1,0 +1,1 @@
+"""Actions: each takes a Session and the acting user, checks rights, does one thing."""

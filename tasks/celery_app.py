@@ -1,0 +1,59 @@
+"""The Celery app (Flask's Celery pattern without needing a Flask app in workers).
+
+Broker: Redis when REDIS_URL is set; otherwise kombu's filesystem transport in the
+instance folder, so that the embedded default still runs tasks in a separate worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetings.db import make_engine, make_session_factory
+from web.config import load_settings
+
+logger = logging.getLogger(__name__)
+
+settings = load_settings()
+
+celery = Celery("giaoban", include=["tasks.reminders"])
+celery.conf.update(
+    broker_url=settings.celery_broker_url,
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    timezone="Asia/Ho_Chi_Minh",
+    enable_utc=True,
+    broker_connection_retry_on_startup=True,
+    beat_schedule={
+        "meeting-reminders": {"task": "tasks.reminders.send_reminders", "schedule": 60.0},
+    },
+    beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
+)
+if settings.embedded:
+    celery.conf.broker_transport_options = settings.filesystem_transport_options("celery")
+
+
+@cache
+def _factory() -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on error."""
+    session = _factory()()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,124 @@
+"""The giaoban web app: app factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from web.config import ROOT, load_settings
+from web.extensions import babel, csrf, db, limiter, login_manager, socketio
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES = ("vi", "en")
+
+
+def select_locale() -> str:
+    lang = request.args.get("lang")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+        return lang
+    if session.get("lang") in LANGUAGES:
+        return str(session["lang"])
+    if current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return str(current_user.locale)
+    return "vi"
+
+
+def select_timezone() -> str:
+    return "Asia/Ho_Chi_Minh"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        SOCKETIO_QUEUE=settings.redis_url,
+        STORAGE_DIR=str(settings.storage_dir),
+        DATA_DIR=str(settings.data_dir),
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        MEDIA_SECRET=settings.media_secret,
+        BASE_URL=settings.base_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "web" / "translations"),
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT="10 per minute",
+        REMINDER_LEAD_MINUTES=30,
+        NODE_MODULES=str(ROOT / "node_modules"),
+    )
+    if overrides:
+        app.config.update(overrides)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    _init_socketio(app)
+
+    from web import auth, errors, filters, vendor
+    from web.api import bp as api_bp
+    from web.pages import admin, meetings
+
+    errors.init_app(app)
+    filters.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(meetings.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(vendor.bp)
+
+    from web import cli
+
+    cli.init_app(app)
+
+    @app.before_request
+    def _lang() -> None:
+        g.lang = select_locale()
+
+    return app
+
+
+def _init_socketio(app: Flask) -> None:
+    queue = app.config.get("SOCKETIO_QUEUE")
+    kwargs: dict[str, Any] = {
+        "async_mode": "threading",
+        "cors_allowed_origins": app.config.get("SOCKETIO_CORS", []),
+        "max_http_buffer_size": 256 * 1024,
+        "ping_interval": 10,
+        "ping_timeout": 10,
+    }
+    if queue:
+        kwargs["message_queue"] = queue
+    elif app.config.get("SOCKETIO_EMBEDDED_QUEUE"):
+        # No Redis: workers reach browsers through kombu's filesystem transport.
+        import socketio as sio
+
+        settings = app.config["SETTINGS"]
+        kwargs["client_manager"] = sio.KombuManager(
+            "filesystem://",
+            connection_options={
+                "transport_options": settings.filesystem_transport_options("socketio")
+            },
+        )
+    socketio.init_app(app, **kwargs)

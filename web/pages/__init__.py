@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja). Routes are thin: parse, call an action, render."""
