@@ -480,8 +480,9 @@ def add_document_header(doc: Document, spec: HeaderSpec):
     agency_w = max(longest_line_mm(line, HEADER_PT, True, inner_left)
                    for line in agency.split("\n"))
     add_rule(left, agency_w * 0.4, inner_left)
-    number = add_text(left, spec.number_line, HEADER_LINE, size_pt=NUMBER_PT)
-    number.paragraph_format.space_before = Pt(6)
+    if spec.number_line:
+        number = add_text(left, spec.number_line, HEADER_LINE, size_pt=NUMBER_PT)
+        number.paragraph_format.space_before = Pt(6)
     cell_clear(left)
 
     add_text(right, STATE_MOTTO, HEADER_LINE, bold=True)

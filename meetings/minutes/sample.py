@@ -151,3 +151,28 @@ def large_meeting(*, endpoints: int = 200, items: int = 20, floor_turns: int = 1
                              "tư công còn chậm.</p>"),
         ),
     )
+
+
+def attendance_for(data: MinutesData, *, seed: int = 11):
+    """Attendance rows for ``data``: every endpoint, some reconnecting, plus named people."""
+    from .attendance import AttendanceReportData, AttendanceRow, Presence
+
+    rng = random.Random(seed)
+    rows = []
+    span = (data.ended_at - data.started_at).total_seconds()
+    for entry in data.endpoints:
+        join = data.started_at + timedelta(seconds=rng.randint(-300, 240))
+        if rng.random() < 0.2:  # a drop and a return
+            drop = join + timedelta(seconds=rng.randint(600, int(span * 0.6)))
+            back = drop + timedelta(seconds=rng.randint(20, 600))
+            intervals = (Presence(join, drop), Presence(back, None))
+        else:
+            leave = None if rng.random() < 0.8 else data.ended_at - timedelta(minutes=20)
+            intervals = (Presence(join, leave),)
+        rows.append(AttendanceRow(entry.endpoint, entry.unit, None, entry.head_count,
+                                  intervals))
+        for person in entry.people:
+            rows.append(AttendanceRow(entry.endpoint, entry.unit, person.name, None,
+                                      (Presence(join + timedelta(seconds=30), None),)))
+    return AttendanceReportData(data.agency, data.meeting_title, data.started_at,
+                                data.ended_at, tuple(rows), data.absent_units)
