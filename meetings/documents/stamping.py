@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
+import re
+import secrets
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -103,3 +107,36 @@ def stamp_pdf(source: Path | BinaryIO, out: Path | BinaryIO, text: str,
         writer.write(out)
     logger.info("stamped %d pages", len(writer.pages))
     return len(writer.pages)
+
+
+STAMP_KEEP_SECONDS = 12 * 3600
+
+
+def stamped_copy(cache_dir: Path, source: Path, ident: str, text: str,
+                 watermark: str | None = None) -> Path:
+    """A stamped copy of ``source`` kept in ``cache_dir`` under ``ident``.
+
+    The same ident gives the same file, so a viewer's range requests all read one copy.
+    Copies older than STAMP_KEEP_SECONDS are swept when a new copy is made.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,120}", ident):
+        raise ValueError("bad stamp id")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{ident}.pdf"
+    if target.exists():
+        return target
+    now = time.time()
+    for old in cache_dir.glob("*.pdf"):
+        try:
+            if now - old.stat().st_mtime > STAMP_KEEP_SECONDS:
+                old.unlink()
+        except FileNotFoundError:
+            pass
+    tmp = cache_dir / f".{ident}.{secrets.token_hex(4)}.part"
+    try:
+        stamp_pdf(source, tmp, text, watermark)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
