@@ -36,7 +36,13 @@ from collections.abc import Callable
 from typing import Any
 
 import aioice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+)
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from media.frames import EncodedFrame, is_keyframe
@@ -206,8 +212,15 @@ def restrict_ice(pc: RTCPeerConnection, policy: IcePolicy) -> None:
     setattr(pc, PC_CREATE_DTLS, create_dtls_transport)
 
 
-def create_peer_connection(policy: IcePolicy) -> RTCPeerConnection:
-    """A peer connection with no STUN/TURN server and ``policy`` applied to ICE."""
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+def create_peer_connection(policy: IcePolicy, max_bundle: bool = True) -> RTCPeerConnection:
+    """A peer connection with no STUN/TURN server and ``policy`` applied to ICE.
+
+    ``max_bundle``: every transceiver shares the first one's transport from creation. The
+    node needs it: with aiortc's default "balanced" policy, transceivers created before
+    ``setRemoteDescription`` (as the node does, to choose codecs) get bundled per kind onto
+    a transport that the offer's BUNDLE group then discards, and never connect.
+    """
+    bundle = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=bundle))
     restrict_ice(pc, policy)
     return pc

@@ -1,0 +1,58 @@
+"""Node configuration, read from the environment."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from media.netpolicy import IcePolicy
+
+logger = logging.getLogger(__name__)
+
+
+def _list(value: str) -> list[str]:
+    return [v for v in (x.strip() for x in value.split(",")) if v]
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    node_id: str
+    secret: str
+    web_url: str
+    policy: IcePolicy
+    capacity: int = 400
+    video_codec: str = "VP8"
+    pli_interval: float = 0.5
+    stats_interval: float = 2.0
+    max_message_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeConfig:
+        """GIAOBAN_MEDIA_SECRET (required), GIAOBAN_WEB_URL, GIAOBAN_MEDIA_NODE_ID,
+        GIAOBAN_MEDIA_ICE_ADDRESSES (comma list, default 127.0.0.1),
+        GIAOBAN_MEDIA_ALLOWED_NETWORKS (comma list, default 127.0.0.0/8),
+        GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264)."""
+        env = os.environ if environ is None else environ
+        secret = env.get("GIAOBAN_MEDIA_SECRET", "")
+        if not secret:
+            raise ValueError("GIAOBAN_MEDIA_SECRET is not set")
+        policy = IcePolicy.from_strings(
+            _list(env.get("GIAOBAN_MEDIA_ICE_ADDRESSES", "127.0.0.1")),
+            _list(env.get("GIAOBAN_MEDIA_ALLOWED_NETWORKS", "127.0.0.0/8")),
+        )
+        if not policy.gather_addresses or not policy.allowed_networks:
+            raise ValueError("ICE addresses and allowed networks must not be empty")
+        codec = env.get("GIAOBAN_MEDIA_VIDEO_CODEC", "VP8").upper()
+        if codec not in ("VP8", "H264"):
+            raise ValueError("GIAOBAN_MEDIA_VIDEO_CODEC must be VP8 or H264")
+        return cls(
+            node_id=env.get("GIAOBAN_MEDIA_NODE_ID", f"node-{socket.gethostname()}"),
+            secret=secret,
+            web_url=env.get("GIAOBAN_WEB_URL", "http://127.0.0.1:5000"),
+            policy=policy,
+            capacity=int(env.get("GIAOBAN_MEDIA_CAPACITY", "400")),
+            video_codec=codec,
+        )

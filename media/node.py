@@ -1,0 +1,410 @@
+"""The media node: rooms, peers and the commands the web app sends over the control link.
+
+Every command takes a JSON-like dict and returns ``{"ok": True, ...}`` or
+``{"ok": False, "error": {"code", "message"}}``; a refused command changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from media.config import NodeConfig
+from media.errors import (
+    BAD_REQUEST,
+    CAPACITY,
+    FORBIDDEN,
+    INTERNAL,
+    TOO_LARGE,
+    UNKNOWN_PEER,
+    UNKNOWN_ROOM,
+    MediaError,
+)
+from media.forwarding import ForwardingTrack
+from media.peers import (
+    KIND_PUBLISH,
+    KIND_SUBSCRIBE,
+    Peer,
+    PublishPeer,
+    SubscribePeer,
+    open_publish_peer,
+    open_subscribe_peer,
+)
+from media.recorder import CountingRecorder, Recorder, RecorderInput
+from media.room import (
+    DEFAULT_SLOTS,
+    ROLE_CHAIR,
+    SLOT_HALL,
+    SLOT_SPEAKER,
+    Room,
+    SlotBinding,
+    check_id,
+    check_slot,
+)
+from media.sdp_guard import check_offer
+from media.stats import CpuMeter, RateMeter, publish_stats, subscribe_stats
+
+logger = logging.getLogger(__name__)
+
+EmitFn = Callable[[str, dict[str, Any]], Awaitable[None] | None]
+RecorderFactory = Callable[[str], Recorder]
+RECORDER_KEY = "recorder"
+MAX_SLOTS = 8
+
+
+def _require(payload: dict[str, Any], key: str) -> Any:
+    if key not in payload:
+        raise MediaError(BAD_REQUEST, f"missing {key!r}")
+    return payload[key]
+
+
+class MediaNode:
+    def __init__(
+        self,
+        config: NodeConfig,
+        emit: EmitFn | None = None,
+        recorder_factory: RecorderFactory | None = None,
+    ) -> None:
+        self.config = config
+        self.rooms: dict[str, Room] = {}
+        self.peers: dict[str, Peer] = {}
+        self.recorders: dict[str, Recorder] = {}
+        self._emit = emit
+        self._recorder_factory = recorder_factory or CountingRecorder
+        self._meter = RateMeter()
+        self._cpu = CpuMeter()
+        self._commands: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+            "open_peer": self.open_peer,
+            "close_peer": self.close_peer,
+            "subscribe": self.subscribe,
+            "set_speaker": self.set_speaker,
+            "request_keyframe": self.request_keyframe,
+            "start_recorder": self.start_recorder,
+            "stop_recorder": self.stop_recorder,
+            "close_room": self.close_room,
+            "describe_room": self.describe_room,
+        }
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    @property
+    def command_names(self) -> tuple[str, ...]:
+        return tuple(self._commands)
+
+    async def handle(self, command: str, payload: object) -> dict[str, Any]:
+        try:
+            handler = self._commands.get(command)
+            if handler is None:
+                raise MediaError(BAD_REQUEST, f"unknown command {command!r}")
+            if not isinstance(payload, dict):
+                raise MediaError(BAD_REQUEST, "payload must be an object")
+            try:
+                size = len(json.dumps(payload))
+            except (TypeError, ValueError) as exc:
+                raise MediaError(BAD_REQUEST, "payload is not JSON") from exc
+            if size > self.config.max_message_bytes:
+                raise MediaError(TOO_LARGE, f"message larger than {self.config.max_message_bytes}")
+            return {"ok": True} | await handler(payload)
+        except MediaError as exc:
+            logger.info("command %s refused: %s %s", command, exc.code, exc.message)
+            return {"ok": False, "error": exc.to_dict()}
+        except Exception:
+            logger.exception("command %s failed", command)
+            return {"ok": False, "error": {"code": INTERNAL, "message": "internal error"}}
+
+    async def emit(self, event: str, data: dict[str, Any]) -> None:
+        if self._emit is None:
+            return
+        try:
+            result = self._emit(event, data)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception("emitting %s failed", event)
+
+    def _room(self, payload: dict[str, Any], create: bool = False) -> Room:
+        room_id = check_id(_require(payload, "room"), "room")
+        room = self.rooms.get(room_id)
+        if room is None:
+            if not create:
+                raise MediaError(UNKNOWN_ROOM, f"unknown room {room_id}")
+            room = Room(room_id)
+            self.rooms[room_id] = room
+        return room
+
+    def _peer(self, payload: dict[str, Any]) -> Peer:
+        peer_id = check_id(_require(payload, "peer_id"), "peer_id")
+        peer = self.peers.get(peer_id)
+        if peer is None:
+            raise MediaError(UNKNOWN_PEER, f"unknown peer {peer_id}")
+        if "participant" in payload:
+            participant = check_id(payload["participant"], "participant")
+            if participant != peer.participant_id:
+                raise MediaError(FORBIDDEN, "peer belongs to another participant")
+        if "room" in payload and check_id(payload["room"], "room") != peer.room_id:
+            raise MediaError(FORBIDDEN, "peer belongs to another room")
+        return peer
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def open_peer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room_id = check_id(_require(payload, "room"), "room")
+        participant_id = check_id(_require(payload, "participant"), "participant")
+        role = _require(payload, "role")
+        kind = _require(payload, "kind")
+        if kind not in (KIND_PUBLISH, KIND_SUBSCRIBE):
+            raise MediaError(BAD_REQUEST, "kind must be 'publish' or 'subscribe'")
+        if role not in ("chair", "participant"):
+            raise MediaError(BAD_REQUEST, "role must be 'chair' or 'participant'")
+        if len(self.peers) >= self.config.capacity:
+            raise MediaError(CAPACITY, "node is full")
+        slots = list(DEFAULT_SLOTS)
+        if kind == KIND_SUBSCRIBE and payload.get("slots") is not None:
+            raw = payload["slots"]
+            if not isinstance(raw, list) or not 0 < len(raw) <= MAX_SLOTS:
+                raise MediaError(BAD_REQUEST, f"slots must be a list of 1-{MAX_SLOTS} slots")
+            slots = [check_slot(s) for s in raw]
+            if role != ROLE_CHAIR and any(s not in (SLOT_HALL, SLOT_SPEAKER) for s in slots):
+                raise MediaError(FORBIDDEN, "only the chair may subscribe to a chosen participant")
+        offer, shape = check_offer(payload.get("sdp"), payload.get("type"), self.config.policy)
+        peer_id = uuid.uuid4().hex[:16]
+
+        room = self._room(payload, create=True)
+        participant = room.join(participant_id, role)
+        participant.peer_ids.add(peer_id)  # reserve, so the room is not dropped meanwhile
+        try:
+            if kind == KIND_PUBLISH:
+                peer, answer = await open_publish_peer(
+                    peer_id,
+                    room_id,
+                    participant_id,
+                    offer,
+                    shape,
+                    self.config.policy,
+                    self.config.video_codec,
+                    self.config.pli_interval,
+                )
+            else:
+                codecs = []
+                for slot in slots:
+                    video, _audio = room.sources_for(slot, participant_id)
+                    codecs.append(video.codec_name if video else self.config.video_codec)
+                peer, answer = await open_subscribe_peer(
+                    peer_id,
+                    room_id,
+                    participant_id,
+                    offer,
+                    shape,
+                    self.config.policy,
+                    slots,
+                    codecs,
+                    role == ROLE_CHAIR,
+                )
+        except BaseException:
+            participant.peer_ids.discard(peer_id)
+            room.leave_if_idle(participant_id)
+            self._drop_room_if_empty(room)
+            raise
+
+        self.peers[peer_id] = peer
+        self._watch(peer)
+        if isinstance(peer, PublishPeer):
+            old = [
+                p
+                for p in self.peers.values()
+                if isinstance(p, PublishPeer)
+                and p.room_id == room_id
+                and p.participant_id == participant_id
+                and p.id != peer_id
+            ]
+            for previous in old:
+                await self._drop_peer(previous, "replaced")
+            room.set_published(participant_id, peer.video, peer.audio)
+        else:
+            assert isinstance(peer, SubscribePeer)
+            for track in peer.tracks:
+                track.on_codec_mismatch = self._codec_mismatch_handler(peer)
+            room.add_bindings(peer_id, peer.bindings)
+        logger.info("opened %s peer %s for %s in room %s", kind, peer_id, participant_id, room_id)
+        return {"peer_id": peer_id, "type": "answer", "sdp": answer, "slots": slots}
+
+    def _codec_mismatch_handler(self, peer: SubscribePeer) -> Callable[[ForwardingTrack], None]:
+        def handler(track: ForwardingTrack) -> None:
+            index = peer.tracks.index(track) if track in peer.tracks else -1
+            asyncio.ensure_future(
+                self.emit(
+                    "renegotiate",
+                    {
+                        "peer_id": peer.id,
+                        "room": peer.room_id,
+                        "participant": peer.participant_id,
+                        "track": index,
+                        "reason": "codec_changed",
+                    },
+                )
+            )
+
+        return handler
+
+    def _watch(self, peer: Peer) -> None:
+        @peer.pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if peer.pc.connectionState in ("failed", "closed") and not peer.closed:
+                await self._drop_peer(peer, peer.pc.connectionState)
+
+    async def _drop_peer(self, peer: Peer, reason: str) -> None:
+        if self.peers.get(peer.id) is not peer:
+            return
+        del self.peers[peer.id]
+        self._meter.forget(peer.id)
+        room = self.rooms.get(peer.room_id)
+        if room is not None:
+            participant = room.participants.get(peer.participant_id)
+            if isinstance(peer, PublishPeer):
+                if participant is not None and participant.video is peer.video:
+                    room.set_published(peer.participant_id, None, None)
+            else:
+                room.remove_bindings(peer.id)
+            if participant is not None:
+                participant.peer_ids.discard(peer.id)
+                room.leave_if_idle(peer.participant_id)
+                room.rebind()
+            self._drop_room_if_empty(room)
+        await peer.close()
+        logger.info("closed peer %s (%s)", peer.id, reason)
+        await self.emit(
+            "peer_closed",
+            {
+                "peer_id": peer.id,
+                "room": peer.room_id,
+                "participant": peer.participant_id,
+                "reason": reason,
+            },
+        )
+
+    def _drop_room_if_empty(self, room: Room) -> None:
+        if room.empty and room.id not in self.recorders and self.rooms.get(room.id) is room:
+            del self.rooms[room.id]
+
+    async def close_peer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        peer = self._peer(payload)
+        await self._drop_peer(peer, "closed")
+        return {"peer_id": peer.id}
+
+    async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Point slot ``index`` of a subscribe peer at ``slot`` (hall, speaker or
+        participant:<id>, the last for the chair only)."""
+        peer = self._peer(payload)
+        if not isinstance(peer, SubscribePeer):
+            raise MediaError(BAD_REQUEST, "peer is not a subscribe peer")
+        index = _require(payload, "index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise MediaError(BAD_REQUEST, "index must be an integer")
+        slot = check_slot(_require(payload, "slot"))
+        room = self.rooms.get(peer.room_id)
+        if room is None:
+            raise MediaError(UNKNOWN_ROOM, "room is gone")
+        room.change_slot(peer.id, index, slot)
+        return {"peer_id": peer.id, "slots": [b.name for b in peer.bindings]}
+
+    async def set_speaker(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room = self._room(payload)
+        participant = payload.get("participant")
+        speaker = None if participant is None else check_id(participant, "participant")
+        room.set_speaker(speaker)
+        return {"room": room.id, "speaker": speaker}
+
+    async def request_keyframe(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room = self._room(payload)
+        participant_id = check_id(_require(payload, "participant"), "participant")
+        participant = room.participants.get(participant_id)
+        if participant is None or participant.video is None:
+            raise MediaError(UNKNOWN_PEER, "participant publishes no video")
+        participant.video.request_keyframe("web")
+        return {"room": room.id, "participant": participant_id}
+
+    async def start_recorder(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room = self._room(payload, create=True)
+        if room.id in self.recorders:
+            return {"room": room.id, "recording": True}
+        recorder = self._recorder_factory(room.id)
+        self.recorders[room.id] = recorder
+        bindings = []
+        for slot in (SLOT_HALL, SLOT_SPEAKER):
+            binding = SlotBinding(slot, RECORDER_KEY, is_chair=False)
+            binding.video = RecorderInput(recorder, slot, "video")
+            binding.audio = RecorderInput(recorder, slot, "audio")
+            bindings.append(binding)
+        room.add_bindings(RECORDER_KEY, bindings)
+        return {"room": room.id, "recording": True}
+
+    async def stop_recorder(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room = self._room(payload)
+        recorder = self.recorders.pop(room.id, None)
+        if recorder is None:
+            raise MediaError(BAD_REQUEST, "room is not recording")
+        room.remove_bindings(RECORDER_KEY)
+        summary = recorder.close()
+        self._drop_room_if_empty(room)
+        return {"room": room.id, "recording": False, "summary": summary}
+
+    async def close_room(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room = self._room(payload)
+        for peer in [p for p in self.peers.values() if p.room_id == room.id]:
+            await self._drop_peer(peer, "room_closed")
+        if room.id in self.recorders:
+            await self.stop_recorder({"room": room.id})
+        self.rooms.pop(room.id, None)
+        return {"room": room.id}
+
+    async def describe_room(self, payload: dict[str, Any]) -> dict[str, Any]:
+        room = self._room(payload)
+        return room.describe()
+
+    # -- stats --------------------------------------------------------------------------
+
+    async def collect_stats(self) -> dict[str, Any]:
+        peers = []
+        for peer in list(self.peers.values()):
+            try:
+                if isinstance(peer, PublishPeer):
+                    peers.append(await publish_stats(peer, self._meter))
+                elif isinstance(peer, SubscribePeer):
+                    peers.append(await subscribe_stats(peer, self._meter))
+            except Exception:
+                logger.exception("stats for peer %s failed", peer.id)
+        streams = sum(
+            1
+            for p in self.peers.values()
+            if isinstance(p, SubscribePeer)
+            for t in p.tracks
+            if t.source is not None
+        )
+        node = {
+            "node_id": self.config.node_id,
+            "cpu": round(self._cpu.sample(), 3),
+            "peers": len(self.peers),
+            "rooms": len(self.rooms),
+            "subscriber_streams": streams,
+            "capacity": self.config.capacity,
+        }
+        return {"node": node, "peers": peers}
+
+    async def run_stats(self, interval: float | None = None) -> None:
+        interval = interval or self.config.stats_interval
+        while True:
+            await asyncio.sleep(interval)
+            await self.emit("stats", await self.collect_stats())
+
+    async def shutdown(self) -> None:
+        for peer in list(self.peers.values()):
+            await self._drop_peer(peer, "shutdown")
+        for room_id in list(self.recorders):
+            room = self.rooms.get(room_id)
+            if room is not None:
+                await self.stop_recorder({"room": room_id})

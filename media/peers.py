@@ -1,0 +1,216 @@
+"""Peer connections on the node: a publish peer receives a participant's audio/video; a
+subscribe peer sends slots (hall, speaker, gallery) to a participant."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+
+from media import aiortc_internals as internals
+from media.errors import BAD_SDP, UNSUPPORTED_CODEC, MediaError
+from media.forwarding import ForwardingTrack, TrackSource
+from media.keyframes import KeyframeRequester
+from media.netpolicy import IcePolicy
+from media.room import SlotBinding
+from media.sdp_guard import OfferShape, answer_codecs
+
+logger = logging.getLogger(__name__)
+
+KIND_PUBLISH = "publish"
+KIND_SUBSCRIBE = "subscribe"
+
+
+def codec_preferences(kind: str, codec_name: str) -> list[RTCRtpCodecCapability]:
+    """aiortc capabilities for one codec (plus RTX for video)."""
+    caps = RTCRtpSender.getCapabilities(kind).codecs
+    chosen = [c for c in caps if c.name.lower() == codec_name.lower()]
+    chosen += [c for c in caps if c.name.lower() == "rtx"]
+    return chosen
+
+
+def pick_codec(offered: tuple[str, ...], preferred: str, kind: str) -> str:
+    lowered = [o.lower() for o in offered]
+    if kind == "audio":
+        return "opus"
+    for name in (preferred, "VP8", "H264"):
+        if name.lower() in lowered:
+            return name
+    raise MediaError(UNSUPPORTED_CODEC, "no common video codec")
+
+
+@dataclass
+class Peer:
+    id: str
+    room_id: str
+    participant_id: str
+    kind: str
+    pc: RTCPeerConnection
+    created_at: float = field(default_factory=time.monotonic)
+    closed: bool = False
+
+    async def close(self) -> None:
+        self.closed = True
+        await self.pc.close()
+
+
+@dataclass
+class PublishPeer(Peer):
+    video: TrackSource | None = None
+    audio: TrackSource | None = None
+
+    @property
+    def sources(self) -> list[TrackSource]:
+        return [s for s in (self.video, self.audio) if s is not None]
+
+    async def close(self) -> None:
+        for source in self.sources:
+            source.close()
+        await super().close()
+
+
+@dataclass
+class SubscribePeer(Peer):
+    bindings: list[SlotBinding] = field(default_factory=list)
+    tracks: list[ForwardingTrack] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for track in self.tracks:
+            track.stop()
+        await super().close()
+
+
+async def _apply_offer(pc: RTCPeerConnection, offer_sdp: str) -> str:
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+    except Exception as exc:
+        raise MediaError(BAD_SDP, f"offer refused: {type(exc).__name__}: {exc}"[:200]) from exc
+    return pc.localDescription.sdp
+
+
+async def open_publish_peer(
+    peer_id: str,
+    room_id: str,
+    participant_id: str,
+    offer_sdp: str,
+    shape: OfferShape,
+    policy: IcePolicy,
+    video_codec: str,
+    pli_interval: float,
+) -> tuple[PublishPeer, str]:
+    if shape.count("video") > 1 or shape.count("audio") > 1:
+        raise MediaError(BAD_SDP, "a publisher sends at most one audio and one video track")
+    pc = internals.create_peer_connection(policy)
+    try:
+        return await _build_publish_peer(
+            pc, peer_id, room_id, participant_id, offer_sdp, shape, video_codec, pli_interval
+        )
+    except BaseException:
+        await pc.close()
+        raise
+
+
+async def _build_publish_peer(
+    pc: RTCPeerConnection,
+    peer_id: str,
+    room_id: str,
+    participant_id: str,
+    offer_sdp: str,
+    shape: OfferShape,
+    video_codec: str,
+    pli_interval: float,
+) -> tuple[PublishPeer, str]:
+    transceivers = []
+    for kind, offered in zip(shape.kinds, shape.codecs, strict=True):
+        transceiver = pc.addTransceiver(kind, direction="recvonly")
+        transceiver.setCodecPreferences(
+            codec_preferences(kind, pick_codec(offered, video_codec, kind))
+        )
+        internals.enable_passthrough(transceiver.receiver, kind)
+        transceivers.append(transceiver)
+    answer = await _apply_offer(pc, offer_sdp)
+    peer = PublishPeer(peer_id, room_id, participant_id, KIND_PUBLISH, pc)
+    for transceiver, (kind, codec) in zip(transceivers, answer_codecs(answer), strict=True):
+        track = transceiver.receiver.track
+        if track is None or not codec:
+            continue
+        keyframes = None
+        if kind == "video":
+            keyframes = KeyframeRequester(
+                functools.partial(internals.send_pli, transceiver.receiver), pli_interval
+            )
+        source = TrackSource(participant_id, kind, codec, track, keyframes)
+        if kind == "video":
+            peer.video = source
+        else:
+            peer.audio = source
+    for source in peer.sources:
+        source.start()
+    return peer, answer
+
+
+async def open_subscribe_peer(
+    peer_id: str,
+    room_id: str,
+    participant_id: str,
+    offer_sdp: str,
+    shape: OfferShape,
+    policy: IcePolicy,
+    slots: list[str],
+    slot_codecs: list[str],
+    is_chair: bool,
+) -> tuple[SubscribePeer, str]:
+    """``slot_codecs[i]`` is the video codec slot i should carry (its current source's)."""
+    pc = internals.create_peer_connection(policy)
+    try:
+        return await _build_subscribe_peer(
+            pc, peer_id, room_id, participant_id, offer_sdp, shape, slots, slot_codecs, is_chair
+        )
+    except BaseException:
+        await pc.close()
+        raise
+
+
+async def _build_subscribe_peer(
+    pc: RTCPeerConnection,
+    peer_id: str,
+    room_id: str,
+    participant_id: str,
+    offer_sdp: str,
+    shape: OfferShape,
+    slots: list[str],
+    slot_codecs: list[str],
+    is_chair: bool,
+) -> tuple[SubscribePeer, str]:
+    peer = SubscribePeer(peer_id, room_id, participant_id, KIND_SUBSCRIBE, pc)
+    peer.bindings = [SlotBinding(name, participant_id, is_chair) for name in slots]
+    seen = {"audio": 0, "video": 0}
+    ordered: list[ForwardingTrack | None] = []
+    for kind, offered in zip(shape.kinds, shape.codecs, strict=True):
+        index = seen[kind]
+        seen[kind] += 1
+        if index >= len(slots):
+            ordered.append(None)
+            continue
+        codec = pick_codec(offered, slot_codecs[index], kind)
+        track = ForwardingTrack(kind, codec)
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        transceiver.setCodecPreferences(codec_preferences(kind, codec))
+        internals.on_keyframe_request(transceiver.sender, track.request_keyframe)
+        binding = peer.bindings[index]
+        if kind == "video":
+            binding.video = track
+        else:
+            binding.audio = track
+        peer.tracks.append(track)
+        ordered.append(track)
+    answer = await _apply_offer(pc, offer_sdp)
+    for track, (_kind, codec) in zip(ordered, answer_codecs(answer), strict=False):
+        if track is not None and codec:
+            track.codec_name = codec
+    return peer, answer

@@ -1,0 +1,245 @@
+"""The node with real aiortc peers on 127.0.0.1: forwarding, briefing rule, errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+from media_testkit import Client, node_config, run, wait_for
+
+from media.node import MediaNode
+
+ROOM = "meeting-1"
+
+
+async def _briefing(node: MediaNode) -> tuple[Client, Client, Client]:
+    chair = Client(node, ROOM, "chair", role="chair")
+    alice = Client(node, ROOM, "alice")
+    bob = Client(node, ROOM, "bob")
+    for client, pattern in ((chair, 0), (alice, 1), (bob, 2)):
+        reply = await client.publish(pattern)
+        assert reply["ok"], reply
+    return chair, alice, bob
+
+
+def test_two_subscribers_decode_hall_and_speaker_and_switch() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair, alice, bob = await _briefing(node)
+        assert (await node.handle("set_speaker", {"room": ROOM, "participant": "alice"}))["ok"]
+        viewers = [Client(node, ROOM, f"viewer{i}") for i in range(2)]
+        for viewer in viewers:
+            reply = await viewer.subscribe()
+            assert reply["ok"], reply
+            assert reply["slots"] == ["hall", "speaker"]
+        for viewer in viewers:
+            # every decoded frame of the hall is the chair's picture, of the speaker slot alice's
+            for _ in range(5):
+                assert await viewer.next_pattern(0) == 0
+                assert await viewer.next_pattern(1) == 1
+        # switch the speaker slot to bob: no renegotiation, the same track shows bob
+        reply = await node.handle("set_speaker", {"room": ROOM, "participant": "bob"})
+        assert reply["ok"]
+        for viewer in viewers:
+            await viewer.wait_pattern(1, 2)
+            for _ in range(3):
+                assert await viewer.next_pattern(1) == 2
+            assert await viewer.next_pattern(0) == 0
+        # audio: hall (chair) and speaker (bob) are forwarded, alice's audio is not
+        room = node.rooms[ROOM]
+        assert room.participants["alice"].audio.sinks == set()
+        assert len(room.participants["bob"].audio.sinks) == 2
+        assert len(room.participants["chair"].audio.sinks) == 2
+        for viewer in viewers:
+            await viewer.audio(0).recv()
+            await viewer.audio(1).recv()
+        for client in (chair, alice, bob, *viewers):
+            await client.close()
+        await node.shutdown()
+
+    run(main())
+
+
+def test_late_subscriber_gets_picture_through_keyframe_request() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair = Client(node, ROOM, "chair", role="chair")
+        assert (await chair.publish(3, audio=False))["ok"]
+        await wait_for(lambda: node.rooms[ROOM].participants["chair"].video.frames > 60)
+        source = node.rooms[ROOM].participants["chair"].video
+        keyframes_before = source.keyframes_seen
+        # aiortc's encoder alone would send its next keyframe after 3000 frames: a picture
+        # for the late viewer needs the node's PLI
+        late = Client(node, ROOM, "late")
+        assert (await late.subscribe(count=1, audio=False))["ok"]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert await late.next_pattern(0) == 3
+        print(f"late subscriber: first picture after {loop.time() - start:.3f} s")
+        assert source.keyframes_seen > keyframes_before
+        assert source.keyframes.sent >= 1
+        await chair.close()
+        await late.close()
+        await node.shutdown()
+
+    run(main())
+
+
+def test_gallery_is_for_the_chair_only() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair, alice, bob = await _briefing(node)
+        gallery = Client(node, ROOM, "chair", role="chair")
+        reply = await gallery.subscribe(slots=["participant:bob", "participant:alice"], audio=False)
+        assert reply["ok"], reply
+        assert await gallery.next_pattern(0) == 2
+        assert await gallery.next_pattern(1) == 1
+        # the chair repoints slot 1 to the hall (itself)
+        reply = await node.handle(
+            "subscribe",
+            {"peer_id": gallery.peer_id, "participant": "chair", "index": 1, "slot": "hall"},
+        )
+        assert reply["ok"], reply
+        await gallery.wait_pattern(1, 0)
+
+        intruder = Client(node, ROOM, "alice2")
+        reply = await intruder.subscribe(slots=["participant:bob"])
+        assert not reply["ok"] and reply["error"]["code"] == "forbidden"
+        viewer = Client(node, ROOM, "viewer")
+        assert (await viewer.subscribe())["ok"]
+        for slot in ("participant:bob", "nonsense"):
+            reply = await node.handle(
+                "subscribe",
+                {"peer_id": viewer.peer_id, "participant": "viewer", "index": 0, "slot": slot},
+            )
+            assert not reply["ok"]
+        # somebody else's peer
+        reply = await node.handle(
+            "subscribe",
+            {"peer_id": gallery.peer_id, "participant": "viewer", "index": 0, "slot": "hall"},
+        )
+        assert reply["error"]["code"] == "forbidden"
+        reply = await node.handle(
+            "close_peer", {"peer_id": gallery.peer_id, "participant": "viewer"}
+        )
+        assert reply["error"]["code"] == "forbidden"
+        assert gallery.peer_id in node.peers
+        for client in (chair, alice, bob, gallery, intruder, viewer):
+            await client.close()
+        await node.shutdown()
+
+    run(main())
+
+
+def test_h264_publisher_offering_only_h264() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair = Client(node, ROOM, "chair", role="chair")
+        reply = await chair.publish(1, audio=False, codec="H264")
+        assert reply["ok"], reply
+        assert node.rooms[ROOM].participants["chair"].video.codec_name == "H264"
+        viewer = Client(node, ROOM, "viewer")
+        reply = await viewer.subscribe(count=1, audio=False)
+        assert reply["ok"], reply
+        assert "H264" in reply["sdp"]
+        assert await viewer.next_pattern(0) == 1
+        await chair.close()
+        await viewer.close()
+        await node.shutdown()
+
+    run(main())
+
+
+HOSTILE = [
+    ("not sdp at all", "offer", "bad_sdp"),
+    ("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "offer", "bad_sdp"),
+    ("v=0\r\n" + "a=x\r\n" * 20000, "offer", "too_large"),
+    (None, "offer", "bad_sdp"),
+    (12, "offer", "bad_sdp"),
+]
+
+
+def test_hostile_input_is_refused_and_node_keeps_serving() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair = Client(node, ROOM, "chair", role="chair")
+        assert (await chair.publish(2, audio=False))["ok"]
+        viewer = Client(node, ROOM, "viewer")
+        assert (await viewer.subscribe(count=1, audio=False))["ok"]
+        assert await viewer.next_pattern(0) == 2
+        base = {"room": ROOM, "participant": "x", "role": "participant", "kind": "publish"}
+        peers_before = set(node.peers)
+
+        for sdp, sdp_type, code in HOSTILE:
+            reply = await node.handle("open_peer", base | {"sdp": sdp, "type": sdp_type})
+            assert reply == {"ok": False, "error": reply["error"]}
+            assert reply["error"]["code"] == code, (sdp, reply)
+
+        # a real offer, but as an "answer", with a foreign candidate only, or mangled
+        probe = Client(node, ROOM, "probe")
+        probe.pc.addTransceiver("video", direction="sendonly")
+        await probe.pc.setLocalDescription(await probe.pc.createOffer())
+        good = probe.pc.localDescription.sdp
+        foreign_only = good.replace(" 127.0.0.1 ", " 192.0.2.77 ")
+        no_fingerprint = (
+            "\r\n".join(x for x in good.splitlines() if not x.startswith("a=fingerprint")) + "\r\n"
+        )
+        for sdp, sdp_type, code in [
+            (good, "answer", "bad_sdp"),
+            (foreign_only, "offer", "bad_sdp"),
+            (no_fingerprint, "offer", "bad_sdp"),
+            (good.replace("VP8", "XYZ").replace("H264", "XYZ"), "offer", "unsupported_codec"),
+            (good.replace("a=ice-pwd:", "a=ice-pwd:\x00"), "offer", "bad_sdp"),
+        ]:
+            reply = await node.handle("open_peer", base | {"sdp": sdp, "type": sdp_type})
+            assert not reply["ok"] and reply["error"]["code"] == code, (code, reply)
+
+        bad_requests = [
+            ("open_peer", base | {"kind": "steal", "sdp": good, "type": "offer"}, "bad_request"),
+            ("open_peer", base | {"role": "admin", "sdp": good, "type": "offer"}, "bad_request"),
+            ("open_peer", base | {"room": "../etc", "sdp": good, "type": "offer"}, "bad_request"),
+            ("open_peer", base | {"sdp": good, "type": "offer", "pad": "x" * 70000}, "too_large"),
+            ("set_speaker", {"room": "no-such-room", "participant": "a"}, "unknown_room"),
+            ("close_peer", {"peer_id": "nope"}, "unknown_peer"),
+            ("subscribe", {"peer_id": "nope", "index": 0, "slot": "hall"}, "unknown_peer"),
+            ("request_keyframe", {"room": ROOM, "participant": "ghost"}, "unknown_peer"),
+            ("stop_recorder", {"room": ROOM}, "bad_request"),
+            ("launch_missiles", {}, "bad_request"),
+            ("close_peer", ["not", "a", "dict"], "bad_request"),
+        ]
+        for command, payload, code in bad_requests:
+            reply = await node.handle(command, payload)
+            assert not reply["ok"] and reply["error"]["code"] == code, (command, reply)
+
+        assert set(node.peers) == peers_before
+        assert set(node.rooms[ROOM].participants) == {"chair", "viewer"}
+        # still serving the viewer
+        for _ in range(5):
+            assert await viewer.next_pattern(0) == 2
+        for client in (chair, viewer, probe):
+            await client.close()
+        await node.shutdown()
+
+    run(main())
+
+
+def test_recorder_receives_the_same_frames_and_close_peer_cleans_up() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair = Client(node, ROOM, "chair", role="chair")
+        assert (await chair.publish(0))["ok"]
+        assert (await node.handle("start_recorder", {"room": ROOM}))["ok"]
+        recorder = node.recorders[ROOM]
+        await wait_for(
+            lambda: recorder.frames["hall/video"] > 5 and recorder.frames["hall/audio"] > 5
+        )
+        reply = await node.handle("stop_recorder", {"room": ROOM})
+        assert reply["ok"] and reply["summary"]["frames"]["hall/video"] > 5
+        stats = await node.collect_stats()
+        assert stats["node"]["peers"] == 1
+        assert stats["peers"][0]["tracks"]["video"]["frames"] > 0
+        reply = await node.handle("close_peer", {"peer_id": chair.peer_id, "participant": "chair"})
+        assert reply["ok"]
+        assert node.peers == {} and node.rooms == {}
+        await chair.close()
+
+    run(main())
