@@ -1,0 +1,104 @@
+"""Bounded queues, drop-to-keyframe, collapsed keyframe requests, timestamp continuity."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiortc import MediaStreamTrack
+from media_testkit import run
+
+from media.forwarding import ForwardingTrack, TimestampRewriter, TrackSource
+from media.frames import EncodedFrame, h264_is_keyframe, vp8_is_keyframe
+from media.keyframes import KeyframeRequester
+
+
+class SilentTrack(MediaStreamTrack):
+    kind = "video"
+
+    async def recv(self):  # never yields: frames are pushed by hand in these tests
+        await asyncio.Event().wait()
+
+
+def frame(ts: int, key: bool) -> EncodedFrame:
+    data = bytes([0x00 if key else 0x01]) + b"x" * 100
+    return EncodedFrame("video", "VP8", 90000, data, ts, key)
+
+
+def test_overflow_drops_to_next_keyframe_and_requests_one() -> None:
+    async def main() -> None:
+        sent: list[int] = []
+
+        async def send() -> bool:
+            sent.append(1)
+            return True
+
+        source = TrackSource("p", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        track = ForwardingTrack("video", "VP8", max_queue=5)
+        track.set_source(source)
+        recv = asyncio.ensure_future(track.recv())  # activates the slot: joins, asks keyframe
+        await asyncio.sleep(0.01)
+        assert track in source.sinks
+        source.sinks.discard(track)  # push by hand below
+        track.push(frame(0, key=False))  # before any keyframe: dropped
+        assert track.frames_dropped == 1
+        track.push(frame(3000, key=True))
+        first = await recv
+        assert first.pts == 0 and bytes(first)[0] & 1 == 0
+        for i in range(5):
+            track.push(frame(6000 + 3000 * i, key=False))
+        requests_before = sum(source.keyframes.requested.values())
+        track.push(frame(30000, key=False))  # sixth frame: overflow
+        assert track.overflows == 1
+        assert sum(source.keyframes.requested.values()) == requests_before + 1
+        track.push(frame(33000, key=False))  # still waiting for a keyframe
+        track.push(frame(36000, key=True))
+        packet = await track.recv()
+        assert bytes(packet)[0] & 1 == 0
+        assert track.frames_forwarded == 2
+        await asyncio.sleep(0.2)
+        assert len(sent) >= 1
+        source.close()
+        track.stop()
+
+    run(main())
+
+
+def test_keyframe_requests_are_collapsed() -> None:
+    async def main() -> None:
+        sent: list[float] = []
+
+        async def send() -> bool:
+            sent.append(asyncio.get_running_loop().time())
+            return True
+
+        requester = KeyframeRequester(send, min_interval=0.2)
+        for _ in range(100):
+            requester.request("join")
+        await asyncio.sleep(0.05)
+        assert len(sent) == 1
+        for _ in range(100):
+            requester.request("pli")
+        await asyncio.sleep(0.35)
+        assert len(sent) == 2
+        assert sent[1] - sent[0] >= 0.2 - 0.01
+        assert requester.requested == {"join": 100, "pli": 100}
+        requester.close()
+
+    run(main())
+
+
+def test_timestamps_stay_continuous_across_source_switch() -> None:
+    rewriter = TimestampRewriter()
+    assert rewriter.map(1, 900000, 90000, now=10.0) == 0
+    assert rewriter.map(1, 903000, 90000, now=10.033) == 3000
+    # new source whose own timestamps are far behind: output keeps moving forward
+    out = rewriter.map(2, 1000, 90000, now=10.066)
+    assert 3000 < out < 9000
+    assert rewriter.map(2, 4000, 90000, now=10.1) == out + 3000
+
+
+def test_keyframe_detection() -> None:
+    assert vp8_is_keyframe(b"\x10\x02\x00") and not vp8_is_keyframe(b"\x11\x02\x00")
+    assert not vp8_is_keyframe(b"")
+    assert h264_is_keyframe(b"\x00\x00\x00\x01\x67abc\x00\x00\x01\x65xyz")
+    assert not h264_is_keyframe(b"\x00\x00\x00\x01\x41abc")
