@@ -116,12 +116,8 @@ def _build_user(session: Session, actor: User, row: dict[str, str]) -> None:
         raise ValidationFailed("Dữ liệu không hợp lệ.",
                                {"unit_code": f"Không có đơn vị mã '{row['unit_code']}'."})
     data = parse_user({**row, "unit_id": unit_id}, creating=False)
+    # No password in the file: the account exists but cannot log in until one is set.
     create_user(session, actor, data)
-    if not data.password:
-        # No password in the file: the account exists but cannot log in until one is set.
-        created = session.scalar(select(User).where(User.username == data.username))
-        if created is not None:
-            created.password_hash = ""
 
 
 BUILDERS: dict[str, Callable[[Session, User, dict[str, str]], None]] = {

@@ -79,6 +79,8 @@ def parse_meeting(data: Mapping[str, Any], *, partial: bool = False) -> MeetingI
                                  default=Confidentiality.NORMAL.value) or "",
         given={k for k in FIELDS if f.has(k)},
     )
+    if out.starts_at and out.ends_at and out.ends_at <= out.starts_at:
+        f.add_error("ends_at", "Giờ kết thúc phải sau giờ bắt đầu.")
     f.done()
     return out
 

@@ -276,7 +276,8 @@ def create_user(session: Session, actor: User, data: UserInput) -> User:
     _check_user(session, data, None)
     user = User(username=data.username, full_name=data.full_name, position=data.position,
                 email=data.email, role=data.role, unit_id=data.unit_id,
-                password_hash=hash_password(data.password), active=data.active)
+                password_hash=hash_password(data.password) if data.password else "",
+                active=data.active)
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", object_type="user", object_id=user.id,
