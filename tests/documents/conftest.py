@@ -10,3 +10,15 @@ from meetings.documents.storage import DocumentStore
 @pytest.fixture
 def store(tmp_path: Path) -> DocumentStore:
     return DocumentStore(tmp_path / "storage", max_bytes=5 * 1024 * 1024, chunk_size=64 * 1024)
+
+
+@pytest.fixture
+def doc_app(app):
+    """The app with the documents blueprint (registered here until create_app does it),
+    converting in-process so tests see the real LibreOffice result."""
+    from web.documents import bp
+
+    if "documents" not in app.blueprints:
+        app.register_blueprint(bp)
+    app.config["DOCUMENTS_CONVERT_EAGER"] = True
+    return app

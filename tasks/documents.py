@@ -1,0 +1,23 @@
+"""Conversion of uploaded documents to PDF (LibreOffice), thumbnail and text, in a worker."""
+
+from __future__ import annotations
+
+import logging
+
+from meetings.actions.documents import convert_version
+from meetings.documents.storage import DocumentStore
+from tasks.celery_app import celery, session_scope, settings
+
+logger = logging.getLogger(__name__)
+
+
+def store() -> DocumentStore:
+    return DocumentStore(settings.storage_dir / "documents",
+                         max_bytes=settings.max_upload_mb * 1024 * 1024)
+
+
+@celery.task(name="tasks.documents.convert", acks_late=True, max_retries=2)
+def convert(version_id: int) -> str:
+    """Idempotent: a version already converted is left as it is."""
+    with session_scope() as session:
+        return convert_version(session, store(), version_id)

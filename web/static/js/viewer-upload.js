@@ -1,0 +1,103 @@
+// Drag-and-drop upload of many files to a meeting, one request per file, each with its
+// own progress bar; then publication buttons. Fields go before the file in the form so
+// that the server reads them before it streams the file to disk.
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const zone = document.getElementById("dropzone");
+const list = document.getElementById("uploads");
+const picker = document.getElementById("up-files");
+const access = document.getElementById("up-access");
+const readersBox = document.getElementById("up-readers-box");
+
+access?.addEventListener("change", () => { readersBox.hidden = access.value !== "restricted"; });
+
+function formFor(file) {
+  const form = new FormData();
+  form.append("kind", document.getElementById("up-kind").value);
+  form.append("confidentiality", access.value);
+  const item = document.getElementById("up-item").value;
+  if (item) form.append("agenda_item_id", item);
+  form.append("allow_download", document.getElementById("up-download").checked ? "1" : "0");
+  if (access.value === "restricted") {
+    const ids = [...document.getElementById("up-readers").selectedOptions].map((o) => o.value);
+    form.append("reader_ids", ids.join(","));
+  }
+  form.append("file", file, file.name);
+  return form;
+}
+
+function row(file) {
+  const li = document.createElement("li");
+  const name = document.createElement("span");
+  name.textContent = `${file.name} (${(file.size / 1048576).toFixed(1).replace(".", ",")} MB)`;
+  const bar = document.createElement("progress");
+  bar.max = 100; bar.value = 0;
+  const note = document.createElement("span");
+  note.className = "muted"; note.textContent = "Đang chờ…";
+  li.append(name, bar, note);
+  list.append(li);
+  return { bar, note, li };
+}
+
+function upload(file) {
+  const ui = row(file);
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", zone.dataset.url);
+    xhr.setRequestHeader("X-CSRFToken", csrf);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (ev) => {
+      if (ev.lengthComputable) {
+        ui.bar.value = Math.round((ev.loaded / ev.total) * 100);
+        ui.note.textContent = `${ui.bar.value}%`;
+      }
+    };
+    xhr.onload = () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+      if (xhr.status === 201) {
+        ui.bar.value = 100;
+        ui.note.className = "ok";
+        ui.note.textContent = "Đã tải lên, đang chuyển đổi";
+        ui.li.dataset.documentId = body.document?.id;
+      } else {
+        ui.note.className = "error";
+        ui.note.textContent = body.message || `Lỗi ${xhr.status}`;
+      }
+      resolve(xhr.status);
+    };
+    xhr.onerror = () => { ui.note.className = "error"; ui.note.textContent = "Mất kết nối"; resolve(0); };
+    xhr.send(formFor(file));
+  });
+}
+
+async function uploadAll(files) {
+  const results = [];
+  for (const file of files) results.push(await upload(file));  // one at a time: fair to the link
+  if (results.some((s) => s === 201)) setTimeout(() => window.location.reload(), 1500);
+}
+
+zone?.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
+zone?.addEventListener("dragleave", () => zone.classList.remove("over"));
+zone?.addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  zone.classList.remove("over");
+  uploadAll([...ev.dataTransfer.files]);
+});
+picker?.addEventListener("change", () => uploadAll([...picker.files]));
+
+for (const button of document.querySelectorAll("button[data-publish]")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const resp = await fetch(button.dataset.publish, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ to_all: true }),
+    });
+    const body = await resp.json().catch(() => ({}));
+    button.replaceWith(Object.assign(document.createElement("span"), {
+      className: resp.ok ? "ok" : "error",
+      textContent: resp.ok ? `Đã phát hành (${body.notified} người nhận thông báo)` : (body.message || "Lỗi"),
+    }));
+  });
+}

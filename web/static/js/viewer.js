@@ -1,0 +1,158 @@
+// PDF viewer on PDF.js (served locally from /static/vendor/pdfjs-dist).
+//
+// openViewer(options) -> viewer with a small API that the live room can drive:
+//   viewer.goToPage(n)            show page n (1-based)
+//   viewer.setZoom(z)             z = 1 fits the page width; 0.25 … 4
+//   viewer.onPageChange(cb)       cb({page, zoom, pageCount, source}) after every render;
+//                                 source is "user", "api" or "presenter"
+//   viewer.presenter({page, zoom})  the presenter's position: applied while following
+//   viewer.follow(on)             follow the presenter (true) or browse freely (false)
+//   viewer.page, viewer.zoom, viewer.pageCount, viewer.following
+// The canvas gets data-rendered-page="<n>" after each page is drawn.
+
+const MIN_ZOOM = 0.25;
+const MAX_ZOOM = 4;
+
+export async function openViewer(options) {
+  const {
+    url, canvas, page = 1, zoom = 1,
+    pdfjs = "/static/vendor/pdfjs-dist/build/pdf.min.mjs",
+  } = options;
+  const base = pdfjs.slice(0, pdfjs.lastIndexOf("/build/") + 1);
+  const lib = await import(pdfjs);
+  lib.GlobalWorkerOptions.workerSrc = base + "build/pdf.worker.min.mjs";
+
+  const status = document.getElementById("viewer-status");
+  const say = (text) => { if (status) status.textContent = text; };
+  say("Đang tải tài liệu…");
+  const task = lib.getDocument({
+    url,
+    withCredentials: true,
+    cMapUrl: base + "cmaps/",
+    cMapPacked: true,
+    standardFontDataUrl: base + "standard_fonts/",
+    wasmUrl: base + "wasm/",
+    iccUrl: base + "iccs/",
+    rangeChunkSize: 256 * 1024,
+    disableAutoFetch: true,
+    isEvalSupported: false,
+  });
+  const pdf = await task.promise;
+  const stage = canvas.parentElement;
+  const listeners = [];
+  const state = { page: 1, zoom: 1, following: true, presenterState: null, renderTask: null, queued: null };
+
+  const pageInput = document.getElementById("page-input");
+  const countLabel = document.getElementById("page-count");
+  const zoomLabel = document.getElementById("zoom-label");
+  const followButton = document.getElementById("follow-presenter");
+  if (countLabel) countLabel.textContent = String(pdf.numPages);
+  if (pageInput) pageInput.max = String(pdf.numPages);
+
+  function clampPage(n) {
+    const v = Math.round(Number(n));
+    if (!Number.isFinite(v)) return state.page;
+    return Math.min(Math.max(1, v), pdf.numPages);
+  }
+
+  async function render(source) {
+    if (state.renderTask) {
+      state.queued = source;
+      state.renderTask.cancel();
+      return;
+    }
+    const number = state.page;
+    const pdfPage = await pdf.getPage(number);
+    const natural = pdfPage.getViewport({ scale: 1 });
+    const width = Math.max(200, (stage ? stage.clientWidth : 800) - 24);
+    const scale = (width / natural.width) * state.zoom;
+    const viewport = pdfPage.getViewport({ scale });
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.floor(viewport.width * ratio);
+    canvas.height = Math.floor(viewport.height * ratio);
+    canvas.style.width = `${Math.floor(viewport.width)}px`;
+    canvas.style.height = `${Math.floor(viewport.height)}px`;
+    const transform = ratio !== 1 ? [ratio, 0, 0, ratio, 0, 0] : null;
+    state.renderTask = pdfPage.render({ canvas, viewport, transform });
+    try {
+      await state.renderTask.promise;
+    } catch (err) {
+      if (!(err && err.name === "RenderingCancelledException")) { say("Lỗi hiển thị trang."); throw err; }
+    } finally {
+      state.renderTask = null;
+    }
+    if (state.queued !== null) {
+      const next = state.queued;
+      state.queued = null;
+      return render(next);
+    }
+    canvas.dataset.renderedPage = String(number);
+    if (pageInput) pageInput.value = String(number);
+    if (zoomLabel) zoomLabel.textContent = `${Math.round(state.zoom * 100)}%`;
+    say("");
+    const info = { page: number, zoom: state.zoom, pageCount: pdf.numPages, source };
+    for (const cb of listeners) { try { cb(info); } catch (e) { console.error(e); } }
+  }
+
+  function userMoved() {
+    if (state.presenterState && state.following) {
+      state.following = false;
+      if (followButton) followButton.hidden = false;
+    }
+  }
+
+  const viewer = {
+    get page() { return state.page; },
+    get zoom() { return state.zoom; },
+    get pageCount() { return pdf.numPages; },
+    get following() { return state.following; },
+    goToPage(n, source = "api") {
+      state.page = clampPage(n);
+      return render(source);
+    },
+    setZoom(z, source = "api") {
+      const v = Number(z);
+      if (!Number.isFinite(v)) return Promise.resolve();
+      state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, v));
+      return render(source);
+    },
+    onPageChange(cb) { listeners.push(cb); return () => listeners.splice(listeners.indexOf(cb), 1); },
+    presenter(position) {
+      state.presenterState = { ...(state.presenterState || {}), ...position };
+      if (!state.following) { if (followButton) followButton.hidden = false; return Promise.resolve(); }
+      if (position.page !== undefined) state.page = clampPage(position.page);
+      if (position.zoom !== undefined) state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, Number(position.zoom) || 1));
+      return render("presenter");
+    },
+    follow(on = true) {
+      state.following = Boolean(on);
+      if (followButton) followButton.hidden = state.following || !state.presenterState;
+      if (state.following && state.presenterState) return viewer.presenter(state.presenterState);
+      return Promise.resolve();
+    },
+  };
+
+  // Controls on the page.
+  const byId = (id) => document.getElementById(id);
+  byId("prev-page")?.addEventListener("click", () => { userMoved(); viewer.goToPage(state.page - 1, "user"); });
+  byId("next-page")?.addEventListener("click", () => { userMoved(); viewer.goToPage(state.page + 1, "user"); });
+  byId("zoom-in")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom * 1.25, "user"); });
+  byId("zoom-out")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom / 1.25, "user"); });
+  pageInput?.addEventListener("change", () => { userMoved(); viewer.goToPage(pageInput.value, "user"); });
+  followButton?.addEventListener("click", () => viewer.follow(true));
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement) return;
+    if (ev.key === "ArrowRight" || ev.key === "PageDown") { userMoved(); viewer.goToPage(state.page + 1, "user"); }
+    if (ev.key === "ArrowLeft" || ev.key === "PageUp") { userMoved(); viewer.goToPage(state.page - 1, "user"); }
+  });
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => render("resize"), 150);
+  });
+
+  state.page = clampPage(page);
+  state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, Number(zoom) || 1));
+  await render("api");
+  return viewer;
+}
