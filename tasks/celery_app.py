@@ -32,7 +32,11 @@ celery.conf.update(
     enable_utc=True,
     broker_connection_retry_on_startup=True,
     beat_schedule={
-        "meeting-reminders": {"task": "tasks.reminders.send_reminders", "schedule": 60.0},
+        "meeting-reminders": {
+            "task": "tasks.reminders.send_reminders",
+            "schedule": float(settings.extra.get("GIAOBAN_REMINDER_INTERVAL", "60")),
+            "kwargs": {"lead_minutes": int(settings.extra.get("GIAOBAN_REMINDER_LEAD_MINUTES", "30"))},
+        },
     },
     beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
 )
