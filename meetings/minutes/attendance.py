@@ -197,11 +197,11 @@ def attendance_docx(data: AttendanceReportData) -> Document:
     table = base.grid_table(doc, widths, rows=len(lines) + 1)
     cells = table._cells
     ncols = len(widths)
-    style = base.container_style(doc, base.TABLE_TEXT)
+    style_id = base.container_style(doc, base.TABLE_TEXT).style_id
 
     def put(cell, text: str, bold: bool = False, center: bool = False) -> None:
         p = cell.paragraphs[0]
-        p.style = style
+        p._p.style = style_id
         if center:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         run = p.add_run(text)

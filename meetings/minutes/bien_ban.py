@@ -103,7 +103,7 @@ def _item(doc: Document, ordinal: int, item: AgendaItemRecord, data: MinutesData
 
     def label(text: str, rest: str = "") -> None:
         nonlocal sub
-        p = doc.add_paragraph(style=base.container_style(doc, base.BODY))
+        p = base.new_paragraph(doc, base.BODY)
         p.add_run(f"{letter(sub)}) {text}").italic = True
         if rest:
             p.add_run(" " + rest)
@@ -118,9 +118,8 @@ def _item(doc: Document, ordinal: int, item: AgendaItemRecord, data: MinutesData
         label("Tài liệu trình bày:", "; ".join(d.strip() for d in item.documents) + ".")
     if item.floor_turns:
         label(f"Ý kiến phát biểu ({thousands(len(item.floor_turns))} lượt):")
-        style = base.container_style(doc, base.BODY)
         for turn in item.floor_turns:
-            doc.add_paragraph(floor_turn_line(turn, data.started_at), style=style)
+            base.new_paragraph(doc, base.BODY, floor_turn_line(turn, data.started_at))
     blocks = to_blocks(item.notes_html)
     if blocks:
         label("Nội dung thảo luận:")

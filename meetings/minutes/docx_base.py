@@ -185,6 +185,14 @@ def _configure_defaults(doc: Document) -> None:
     spacing.set(qn("w:line"), "240")
     spacing.set(qn("w:lineRule"), "auto")
 
+    # every built-in style too (headings use theme fonts and blue in the template)
+    for rfonts in styles_el.iter(qn("w:rFonts")):
+        set_rfonts(rfonts.getparent())
+    for color in styles_el.iter(qn("w:color")):
+        color.set(qn("w:val"), "000000")
+        for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
+            color.attrib.pop(qn(attr), None)
+
     normal = doc.styles["Normal"]
     normal.font.size = Pt(BODY_PT)
     normal_rpr = normal.element.get_or_add_rPr()
@@ -286,7 +294,7 @@ def new_document(*, page_numbers: bool = True, landscape: bool = False) -> Docum
 
 def add_text(container, text: str, style: str, *, bold: bool | None = None,
              italic: bool | None = None, size_pt: float | None = None) -> Paragraph:
-    p = container.add_paragraph(style=container_style(container, style))
+    p = new_paragraph(container, style)
     if text:
         run = p.add_run(text)
         if bold is not None:
@@ -309,9 +317,22 @@ def container_style(container, name: str):
     return style
 
 
+def new_paragraph(container, style: str, text: str | None = None) -> Paragraph:
+    """A paragraph with ``style`` set directly by id.
+
+    python-docx's ``add_paragraph(style=…)`` scans every style per call to find the default
+    one; with thousands of paragraphs that dominated the render time.
+    """
+    p = container.add_paragraph()
+    p._p.style = container_style(container, style).style_id
+    if text:
+        p.add_run(text)
+    return p
+
+
 def add_lines(container, text: str, style: str, *, bold: bool = False) -> Paragraph:
     """One paragraph; '\\n' in ``text`` becomes a line break (agency names on two lines)."""
-    p = container.add_paragraph(style=container_style(container, style))
+    p = new_paragraph(container, style)
     for index, line in enumerate(text.split("\n")):
         if index:
             p.add_run().add_break()
@@ -323,7 +344,7 @@ def add_lines(container, text: str, style: str, *, bold: bool = False) -> Paragr
 
 def add_labelled(container, label: str, text: str, style: str = BODY) -> Paragraph:
     """'Label: text' with the label in bold."""
-    p = container.add_paragraph(style=container_style(container, style))
+    p = new_paragraph(container, style)
     p.add_run(label).bold = True
     if text:
         p.add_run(" " + text)
@@ -333,9 +354,8 @@ def add_labelled(container, label: str, text: str, style: str = BODY) -> Paragra
 def add_blocks(container, blocks: Iterable[Block], style: str = BODY) -> int:
     """Print rich-text blocks; list items get their marker ('-' or '1.') as text."""
     count = 0
-    style_obj = container_style(container, style)
     for block in blocks:
-        p = container.add_paragraph(style=style_obj)
+        p = new_paragraph(container, style)
         if block.marker:
             prefix = "\u00a0\u00a0\u00a0\u00a0" * block.level + block.marker + " "
             p.add_run(prefix)
@@ -359,7 +379,7 @@ def add_blocks(container, blocks: Iterable[Block], style: str = BODY) -> int:
 
 def add_rule(container, width_mm: float, available_mm: float) -> Paragraph:
     """A centred horizontal rule ``width_mm`` long inside a block ``available_mm`` wide."""
-    p = container.add_paragraph(style=container_style(container, RULE))
+    p = new_paragraph(container, RULE)
     width_mm = max(min(width_mm, available_mm), 5.0)
     side = max((available_mm - width_mm) / 2.0, 0.0)
     p.paragraph_format.left_indent = Mm(side)
