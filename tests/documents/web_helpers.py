@@ -14,3 +14,14 @@ def upload(api: Any, meeting_id: int, data: bytes | Path, name: str, **fields: A
     form["file"] = (io.BytesIO(payload), name)
     return api.post(f"/api/v1/meetings/{meeting_id}/documents", data=form,
                     content_type="multipart/form-data")
+
+
+def pdf_page_texts(data: bytes, tmp: Path) -> list[str]:
+    """Text of every page of a PDF given as bytes (pdftotext, one string per page)."""
+    import subprocess
+
+    path = tmp / f"check-{abs(hash(data))}.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True)
+    pages = out.stdout.decode("utf-8").split("\f")
+    return [p for p in pages[:-1]] if pages and pages[-1].strip() == "" else pages
