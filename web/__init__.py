@@ -122,3 +122,6 @@ def _init_socketio(app: Flask) -> None:
             },
         )
     socketio.init_app(app, **kwargs)
+    from web.media_link import init_media_link
+
+    init_media_link(socketio)

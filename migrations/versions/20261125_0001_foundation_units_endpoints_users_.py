@@ -1,7 +1,7 @@
 """foundation: units endpoints users meetings agenda notifications audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 15:17:01.463748
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import meetings.db
-
 
 revision = '0001'
 down_revision = None
