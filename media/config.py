@@ -7,10 +7,23 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from media.netpolicy import IcePolicy
 
 logger = logging.getLogger(__name__)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_secret(env: Mapping[str, str]) -> str:
+    """The secret the web app keeps in its instance folder (one-machine setup)."""
+    path = Path(env.get("GIAOBAN_INSTANCE", str(ROOT / "instance"))) / "media_secret"
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def _list(value: str) -> list[str]:
@@ -36,9 +49,9 @@ class NodeConfig:
         GIAOBAN_MEDIA_ALLOWED_NETWORKS (comma list, default 127.0.0.0/8),
         GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264)."""
         env = os.environ if environ is None else environ
-        secret = env.get("GIAOBAN_MEDIA_SECRET", "")
+        secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
-            raise ValueError("GIAOBAN_MEDIA_SECRET is not set")
+            raise ValueError("GIAOBAN_MEDIA_SECRET is not set and the instance has none")
         policy = IcePolicy.from_strings(
             _list(env.get("GIAOBAN_MEDIA_ICE_ADDRESSES", "127.0.0.1")),
             _list(env.get("GIAOBAN_MEDIA_ALLOWED_NETWORKS", "127.0.0.0/8")),
@@ -51,7 +64,8 @@ class NodeConfig:
         return cls(
             node_id=env.get("GIAOBAN_MEDIA_NODE_ID", f"node-{socket.gethostname()}"),
             secret=secret,
-            web_url=env.get("GIAOBAN_WEB_URL", "http://127.0.0.1:5000"),
+            web_url=env.get("GIAOBAN_WEB_URL")
+            or env.get("GIAOBAN_BASE_URL", "http://127.0.0.1:5000"),
             policy=policy,
             capacity=int(env.get("GIAOBAN_MEDIA_CAPACITY", "400")),
             video_codec=codec,

@@ -87,6 +87,7 @@ class MediaNode:
             "start_recorder": self.start_recorder,
             "stop_recorder": self.stop_recorder,
             "close_room": self.close_room,
+            "close_client": self.close_client,
             "describe_room": self.describe_room,
         }
 
@@ -171,6 +172,9 @@ class MediaNode:
             slots = [check_slot(s) for s in raw]
             if role != ROLE_CHAIR and any(s not in (SLOT_HALL, SLOT_SPEAKER) for s in slots):
                 raise MediaError(FORBIDDEN, "only the chair may subscribe to a chosen participant")
+        client = payload.get("client")
+        if client is not None and (not isinstance(client, str) or len(client) > 128):
+            raise MediaError(BAD_REQUEST, "client must be a short string")
         offer, shape = check_offer(payload.get("sdp"), payload.get("type"), self.config.policy)
         peer_id = uuid.uuid4().hex[:16]
 
@@ -211,6 +215,7 @@ class MediaNode:
             self._drop_room_if_empty(room)
             raise
 
+        peer.client = client
         self.peers[peer_id] = peer
         self._watch(peer)
         if isinstance(peer, PublishPeer):
@@ -295,6 +300,16 @@ class MediaNode:
         peer = self._peer(payload)
         await self._drop_peer(peer, "closed")
         return {"peer_id": peer.id}
+
+    async def close_client(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Close every peer opened for one web client (a browser's Socket.IO sid)."""
+        client = _require(payload, "client")
+        if not isinstance(client, str) or not client:
+            raise MediaError(BAD_REQUEST, "client must be a string")
+        closed = [p for p in self.peers.values() if p.client == client]
+        for peer in closed:
+            await self._drop_peer(peer, "client_gone")
+        return {"closed": [p.id for p in closed]}
 
     async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Point slot ``index`` of a subscribe peer at ``slot`` (hall, speaker or

@@ -52,6 +52,7 @@ class Peer:
     pc: RTCPeerConnection
     created_at: float = field(default_factory=time.monotonic)
     closed: bool = False
+    client: str | None = None
 
     async def close(self) -> None:
         self.closed = True

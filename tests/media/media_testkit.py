@@ -141,3 +141,119 @@ class Client:
 
     async def close(self) -> None:
         await self.pc.close()
+
+
+# --------------------------------------------------------------------------- web link
+
+import itertools  # noqa: E402
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+import socketio  # noqa: E402
+
+SIGNAL_EVENTS = ("answer", "error", "done", "peer_closed", "renegotiate", "stats")
+_request_ids = itertools.count(1)
+
+
+@contextmanager
+def serve(app):
+    """Serve a Flask app (Flask-SocketIO threading mode) on 127.0.0.1 in a thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def session_headers(api_client) -> dict[str, str]:
+    """Cookie and User-Agent of a logged-in Flask test client (Flask-Login "strong"
+    session protection binds the session to the user agent)."""
+    from importlib.metadata import version
+
+    cookie = api_client.client.get_cookie("session")
+    return {"Cookie": f"session={cookie.value}", "User-Agent": f"Werkzeug/{version('werkzeug')}"}
+
+
+class SignalClient:
+    """A browser stand-in on /signal: aiortc for media, python-socketio for signaling."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.headers = headers or {}
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, dict]] = []
+        self.pc = client_pc()
+        for name in SIGNAL_EVENTS:
+            self.sio.on(name, self._recorder(name), namespace="/signal")
+
+    def _recorder(self, name: str):
+        async def record(data=None) -> None:
+            self.events.append((name, data))
+
+        return record
+
+    async def connect(self) -> None:
+        # the engine.IO client consumes the Cookie header of the dict it is given
+        await self.sio.connect(
+            self.url, namespaces=["/signal"], headers=dict(self.headers), wait_timeout=10
+        )
+
+    async def request(self, event: str, data: dict, timeout: float = 15.0) -> tuple[str, dict]:
+        request_id = f"r{next(_request_ids)}"
+        await self.sio.emit(event, data | {"request_id": request_id}, namespace="/signal")
+        found: list[tuple[str, dict]] = []
+
+        def match() -> bool:
+            found[:] = [
+                (n, d)
+                for n, d in self.events
+                if isinstance(d, dict) and d.get("request_id") == request_id
+            ]
+            return bool(found)
+
+        await wait_for(match, timeout)
+        return found[0]
+
+    async def offer(self, event: str, meeting_id: int, **extra) -> tuple[str, dict]:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        name, data = await self.request(
+            event,
+            {"meeting_id": meeting_id, "type": "offer", "sdp": self.pc.localDescription.sdp}
+            | extra,
+        )
+        if name == "answer":
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=data["sdp"], type="answer")
+            )
+        return name, data
+
+    async def publish(self, meeting_id: int, pattern: int) -> tuple[str, dict]:
+        self.pc.addTransceiver(PatternVideoTrack(pattern), direction="sendonly")
+        self.pc.addTransceiver(ToneAudioTrack(), direction="sendonly")
+        return await self.offer("publish", meeting_id)
+
+    async def subscribe(self, meeting_id: int, **extra) -> tuple[str, dict]:
+        for _ in range(2):
+            self.pc.addTransceiver("video", direction="recvonly")
+            self.pc.addTransceiver("audio", direction="recvonly")
+        return await self.offer("subscribe", meeting_id, **extra)
+
+    async def next_pattern(self, slot: int) -> int:
+        videos = [t for t in self.pc.getTransceivers() if t.kind == "video"]
+        return frame_pattern(await videos[slot].receiver.track.recv())
+
+    async def wait_pattern(self, slot: int, pattern: int, max_frames: int = 150) -> None:
+        for _ in range(max_frames):
+            if await self.next_pattern(slot) == pattern:
+                return
+        raise AssertionError(f"slot {slot} never showed pattern {pattern}")
+
+    async def close(self) -> None:
+        await self.pc.close()
+        if self.sio.connected:
+            await self.sio.disconnect()

@@ -1,0 +1,46 @@
+"""``python -m media``: run one media node (its own asyncio process)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from media.config import NodeConfig
+from media.control import ControlLink
+
+logger = logging.getLogger("media")
+
+
+async def _main() -> int:
+    try:
+        config = NodeConfig.from_env()
+    except ValueError as exc:
+        logger.error("configuration: %s", exc)
+        return 2
+    link = ControlLink(config)
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(link.run())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        logger.info("stopping")
+        await link.close()
+    except Exception as exc:
+        logger.error("media node stopped: %s", exc)
+        return 1
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    sys.exit(asyncio.run(_main()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Sending commands to media nodes; the plain functions other web code calls.
+
+Commands are fire-and-forget Socket.IO events addressed to the node's sid (``to=``), so
+they work from any web process behind the message queue. The node answers with a
+``reply`` event that names the browser (``reply_to``) when a browser asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from web.media_link.state import NODE_NS, NODES_ROOM, sio, store
+
+logger = logging.getLogger(__name__)
+
+
+class NoMediaNode(Exception):
+    """No media node is connected."""
+
+
+def _load(info: dict[str, Any]) -> float:
+    load = info.get("load") or {}
+    capacity = max(1, int(info.get("capacity") or 1))
+    return float(load.get("peers", 0)) / capacity
+
+
+def node_for(meeting_id: int | str, assign: bool = True) -> dict[str, Any] | None:
+    """The node serving a meeting; with ``assign``, pick the least loaded one if none."""
+    meeting = str(meeting_id)
+    st = store()
+    nodes = st.nodes()
+    current = st.assignment(meeting)
+    if current in nodes:
+        return nodes[current]
+    if not assign or not nodes:
+        return None
+    chosen = min(nodes.values(), key=_load)
+    node_id = st.assign(meeting, chosen["node_id"])
+    return nodes.get(node_id, chosen)
+
+
+def send_command(
+    node: dict[str, Any],
+    command: str,
+    payload: dict[str, Any],
+    reply_to: str | None = None,
+    request_id: Any = None,
+) -> str:
+    command_id = uuid.uuid4().hex
+    message = {
+        "id": command_id,
+        "command": command,
+        "payload": payload,
+        "reply_to": reply_to,
+        "request_id": request_id,
+    }
+    sio().emit("command", message, to=node["sid"], namespace=NODE_NS)
+    return command_id
+
+
+def broadcast_command(command: str, payload: dict[str, Any]) -> None:
+    """Send a command to every connected node (e.g. a browser went away)."""
+    message = {
+        "id": uuid.uuid4().hex,
+        "command": command,
+        "payload": payload,
+        "reply_to": None,
+        "request_id": None,
+    }
+    sio().emit("command", message, to=NODES_ROOM, namespace=NODE_NS)
+
+
+def _meeting_command(meeting_id: int | str, command: str, payload: dict[str, Any]) -> bool:
+    node = node_for(meeting_id, assign=False)
+    if node is None:
+        logger.info("%s for meeting %s: no media node serves it", command, meeting_id)
+        return False
+    send_command(node, command, {"room": str(meeting_id)} | payload)
+    return True
+
+
+# ---------------------------------------------------------------- public API
+
+
+def set_speaker(meeting_id: int | str, user_id: int | str | None) -> bool:
+    """Feed the speaker slot of everyone in the meeting from ``user_id`` (None: nobody).
+    No renegotiation; the node asks the new speaker for a keyframe. False if no node
+    serves the meeting yet."""
+    participant = None if user_id is None else str(user_id)
+    return _meeting_command(meeting_id, "set_speaker", {"participant": participant})
+
+
+def request_keyframe(meeting_id: int | str, user_id: int | str) -> bool:
+    """Ask the node to request a keyframe from this participant's camera."""
+    return _meeting_command(meeting_id, "request_keyframe", {"participant": str(user_id)})
+
+
+def start_recording(meeting_id: int | str) -> bool:
+    """Attach the node's recorder to the meeting's hall and speaker slots."""
+    node = node_for(meeting_id, assign=True)
+    if node is None:
+        return False
+    send_command(node, "start_recorder", {"room": str(meeting_id)})
+    return True
+
+
+def stop_recording(meeting_id: int | str) -> bool:
+    return _meeting_command(meeting_id, "stop_recorder", {})
+
+
+def close_meeting_media(meeting_id: int | str) -> bool:
+    """Close every peer of the meeting on its node (meeting ended)."""
+    done = _meeting_command(meeting_id, "close_room", {})
+    store().unassign(str(meeting_id))
+    return done
+
+
+def latest_stats(meeting_id: int | str) -> dict[str, Any]:
+    """{participant user id (str): {"peers": [...], "rtt_ms", "kbps_in", "kbps_out",
+    "packets_lost"}} from the last stats push (empty when none in the last 30 s)."""
+    return store().stats(str(meeting_id))
+
+
+def media_nodes() -> list[dict[str, Any]]:
+    """Registered nodes: node_id, addresses, capacity, load (cpu, peers, ...)."""
+    return [{k: v for k, v in n.items() if k != "sid"} for n in store().nodes().values()]

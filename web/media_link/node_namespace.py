@@ -1,0 +1,121 @@
+"""Namespace ``/node``: media nodes connect here with the shared secret."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import Namespace, join_room
+
+from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
+from web.media_link.stats import group_stats
+
+logger = logging.getLogger(__name__)
+
+_NODE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _check_auth(auth: Any) -> dict[str, Any]:
+    secret = str(current_app.config.get("MEDIA_SECRET") or "")
+    if not isinstance(auth, dict) or not secret:
+        raise ConnectionRefusedError("unauthorized")
+    given = auth.get("secret")
+    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise ConnectionRefusedError("unauthorized")
+    node_id = auth.get("node_id")
+    if not isinstance(node_id, str) or not _NODE_ID.match(node_id):
+        raise ConnectionRefusedError("invalid node_id")
+    addresses = auth.get("addresses") or []
+    if (
+        not isinstance(addresses, list)
+        or len(addresses) > 32
+        or not all(isinstance(a, str) and len(a) <= 64 for a in addresses)
+    ):
+        raise ConnectionRefusedError("invalid addresses")
+    capacity = auth.get("capacity")
+    if not isinstance(capacity, int) or not 0 < capacity <= 1_000_000:
+        raise ConnectionRefusedError("invalid capacity")
+    return {"node_id": node_id, "addresses": addresses, "capacity": capacity}
+
+
+class NodeNamespace(Namespace):
+    def on_connect(self, auth: Any = None) -> None:
+        try:
+            info = _check_auth(auth)
+        except ConnectionRefusedError as exc:
+            logger.warning("media node refused from %s: %s", request.remote_addr, exc)
+            raise
+        info |= {"sid": request.sid, "connected_at": time.time(), "load": {}}
+        store().put_node(info)
+        join_room(NODES_ROOM)
+        logger.info("media node %s registered (%s)", info["node_id"], info["addresses"])
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        node = store().node_by_sid(request.sid)
+        if node is not None and store().remove_node(node["node_id"], request.sid):
+            logger.warning("media node %s disconnected (%s)", node["node_id"], reason)
+
+    def _node(self) -> dict[str, Any] | None:
+        return store().node_by_sid(request.sid)
+
+    def on_reply(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            return
+        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        reply_to = data.get("reply_to")
+        request_id = data.get("request_id")
+        command = data.get("command")
+        if not isinstance(reply_to, str) or not reply_to:
+            if not result.get("ok"):
+                logger.warning("node command %s failed: %s", command, result.get("error"))
+            return
+        if not result.get("ok"):
+            error = result.get("error") if isinstance(result.get("error"), dict) else {}
+            emit_to_browser(
+                "error",
+                {
+                    "request_id": request_id,
+                    "command": command,
+                    "code": error.get("code", "internal"),
+                    "message": error.get("message", ""),
+                },
+                to=reply_to,
+            )
+            return
+        body = {k: v for k, v in result.items() if k != "ok"}
+        event = "answer" if command == "open_peer" else "done"
+        emit_to_browser(event, {"request_id": request_id, "command": command} | body, to=reply_to)
+
+    def on_stats(self, data: Any) -> None:
+        node = self._node()
+        if node is None or not isinstance(data, dict):
+            return
+        load = data.get("node") if isinstance(data.get("node"), dict) else {}
+        node["load"] = load
+        store().put_node(node)
+        peers = data.get("peers") if isinstance(data.get("peers"), list) else []
+        for meeting, participants in group_stats(peers).items():
+            store().put_stats(meeting, participants)
+            sio().emit(
+                "stats",
+                {"meeting_id": meeting, "participants": participants},
+                to=chair_room(meeting),
+                namespace="/signal",
+            )
+
+    def _relay(self, event: str, data: Any) -> None:
+        if not isinstance(data, dict) or self._node() is None:
+            return
+        client = data.get("client")
+        if isinstance(client, str) and client:
+            emit_to_browser(event, {k: v for k, v in data.items() if k != "client"}, to=client)
+
+    def on_peer_closed(self, data: Any) -> None:
+        self._relay("peer_closed", data)
+
+    def on_renegotiate(self, data: Any) -> None:
+        self._relay("renegotiate", data)

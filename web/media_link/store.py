@@ -1,0 +1,127 @@
+"""Shared state of the media link: registered nodes, which node serves which meeting, and
+the latest stats per participant. In memory for one web process, in Redis when the web
+tier runs several processes behind the Redis message queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+STATS_TTL = 30
+PREFIX = "giaoban:media:"
+
+
+class Store(Protocol):
+    def put_node(self, info: dict[str, Any]) -> None: ...
+    def remove_node(self, node_id: str, sid: str) -> bool: ...
+    def nodes(self) -> dict[str, dict[str, Any]]: ...
+    def node_by_sid(self, sid: str) -> dict[str, Any] | None: ...
+    def assignment(self, meeting: str) -> str | None: ...
+    def assign(self, meeting: str, node_id: str) -> str: ...
+    def unassign(self, meeting: str) -> None: ...
+    def put_stats(self, meeting: str, stats: dict[str, Any]) -> None: ...
+    def stats(self, meeting: str) -> dict[str, Any]: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._nodes: dict[str, dict[str, Any]] = {}
+        self._assign: dict[str, str] = {}
+        self._stats: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def put_node(self, info: dict[str, Any]) -> None:
+        with self._lock:
+            self._nodes[info["node_id"]] = dict(info)
+
+    def remove_node(self, node_id: str, sid: str) -> bool:
+        with self._lock:
+            info = self._nodes.get(node_id)
+            if info is None or info.get("sid") != sid:
+                return False
+            del self._nodes[node_id]
+            return True
+
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: dict(v) for k, v in self._nodes.items()}
+
+    def node_by_sid(self, sid: str) -> dict[str, Any] | None:
+        return next((n for n in self.nodes().values() if n.get("sid") == sid), None)
+
+    def assignment(self, meeting: str) -> str | None:
+        with self._lock:
+            return self._assign.get(meeting)
+
+    def assign(self, meeting: str, node_id: str) -> str:
+        with self._lock:
+            current = self._assign.get(meeting)
+            if current is not None and current in self._nodes:
+                return current
+            self._assign[meeting] = node_id
+            return node_id
+
+    def unassign(self, meeting: str) -> None:
+        with self._lock:
+            self._assign.pop(meeting, None)
+
+    def put_stats(self, meeting: str, stats: dict[str, Any]) -> None:
+        with self._lock:
+            self._stats[meeting] = (time.time(), stats)
+
+    def stats(self, meeting: str) -> dict[str, Any]:
+        with self._lock:
+            entry = self._stats.get(meeting)
+        if entry is None or time.time() - entry[0] > STATS_TTL:
+            return {}
+        return entry[1]
+
+
+class RedisStore:
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._r = redis.Redis.from_url(url, decode_responses=True)
+
+    def put_node(self, info: dict[str, Any]) -> None:
+        self._r.hset(PREFIX + "nodes", info["node_id"], json.dumps(info))
+
+    def remove_node(self, node_id: str, sid: str) -> bool:
+        raw = self._r.hget(PREFIX + "nodes", node_id)
+        if raw is None or json.loads(raw).get("sid") != sid:
+            return False
+        self._r.hdel(PREFIX + "nodes", node_id)
+        return True
+
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        return {k: json.loads(v) for k, v in self._r.hgetall(PREFIX + "nodes").items()}
+
+    def node_by_sid(self, sid: str) -> dict[str, Any] | None:
+        return next((n for n in self.nodes().values() if n.get("sid") == sid), None)
+
+    def assignment(self, meeting: str) -> str | None:
+        return self._r.hget(PREFIX + "assign", meeting)
+
+    def assign(self, meeting: str, node_id: str) -> str:
+        current = self.assignment(meeting)
+        if current is not None and self._r.hexists(PREFIX + "nodes", current):
+            return current
+        if current is not None:
+            self._r.hdel(PREFIX + "assign", meeting)
+        self._r.hsetnx(PREFIX + "assign", meeting, node_id)
+        return self.assignment(meeting) or node_id
+
+    def unassign(self, meeting: str) -> None:
+        self._r.hdel(PREFIX + "assign", meeting)
+
+    def put_stats(self, meeting: str, stats: dict[str, Any]) -> None:
+        self._r.set(PREFIX + "stats:" + meeting, json.dumps(stats), ex=STATS_TTL)
+
+    def stats(self, meeting: str) -> dict[str, Any]:
+        raw = self._r.get(PREFIX + "stats:" + meeting)
+        return json.loads(raw) if raw else {}
