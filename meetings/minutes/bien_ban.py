@@ -65,15 +65,16 @@ def _attendance(doc: Document, data: MinutesData) -> None:
     base.add_labelled(doc, "Thành phần tham dự:", summary + ".")
     index = 0
     for entry in main:
+        count = "" if entry.head_count is None else f"{thousands(entry.head_count)} người, "
         base.add_text(doc, f"{letter(index)}) Tại điểm cầu chính ({entry.endpoint}): "
-                           f"{thousands(entry.head_count)} người, gồm:", base.BODY)
+                           f"{count}gồm:", base.BODY)
         for person in entry.people:
             base.add_text(doc, f"- {upper_first(person_phrase(person, with_unit=True))};",
                           base.BODY)
         index += 1
     if remote:
         base.add_text(doc, f"{letter(index)}) Tại {thousands(len(remote))} điểm cầu trực "
-                           f"tuyến: {thousands(sum(e.head_count for e in remote))} người:",
+                           f"tuyến: {thousands(sum(e.head_count or 0 for e in remote))} người:",
                       base.BODY)
         for entry in remote:
             base.add_text(doc, endpoint_line(entry), base.BODY)

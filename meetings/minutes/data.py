@@ -38,7 +38,7 @@ class EndpointAttendance:
 
     endpoint: str  # "Điểm cầu xã Thạch Hà"
     unit: str  # "UBND xã Thạch Hà"
-    head_count: int
+    head_count: int | None  # None: not reported by the endpoint
     people: tuple[Person, ...] = ()
     is_main: bool = False  # the chair's hall
 
@@ -143,4 +143,4 @@ class MinutesData:
 
     @property
     def total_head_count(self) -> int:
-        return sum(e.head_count for e in self.endpoints)
+        return sum(e.head_count or 0 for e in self.endpoints)

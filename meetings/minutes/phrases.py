@@ -62,7 +62,10 @@ def endpoint_line(entry: EndpointAttendance) -> str:
     line = f"- {entry.endpoint}"
     if entry.unit and entry.unit not in entry.endpoint:
         line += f" ({entry.unit})"
-    line += f": {thousands(entry.head_count)} người"
+    if entry.head_count is None:
+        line += ": chưa báo cáo số người"
+    else:
+        line += f": {thousands(entry.head_count)} người"
     if entry.people:
         names = "; ".join(person_phrase(p) for p in entry.people)
         line += f", gồm {names}"
