@@ -12,7 +12,6 @@ from alembic import op
 
 import meetings.db
 
-
 revision = 'minutes01'
 down_revision = 'documents01'
 branch_labels = None
