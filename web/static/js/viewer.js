@@ -8,7 +8,7 @@
 //   viewer.presenter({page, zoom})  the presenter's position: applied while following
 //   viewer.follow(on)             follow the presenter (true) or browse freely (false)
 //   viewer.page, viewer.zoom, viewer.pageCount, viewer.following
-// The canvas gets data-rendered-page="<n>" after each page is drawn.
+// The canvas gets data-rendered-page="<n>" and data-rendered-zoom="<z>" after each draw.
 
 const MIN_ZOOM = 0.25;
 const MAX_ZOOM = 4;
@@ -87,6 +87,7 @@ export async function openViewer(options) {
       return render(next);
     }
     canvas.dataset.renderedPage = String(number);
+    canvas.dataset.renderedZoom = String(state.zoom);
     if (pageInput) pageInput.value = String(number);
     if (zoomLabel) zoomLabel.textContent = `${Math.round(state.zoom * 100)}%`;
     say("");

@@ -1,0 +1,106 @@
+"""Headless Chromium renders a PDF page in the viewer (PDF.js served by the app itself)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from .samples import make_pdf
+from .web_helpers import upload
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
+@pytest.fixture
+def live_server(doc_app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, doc_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.mark.browser
+def test_viewer_renders_pages_and_can_be_driven(doc_app, demo, login, live_server: str, tmp_path: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    sec = login("thuky")
+    pdf = make_pdf(tmp_path / "a.pdf", pages=3, text="Trang")
+    doc = upload(sec, demo.meeting_id, pdf, "Tờ trình về kế hoạch đầu tư công.pdf",
+                 confidentiality="restricted", reader_ids=[demo["daibieu.stc"]]).get_json()["document"]
+    assert sec.post(f"/api/v1/documents/{doc['id']}/publish", json={"to_all": True}).status_code == 200
+
+    requests_seen: list[str] = []
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server)
+            page = context.new_page()
+            page.on("request", lambda r: requests_seen.append(r.url))
+            page.goto("/login")
+            page.fill("input[name=username]", "daibieu.stc")
+            page.fill("input[name=password]", demo.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"/documents/{doc['id']}/view")
+            page.wait_for_selector("canvas[data-rendered-page='1']", timeout=20_000)
+            # The canvas really has the page drawn on it: white paper with dark text on it.
+            stats = page.evaluate("""() => {
+                const c = document.getElementById('pdf-canvas');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let white = 0, dark = 0;
+                for (let i = 0; i < d.length; i += 4) {
+                    const v = d[i] + d[i + 1] + d[i + 2];
+                    if (v > 740) white++; else if (v < 300) dark++;
+                }
+                return {w: c.width, h: c.height, white, dark, pages: window.giaobanViewer.pageCount};
+            }""")
+            assert stats["pages"] == 3
+            assert stats["w"] > 600 and stats["h"] > stats["w"]  # portrait A4
+            assert stats["white"] > 0.5 * stats["w"] * stats["h"]
+            assert stats["dark"] > 200
+            assert page.text_content("#page-count") == "3"
+            assert not page.is_visible("#follow-presenter")
+            page.evaluate("() => window.giaobanViewer.setZoom(0.62)")
+            page.wait_for_selector("canvas[data-rendered-zoom='0.62']")
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            shot = artifacts / "document-viewer.png"
+            page.screenshot(path=str(shot), full_page=False)
+            shutil.copyfile(shot, ROOT / "docs" / "document-viewer.png")
+
+            # The API the live room drives: goToPage, setZoom, onPageChange.
+            changes = page.evaluate("""async () => {
+                const seen = [];
+                window.giaobanViewer.onPageChange((info) => seen.push([info.page, info.zoom, info.source]));
+                await window.giaobanViewer.setZoom(1);
+                await window.giaobanViewer.goToPage(3);
+                await window.giaobanViewer.setZoom(1.5);
+                await window.giaobanViewer.goToPage(99);
+                return seen;
+            }""")
+            assert changes == [[1, 1, "api"], [3, 1, "api"], [3, 1.5, "api"], [3, 1.5, "api"]]
+            assert page.get_attribute("#pdf-canvas", "data-rendered-page") == "3"
+            # A participant who browses stops following; "follow presenter" brings them back.
+            page.evaluate("() => window.giaobanViewer.presenter({page: 2, zoom: 1})")
+            page.wait_for_selector("canvas[data-rendered-page='2']")
+            page.click("#next-page")
+            page.wait_for_selector("canvas[data-rendered-page='3']")
+            page.evaluate("() => window.giaobanViewer.presenter({page: 1})")
+            assert page.get_attribute("#pdf-canvas", "data-rendered-page") == "3"
+            assert page.is_visible("#follow-presenter")
+            page.click("#follow-presenter")
+            page.wait_for_selector("canvas[data-rendered-page='1']")
+        finally:
+            browser.close()
+    assert requests_seen and all(u.startswith(live_server) for u in requests_seen)
+    assert any("/static/vendor/pdfjs-dist/build/pdf.worker.min.mjs" in u for u in requests_seen)
