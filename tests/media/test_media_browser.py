@@ -1,0 +1,153 @@
+"""Headless Chromium (fake camera and microphone) <-> the node, through the real app and
+web/static/js/giaoban-media.js; an aiortc client on the other side."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from media_testkit import SignalClient, node_config, run, serve, session_headers, wait_for
+
+from media.control import ControlLink
+from media.synthetic import LUMA_LEVELS
+from web.media_link.state import STATE
+from web.media_link.store import MemoryStore
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+LOGIN_JS = """async ([username, password]) => {
+  const csrf = (await (await fetch('/api/v1/auth/csrf')).json()).csrf_token;
+  const resp = await fetch('/api/v1/auth/login', {method: 'POST',
+    headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+    body: JSON.stringify({username, password})});
+  return resp.status;
+}"""
+
+PUBLISH_JS = """async (meetingId) => {
+  const { GiaobanMedia } = await import('/static/js/giaoban-media.js');
+  const media = new GiaobanMedia({ meetingId });
+  await media.connect();
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  const pub = await media.publish(stream);
+  window.__media = media;
+  return pub.peerId;
+}"""
+
+SUBSCRIBE_JS = """async (meetingId) => {
+  const { GiaobanMedia } = await import('/static/js/giaoban-media.js');
+  const media = new GiaobanMedia({ meetingId });
+  await media.connect();
+  const sub = await media.subscribe();
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = sub.streams[0];
+  document.body.appendChild(video);
+  await video.play();
+  await new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(video, 0, 0);
+  const w = canvas.width, h = canvas.height;
+  const px = ctx.getImageData(w / 4, h / 4, w / 2, h / 2).data;
+  let sum = 0;
+  for (let i = 0; i < px.length; i += 4) sum += 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+  let audioPackets = 0;
+  for (let i = 0; i < 50 && audioPackets === 0; i++) {
+    const stats = await sub.pc.getStats();
+    stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets += s.packetsReceived; });
+    if (audioPackets === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  return { luma: sum / (px.length / 4), width: w, height: h, audioPackets };
+}"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_store() -> None:
+    STATE.memory = MemoryStore()
+
+
+async def _browser(url: str, username: str, password: str):
+    from playwright.async_api import async_playwright
+
+    pw = await async_playwright().start()
+    browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    page = await browser.new_page()
+    await page.goto(url + "/api/v1/auth/csrf")
+    assert await page.evaluate(LOGIN_JS, [username, password]) == 200
+    return pw, browser, page
+
+
+def _link(app, url: str) -> ControlLink:
+    config = dataclasses.replace(node_config(web_url=url), secret=app.config["MEDIA_SECRET"])
+    return ControlLink(config)
+
+
+def test_chromium_publishes_and_aiortc_decodes(app, demo, login) -> None:
+    viewer_headers = session_headers(login("daibieu.stc"))
+
+    async def main(url: str) -> None:
+        link = _link(app, url)
+        await link.connect(attempts=1)
+        pw, browser, page = await _browser(url, "chutri", demo.password)
+        try:
+            peer_id = await page.evaluate(PUBLISH_JS, demo.meeting_id)
+            assert peer_id in link.node.peers
+            viewer = SignalClient(url, viewer_headers)
+            await viewer.connect()
+            name, data = await viewer.subscribe(demo.meeting_id)
+            assert name == "answer", data
+            videos = [t for t in viewer.pc.getTransceivers() if t.kind == "video"]
+            audios = [t for t in viewer.pc.getTransceivers() if t.kind == "audio"]
+            frames = [await videos[0].receiver.track.recv() for _ in range(5)]
+            assert all((f.width, f.height) == (640, 480) for f in frames)
+            audio = await audios[0].receiver.track.recv()
+            assert audio.sample_rate == 48000 and audio.samples > 0
+            source = link.node.rooms[str(demo.meeting_id)].participants[str(demo["chutri"])]
+            assert source.video.codec_name == "VP8" and source.audio.codec_name == "opus"
+            await viewer.close()
+        finally:
+            await browser.close()
+            await pw.stop()
+            await link.close()
+
+    with serve(app) as url:
+        run(main(url), timeout=120)
+
+
+def test_aiortc_publishes_and_chromium_decodes(app, demo, login) -> None:
+    chair_headers = session_headers(login("chutri"))
+
+    async def main(url: str) -> None:
+        link = _link(app, url)
+        await link.connect(attempts=1)
+        chair = SignalClient(url, chair_headers)
+        await chair.connect()
+        name, data = await chair.publish(demo.meeting_id, pattern=2)
+        assert name == "answer", data
+        pw, browser, page = await _browser(url, "daibieu.stc", demo.password)
+        try:
+            result = await page.evaluate(SUBSCRIBE_JS, demo.meeting_id)
+            assert (result["width"], result["height"]) == (320, 240)
+            nearest = min(
+                range(len(LUMA_LEVELS)), key=lambda i: abs(LUMA_LEVELS[i] - result["luma"])
+            )
+            assert nearest == 2, result
+            assert result["audioPackets"] > 0
+            await wait_for(lambda: any(p.kind == "subscribe" for p in link.node.peers.values()))
+        finally:
+            await browser.close()
+            await pw.stop()
+            await chair.close()
+            await link.close()
+
+    with serve(app) as url:
+        run(main(url), timeout=120)

@@ -1,0 +1,212 @@
+// giaoban media client: signaling on Socket.IO namespace /signal, WebRTC to a media node.
+// No DOM or UI code here; pages attach the returned MediaStreams to their own elements.
+// Protocol: docs/protocol.md.
+//
+//   import { GiaobanMedia } from "/static/js/giaoban-media.js";
+//   const media = new GiaobanMedia({ meetingId: 12 });
+//   await media.connect();
+//   const cam = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+//   const pub = await media.publish(cam);                 // { peerId, pc }
+//   const sub = await media.subscribe();                  // { peerId, pc, slots, streams }
+//   videoHall.srcObject = sub.streams[0];                 // slot 0: hall (chair)
+//   videoSpeaker.srcObject = sub.streams[1];              // slot 1: speaker
+//   media.addEventListener("stats", (e) => console.log(e.detail));   // chair only
+
+import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+
+const DEFAULT_TIMEOUT_MS = 15000;
+const GATHER_TIMEOUT_MS = 5000;
+
+export class MediaRequestError extends Error {
+  constructor(code, message, command) {
+    super(message || code);
+    this.name = "MediaRequestError";
+    this.code = code;
+    this.command = command;
+  }
+}
+
+function waitForGathering(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    }, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", done);
+  });
+}
+
+export class GiaobanMedia extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {number} options.meetingId
+   * @param {string} [options.url]  origin of the web app ("" = this page's origin)
+   * @param {RTCIceServer[]} [options.iceServers]  none on an intranet
+   * @param {number} [options.timeoutMs]
+   */
+  constructor({ meetingId, url = "", iceServers = [], timeoutMs = DEFAULT_TIMEOUT_MS }) {
+    super();
+    this.meetingId = meetingId;
+    this.url = url;
+    this.iceServers = iceServers;
+    this.timeoutMs = timeoutMs;
+    this.socket = null;
+    this.peers = new Map(); // peerId -> { pc, kind, slots }
+    this._pending = new Map(); // request_id -> { resolve, reject, timer }
+    this._seq = 0;
+  }
+
+  connect() {
+    if (this.socket && this.socket.connected) return Promise.resolve();
+    this.socket = io(`${this.url}/signal`, {
+      transports: ["websocket", "polling"],
+      withCredentials: true,
+    });
+    for (const name of ["answer", "done"]) {
+      this.socket.on(name, (data) => this._settle(data, null));
+    }
+    this.socket.on("error", (data) => {
+      if (data && this._pending.has(data.request_id)) {
+        this._settle(data, new MediaRequestError(data.code, data.message, data.command));
+      } else {
+        this._emit("error", data);
+      }
+    });
+    this.socket.on("peer_closed", (data) => {
+      const peer = this.peers.get(data.peer_id);
+      if (peer) {
+        peer.pc.close();
+        this.peers.delete(data.peer_id);
+      }
+      this._emit("peer-closed", data);
+    });
+    this.socket.on("renegotiate", (data) => this._emit("renegotiate", data));
+    this.socket.on("stats", (data) => this._emit("stats", data));
+    this.socket.on("disconnect", (reason) => this._emit("disconnect", { reason }));
+    return new Promise((resolve, reject) => {
+      this.socket.once("connect", () => resolve());
+      this.socket.once("connect_error", (err) =>
+        reject(new MediaRequestError("unauthorized", err && err.message, "connect")),
+      );
+    });
+  }
+
+  disconnect() {
+    for (const { pc } of this.peers.values()) pc.close();
+    this.peers.clear();
+    if (this.socket) this.socket.disconnect();
+    for (const [, pending] of this._pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new MediaRequestError("disconnected", "disconnected"));
+    }
+    this._pending.clear();
+  }
+
+  /** Send a MediaStream's first audio and first video track to the node. */
+  async publish(stream) {
+    const pc = this._newPeerConnection();
+    const video = stream.getVideoTracks()[0];
+    const audio = stream.getAudioTracks()[0];
+    if (video) pc.addTransceiver(video, { direction: "sendonly", streams: [stream] });
+    if (audio) pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] });
+    const reply = await this._offer(pc, "publish", {});
+    this.peers.set(reply.peer_id, { pc, kind: "publish", slots: [] });
+    return { peerId: reply.peer_id, pc };
+  }
+
+  /**
+   * Receive slots: default ["hall", "speaker"]; the chair may ask "participant:<userId>".
+   * Returns one MediaStream (video + audio) per slot, in order.
+   */
+  async subscribe({ slots = null, audio = true } = {}) {
+    const pc = this._newPeerConnection();
+    const names = slots || ["hall", "speaker"];
+    const streams = names.map(() => new MediaStream());
+    names.forEach((_, index) => {
+      const v = pc.addTransceiver("video", { direction: "recvonly" });
+      streams[index].addTrack(v.receiver.track);
+      if (audio) {
+        const a = pc.addTransceiver("audio", { direction: "recvonly" });
+        streams[index].addTrack(a.receiver.track);
+      }
+    });
+    const extra = slots ? { slots } : {};
+    const reply = await this._offer(pc, "subscribe", extra);
+    this.peers.set(reply.peer_id, { pc, kind: "subscribe", slots: reply.slots });
+    return { peerId: reply.peer_id, pc, slots: reply.slots, streams };
+  }
+
+  /** Point slot `index` of a subscription at "hall", "speaker" or "participant:<id>". */
+  setSlot(peerId, index, slot) {
+    return this._request("set_slot", { peer_id: peerId, index, slot });
+  }
+
+  async close(peerId) {
+    const peer = this.peers.get(peerId);
+    this.peers.delete(peerId);
+    try {
+      await this._request("close_peer", { peer_id: peerId });
+    } finally {
+      if (peer) peer.pc.close();
+    }
+  }
+
+  // -- internals ---------------------------------------------------------------------
+
+  _newPeerConnection() {
+    return new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+  }
+
+  async _offer(pc, event, extra) {
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      // the node does not take trickled candidates: send the offer once gathering is done
+      await waitForGathering(pc, GATHER_TIMEOUT_MS);
+      const reply = await this._request(event, {
+        type: "offer",
+        sdp: pc.localDescription.sdp,
+        ...extra,
+      });
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      return reply;
+    } catch (err) {
+      pc.close();
+      throw err;
+    }
+  }
+
+  _request(event, data) {
+    if (!this.socket) return Promise.reject(new MediaRequestError("disconnected", "not connected"));
+    this._seq += 1;
+    const requestId = `m${Date.now().toString(36)}-${this._seq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(requestId);
+        reject(new MediaRequestError("timeout", "no reply", event));
+      }, this.timeoutMs);
+      this._pending.set(requestId, { resolve, reject, timer });
+      this.socket.emit(event, { ...data, meeting_id: this.meetingId, request_id: requestId });
+    });
+  }
+
+  _settle(data, error) {
+    const pending = data && this._pending.get(data.request_id);
+    if (!pending) return;
+    this._pending.delete(data.request_id);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve(data);
+  }
+
+  _emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
