@@ -137,3 +137,24 @@ def can_change_status(user: User, meeting: Meeting, target: MeetingStatus) -> bo
 def require(allowed: bool, message: str = "Bạn không có quyền thực hiện thao tác này.") -> None:
     if not allowed:
         raise Forbidden(message)
+
+
+def is_co_chair(session: Session, user: User, meeting: Meeting) -> bool:
+    from meetings.models.live import CoChair
+
+    stmt = select(CoChair.id).where(CoChair.meeting_id == meeting.id, CoChair.user_id == user.id)
+    return session.scalar(stmt) is not None
+
+
+def can_run_room(session: Session, user: User, meeting: Meeting) -> bool:
+    """Give and take the floor, mute others, move the agenda, roll call, recording: the
+    meeting's chair, or a participant the chair named co-chair."""
+    if not user.active:
+        return False
+    return is_meeting_chair(user, meeting) or is_co_chair(session, user, meeting)
+
+
+def can_see_private_chat(session: Session, user: User, meeting: Meeting) -> bool:
+    """Messages to "the chair and secretary" reach them and the co-chairs."""
+    return (is_meeting_chair(user, meeting) or is_meeting_secretary(user, meeting)
+            or is_co_chair(session, user, meeting))

@@ -32,11 +32,14 @@ def parse_datetime(value: str) -> datetime:
 
 
 class Fields:
-    def __init__(self, data: Mapping[str, Any] | None) -> None:
+    def __init__(self, data: Mapping[str, Any] | None, *, strict: bool = False) -> None:
+        """``strict``: JSON payloads from programs (Socket.IO events) must use real numbers
+        and booleans; forms and query strings may send them as text."""
         if data is not None and not isinstance(data, Mapping):
             raise ValidationFailed("Dữ liệu gửi lên phải là một đối tượng JSON.")
         self.data: Mapping[str, Any] = data or {}
         self.errors: dict[str, str] = {}
+        self.strict = strict
 
     def has(self, name: str) -> bool:
         return name in self.data
@@ -72,7 +75,7 @@ class Fields:
         value = self._raw(name, required)
         if value is MISSING:
             return default
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (self.strict and not isinstance(value, int)):
             self.errors[name] = "Phải là số nguyên."
             return default
         try:
@@ -97,6 +100,9 @@ class Fields:
             return default
         if isinstance(value, bool):
             return value
+        if self.strict:
+            self.errors[name] = "Phải là true hoặc false."
+            return default
         if isinstance(value, str) and value.lower() in {"1", "true", "on", "yes", "có"}:
             return True
         if isinstance(value, str) and value.lower() in {"0", "false", "off", "no", "không"}:

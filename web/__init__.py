@@ -125,3 +125,6 @@ def _init_socketio(app: Flask) -> None:
     from web.media_link import init_media_link
 
     init_media_link(socketio)
+    from web.room import init_room
+
+    init_room(socketio)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meetings.actions import audit
+from meetings.actions import audit, room_state
 from meetings.actions.notifications import notify_invitees
 from meetings.actions.org import subtree_ids
 from meetings.db import utcnow
@@ -166,6 +166,17 @@ def parse_invitations(data: Mapping[str, Any]) -> InvitationInput:
     return out
 
 
+def _sync(session: Session, rows: list[Any], attr: str, wanted: list[int], model: type[Any]) -> None:
+    """Make an invitation collection hold exactly ``wanted``: delete what goes (first, so a
+    unique constraint never sees a row twice), keep what stays, add what is new."""
+    keep = set(wanted)
+    for row in [r for r in rows if getattr(r, attr) not in keep]:
+        rows.remove(row)
+    session.flush()
+    have = {getattr(r, attr) for r in rows}
+    rows.extend(model(**{attr: i}) for i in wanted if i not in have)
+
+
 def set_invitations(session: Session, actor: User, meeting: Meeting, data: InvitationInput) -> None:
     """Replace who is invited. A subtree unit stands for itself and every unit below it;
     the endpoints of every invited unit are invited with it."""
@@ -193,9 +204,9 @@ def set_invitations(session: Session, actor: User, meeting: Meeting, data: Invit
         [*data.endpoint_ids,
          *(session.scalars(select(Endpoint.id).where(Endpoint.unit_id.in_(unit_ids))) if unit_ids else [])]
     ))
-    meeting.invited_units = [MeetingUnit(unit_id=i) for i in unit_ids]
-    meeting.invited_endpoints = [MeetingEndpoint(endpoint_id=i) for i in endpoint_ids]
-    meeting.invited_people = [MeetingPerson(user_id=i) for i in data.user_ids]
+    _sync(session, meeting.invited_units, "unit_id", unit_ids, MeetingUnit)
+    _sync(session, meeting.invited_endpoints, "endpoint_id", endpoint_ids, MeetingEndpoint)
+    _sync(session, meeting.invited_people, "user_id", data.user_ids, MeetingPerson)
     session.flush()
     audit.record(session, actor, "meeting.invitations", object_type="meeting", object_id=meeting.id,
                  meeting_id=meeting.id, units=len(unit_ids), endpoints=len(endpoint_ids),
@@ -220,8 +231,10 @@ def change_status(session: Session, actor: User, meeting: Meeting, target: str) 
     now = utcnow()
     if to == MeetingStatus.LIVE:
         meeting.started_at = now
+        room_state.open_room(session, meeting, actor)
     elif to == MeetingStatus.ENDED:
         meeting.ended_at = now
+        room_state.close_room(session, meeting, actor)
     audit.record(session, actor, "meeting.status", object_type="meeting", object_id=meeting.id,
                  meeting_id=meeting.id, frm=current.value, to=to.value)
     if to == MeetingStatus.SCHEDULED:

@@ -1,0 +1,106 @@
+"""Joining and leaving the live room (the attendance record), and one's own state."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetings.actions.room_state import OPEN_STATUSES, bump, state_of
+from meetings.db import utcnow
+from meetings.errors import Forbidden, NotFound, ValidationFailed
+from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
+from meetings.models.live import Presence
+
+logger = logging.getLogger(__name__)
+
+QUALITIES = ("good", "fair", "poor", "audio_only")
+
+
+def join(session: Session, user: User, meeting: Meeting, sid: str, *, endpoint_id: int | None = None,
+         audio_only: bool = False) -> Presence:
+    """Record that this user (for an endpoint they operate, or alone) is now in the room."""
+    if meeting.status not in OPEN_STATUSES:
+        raise ValidationFailed("Cuộc họp đã kết thúc hoặc chưa được lên lịch.", {"status": meeting.status})
+    if endpoint_id is not None:
+        endpoint = session.get(Endpoint, endpoint_id)
+        if endpoint is None:
+            raise NotFound("Không tìm thấy điểm cầu.")
+        invited = session.scalar(select(MeetingEndpoint.id).where(
+            MeetingEndpoint.meeting_id == meeting.id, MeetingEndpoint.endpoint_id == endpoint_id))
+        if endpoint.operator_id != user.id or invited is None:
+            raise Forbidden("Bạn không vận hành điểm cầu này trong cuộc họp này.")
+    presence = Presence(meeting_id=meeting.id, user_id=user.id, endpoint_id=endpoint_id, sid=sid,
+                        audio_only=audio_only)
+    # A reconnecting participant keeps the mute state the chair set.
+    last = session.scalar(select(Presence).where(Presence.meeting_id == meeting.id,
+                                                 Presence.user_id == user.id)
+                          .order_by(Presence.joined_at.desc(), Presence.id.desc()).limit(1))
+    if last is not None:
+        presence.muted, presence.muted_by_chair = last.muted, last.muted_by_chair
+        presence.head_count = last.head_count
+    session.add(presence)
+    session.flush()
+    bump(state_of(session, meeting))
+    return presence
+
+
+def leave(session: Session, sid: str, reason: str = "left") -> Presence | None:
+    """Close the presence of this connection; None if it was not in a room."""
+    presence = session.scalar(select(Presence).where(Presence.sid == sid, Presence.left_at.is_(None)))
+    if presence is None:
+        return None
+    presence.left_at, presence.leave_reason = utcnow(), reason[:40]
+    meeting = session.get(Meeting, presence.meeting_id)
+    if meeting is not None:
+        bump(state_of(session, meeting))
+    return presence
+
+
+def current(session: Session, sid: str) -> Presence:
+    presence = session.scalar(select(Presence).where(Presence.sid == sid, Presence.left_at.is_(None)))
+    if presence is None:
+        raise ValidationFailed("Bạn chưa vào phòng họp.", {"room": "Hãy vào phòng trước."})
+    return presence
+
+
+def close_stale(session: Session, *, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Presences whose web process died without a disconnect: closed at their last sign of life."""
+    cutoff = utcnow() - older_than
+    rows = session.scalars(select(Presence).where(Presence.left_at.is_(None), Presence.last_seen_at < cutoff))
+    count = 0
+    for p in rows:
+        p.left_at, p.leave_reason = p.last_seen_at, "lost"
+        count += 1
+    return count
+
+
+def touch(session: Session, presence: Presence) -> None:
+    presence.last_seen_at = utcnow()
+
+
+def set_own_state(session: Session, presence: Presence, *, muted: bool | None = None,
+                  audio_only: bool | None = None, head_count: int | None = None,
+                  quality: str | None = None) -> Presence:
+    """What a participant may change about themselves. Unmuting oneself after the chair
+    muted is refused: the chair gives the floor instead."""
+    if muted is not None:
+        if not muted and presence.muted_by_chair:
+            raise Forbidden("Chủ trì đã tắt tiếng của bạn; hãy đăng ký phát biểu.")
+        presence.muted = muted
+    if audio_only is not None:
+        presence.audio_only = audio_only
+    if head_count is not None:
+        if presence.endpoint_id is None and head_count != 1:
+            raise ValidationFailed("Chỉ điểm cầu mới báo số người dự.", {"head_count": "Phải là 1."})
+        presence.head_count = head_count
+    if quality is not None:
+        if quality not in QUALITIES:
+            raise ValidationFailed("Chất lượng kết nối không hợp lệ.", {"quality": ", ".join(QUALITIES)})
+        presence.quality = quality
+    meeting = session.get(Meeting, presence.meeting_id)
+    assert meeting is not None
+    bump(state_of(session, meeting))
+    return presence

@@ -1,0 +1,184 @@
+"""The live room's state: created when a meeting opens, read as one snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetings.db import utcnow
+from meetings.errors import Forbidden, NotFound, ValidationFailed
+from meetings.models import Meeting, MeetingStatus, User
+from meetings.models.live import (
+    AgendaMove,
+    ChatMessage,
+    FloorTurn,
+    HandRaise,
+    LiveState,
+    Presence,
+    RollCall,
+    RoomEvent,
+)
+from meetings.permissions import can_attend, can_run_room, can_see_private_chat
+
+OPEN_STATUSES = {MeetingStatus.SCHEDULED.value, MeetingStatus.LIVE.value}
+
+
+def room_meeting(session: Session, user: User, meeting_id: Any) -> Meeting:
+    """The meeting, if this user may be in its room; otherwise NotFound/Forbidden."""
+    if isinstance(meeting_id, bool) or not isinstance(meeting_id, int):
+        raise ValidationFailed("Mã cuộc họp không hợp lệ.", {"meeting_id": "Phải là số nguyên."})
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not can_attend(session, user, meeting):
+        raise NotFound("Không tìm thấy cuộc họp hoặc bạn không được mời.")
+    return meeting
+
+
+def require_runner(session: Session, user: User, meeting: Meeting) -> None:
+    if not can_run_room(session, user, meeting):
+        raise Forbidden("Chỉ chủ trì (hoặc đồng chủ trì) được thực hiện thao tác này.")
+
+
+def require_live(meeting: Meeting) -> None:
+    if meeting.status != MeetingStatus.LIVE.value:
+        raise ValidationFailed("Cuộc họp chưa bắt đầu hoặc đã kết thúc.", {"status": meeting.status})
+
+
+def state_of(session: Session, meeting: Meeting) -> LiveState:
+    """The meeting's live state row, created (at the first agenda item) when missing."""
+    state = session.get(LiveState, meeting.id)
+    if state is None:
+        state = LiveState(meeting_id=meeting.id, version=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def bump(state: LiveState) -> None:
+    state.version = (state.version or 0) + 1
+    state.updated_at = utcnow()
+
+
+def event(session: Session, meeting: Meeting, kind: str, actor: User | None, **data: Any) -> RoomEvent:
+    ev = RoomEvent(meeting_id=meeting.id, kind=kind, actor_id=actor.id if actor else None, data=data)
+    session.add(ev)
+    return ev
+
+
+def open_room(session: Session, meeting: Meeting, actor: User | None) -> LiveState:
+    """Called when the meeting goes live: start at the first agenda item."""
+    state = state_of(session, meeting)
+    if state.current_item_id is None and meeting.agenda:
+        now = utcnow()
+        first = meeting.agenda[0]
+        state.current_item_id, state.item_started_at = first.id, now
+        session.add(AgendaMove(meeting_id=meeting.id, agenda_item_id=first.id,
+                               moved_by_id=actor.id if actor else None, started_at=now))
+        event(session, meeting, "agenda.move", actor, item_id=first.id, position=first.position)
+    bump(state)
+    return state
+
+
+def close_room(session: Session, meeting: Meeting, actor: User | None) -> None:
+    """Called when the meeting ends: close every open record at the same instant."""
+    now = utcnow()
+    state = state_of(session, meeting)
+    for model, column in ((FloorTurn, FloorTurn.ended_at), (AgendaMove, AgendaMove.ended_at)):
+        for row in session.scalars(select(model).where(model.meeting_id == meeting.id, column.is_(None))):
+            row.ended_at = now
+    for hand in session.scalars(select(HandRaise).where(HandRaise.meeting_id == meeting.id,
+                                                        HandRaise.closed_at.is_(None))):
+        hand.closed_at, hand.outcome = now, "dismissed"
+    for presence in session.scalars(select(Presence).where(Presence.meeting_id == meeting.id,
+                                                           Presence.left_at.is_(None))):
+        presence.left_at, presence.leave_reason = now, "meeting_ended"
+    for roll in session.scalars(select(RollCall).where(RollCall.meeting_id == meeting.id,
+                                                       RollCall.closed_at.is_(None))):
+        roll.closed_at = now
+    if state.recording:
+        state.recording, state.recording_changed_at = False, now
+        event(session, meeting, "recording.stop", actor)
+    state.floor_turn_id = None
+    state.roll_call_id = None
+    event(session, meeting, "meeting.end", actor)
+    bump(state)
+
+
+def _presence_dict(p: Presence, hands: dict[int, HandRaise]) -> dict[str, Any]:
+    hand = hands.get(p.user_id)
+    return {
+        "presence_id": p.id, "user_id": p.user_id, "name": p.user.full_name,
+        "position": p.user.position,
+        "unit": (p.endpoint.unit.name if p.endpoint else (p.user.unit.name if p.user.unit else "")),
+        "endpoint_id": p.endpoint_id, "endpoint": p.endpoint.name if p.endpoint else "",
+        "joined_at": p.joined_at.isoformat(), "muted": p.muted, "muted_by_chair": p.muted_by_chair,
+        "audio_only": p.audio_only, "head_count": p.head_count, "quality": p.quality,
+        "hand_raised_at": hand.raised_at.isoformat() if hand else None,
+    }
+
+
+def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[str, Any]:
+    """Everything a participant's view shows, as one JSON-ready dict. Without a viewer:
+    the public state broadcast to everyone (no private chat, no "you")."""
+    state = state_of(session, meeting)
+    hands = list(session.scalars(select(HandRaise).where(
+        HandRaise.meeting_id == meeting.id, HandRaise.closed_at.is_(None)).order_by(HandRaise.raised_at,
+                                                                                   HandRaise.id)))
+    by_user = {h.user_id: h for h in hands}
+    present = list(session.scalars(select(Presence).where(
+        Presence.meeting_id == meeting.id, Presence.left_at.is_(None)).order_by(Presence.joined_at,
+                                                                               Presence.id)))
+    seen: set[int] = set()
+    participants = []
+    for p in present:  # one entry per person even with two tabs open
+        if p.user_id not in seen:
+            seen.add(p.user_id)
+            participants.append(_presence_dict(p, by_user))
+    floor = session.get(FloorTurn, state.floor_turn_id) if state.floor_turn_id else None
+    item = state.current_item
+    roll: dict[str, Any] | None = None
+    if state.roll_call_id:
+        rc = session.get(RollCall, state.roll_call_id)
+        if rc is not None:
+            roll = {"id": rc.id, "started_at": rc.started_at.isoformat(),
+                    "answers": [{"endpoint_id": a.endpoint_id, "user_id": a.user_id,
+                                 "head_count": a.head_count, "answered_at": a.answered_at.isoformat()}
+                                for a in rc.answers]}
+    private = viewer is not None and can_see_private_chat(session, viewer, meeting)
+    chat_q = select(ChatMessage).where(ChatMessage.meeting_id == meeting.id)
+    if viewer is None:
+        chat_q = chat_q.where(ChatMessage.audience == "all")
+    elif not private:
+        chat_q = chat_q.where((ChatMessage.audience == "all") | (ChatMessage.sender_id == viewer.id))
+    # The broadcast state carries no chat: messages travel as their own "chat" events.
+    chat = [] if viewer is None else list(
+        session.scalars(chat_q.order_by(ChatMessage.at.desc(), ChatMessage.id.desc()).limit(100)))
+    return {
+        "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status,
+                    "chair_id": meeting.chair_id, "secretary_id": meeting.secretary_id},
+        "version": state.version,
+        "agenda": [{"id": i.id, "position": i.position, "title": i.title, "presenter": i.presenter_name,
+                    "duration_minutes": i.duration_minutes,
+                    "speaking_limit_seconds": i.speaking_limit_seconds} for i in meeting.agenda],
+        "current_item": ({"id": item.id, "position": item.position, "title": item.title,
+                          "started_at": state.item_started_at.isoformat() if state.item_started_at else None,
+                          "duration_minutes": item.duration_minutes} if item else None),
+        "floor": ({"user_id": floor.user_id, "name": floor.user.full_name,
+                   "endpoint_id": floor.endpoint_id,
+                   "unit": floor.endpoint.name if floor.endpoint else (
+                       floor.user.unit.name if floor.user.unit else ""),
+                   "started_at": floor.started_at.isoformat(), "limit_seconds": floor.limit_seconds}
+                  if floor else None),
+        "queue": [{"hand_id": h.id, "user_id": h.user_id, "name": h.user.full_name,
+                   "endpoint": h.endpoint.name if h.endpoint else "",
+                   "raised_at": h.raised_at.isoformat()} for h in hands],
+        "participants": participants,
+        "recording": state.recording,
+        "roll_call": roll,
+        "presenting": state.presenting,
+        "chat": [{"id": c.id, "sender_id": c.sender_id, "sender": c.sender.full_name,
+                  "audience": c.audience, "body": c.body, "at": c.at.isoformat()} for c in reversed(chat)],
+        "you": ({"user_id": viewer.id, "can_run": can_run_room(session, viewer, meeting),
+                 "private_chat": private} if viewer is not None else None),
+    }

@@ -1,0 +1,14 @@
+"""The live meeting room: Socket.IO namespace /room and the room pages."""
+
+from __future__ import annotations
+
+from flask_socketio import SocketIO
+
+from web.room.namespace import ROOM_NS, RoomNamespace
+
+
+def init_room(socketio: SocketIO) -> None:
+    socketio.on_namespace(RoomNamespace(ROOM_NS))
+
+
+__all__ = ["ROOM_NS", "init_room"]

@@ -1,0 +1,53 @@
+"""What the room asks of other parts: the media node (speaker slot, recorder) and the
+documents (what may be presented)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from meetings.errors import NotFound
+from meetings.models import Meeting, User
+
+logger = logging.getLogger(__name__)
+
+
+def _media(call: str, *args: Any) -> str:
+    """Run a media-link command; 'ok', or 'no_node' when no media node serves the meeting
+    (the room's state is kept all the same; the node follows when it connects)."""
+    from web import media_link
+
+    try:
+        done = getattr(media_link, call)(*args)
+    except media_link.NoMediaNode:
+        done = False
+    except Exception:
+        logger.exception("media command %s failed", call)
+        return "error"
+    return "ok" if done else "no_node"
+
+
+def speaker(meeting_id: int, user_id: int | None) -> str:
+    return _media("set_speaker", meeting_id, user_id)
+
+
+def recording(meeting_id: int, on: bool) -> str:
+    return _media("start_recording" if on else "stop_recording", meeting_id)
+
+
+def close(meeting_id: int) -> str:
+    return _media("close_meeting_media", meeting_id)
+
+
+def presentable_document(session: Session, user: User, meeting: Meeting, document_id: int) -> dict[str, Any]:
+    """{document_id, title, version} of a document of this meeting the presenter can read."""
+    from meetings.actions.documents import get_readable
+
+    document = get_readable(session, user, document_id)
+    if document.meeting_id != meeting.id:
+        raise NotFound("Tài liệu không thuộc cuộc họp này.")
+    versions = getattr(document, "versions", None) or []
+    latest = max((v.number for v in versions), default=1)
+    return {"document_id": document.id, "title": document.title, "version": latest}
