@@ -43,7 +43,9 @@ from aiortc import (
     RTCRtpReceiver,
     RTCRtpSender,
 )
+from aiortc.codecs import vpx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 
 from media.frames import EncodedFrame, is_keyframe
 from media.netpolicy import IcePolicy
@@ -57,6 +59,7 @@ AIOICE_VERSION = "0.13.0"
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_SEND_PLI = "_send_rtcp_pli"
+RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
 PC_CREATE_DTLS = "_RTCPeerConnection__createDtlsTransport"
 CONNECTION_PROTOCOLS = "_protocols"
@@ -137,6 +140,25 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
         return False
     await getattr(receiver, RECEIVER_SEND_PLI)(ssrc)
     return True
+
+
+def tap_rtp(receiver: RTCRtpReceiver, callback: Callable[[RtpPacket, int], None]) -> None:
+    """Replace the receiver's RTP handling by ``callback(packet, arrival_time_ms)``: no
+    jitter buffer, NACK, RTCP reports or decoding (benchmark subscribers count frames by
+    marker bits this way; SRTP decryption still happens in the DTLS transport)."""
+
+    async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
+        callback(packet, arrival_time_ms)
+
+    setattr(receiver, RECEIVER_HANDLE_RTP, handle_rtp_packet)
+
+
+def pin_vp8_bitrate(bps: int) -> None:
+    """Process-wide: make aiortc's VP8 encoder run at ``bps`` whatever REMB says (benchmark
+    publishers; aiortc rebuilds its encoder, with a keyframe, on REMB changes over 10 %)."""
+    vpx.DEFAULT_BITRATE = bps
+    vpx.MIN_BITRATE = bps
+    vpx.MAX_BITRATE = bps
 
 
 # --------------------------------------------------------------------------- send side

@@ -10,6 +10,7 @@ from importlib.metadata import version
 
 import aioice
 import aioice.ice
+import aiortc.rtcdtlstransport
 import aiortc.rtcrtpreceiver
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
@@ -50,6 +51,20 @@ def test_private_attributes_exist() -> None:
     assert "self.get_component_candidates(" in gather_src
     assert "self.receiver.request_received" in inspect.getsource(aioice.ice.StunProtocol)
     assert "_add_remote_candidate" in inspect.getsource(aioice.Connection.add_remote_candidate)
+
+
+def test_bench_hooks_exist() -> None:
+    import aiortc.codecs.vpx as vpx
+
+    sig = inspect.signature(RTCRtpReceiver._handle_rtp_packet)
+    assert list(sig.parameters) == ["self", "packet", "arrival_time_ms"]
+    assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in (
+        inspect.getsource(aiortc.rtcdtlstransport.RTCDtlsTransport)
+    )
+    for name in ("DEFAULT_BITRATE", "MIN_BITRATE", "MAX_BITRATE"):
+        assert isinstance(getattr(vpx, name), int)
+    assert "max(MIN_BITRATE, min(bitrate, MAX_BITRATE))" in inspect.getsource(vpx.Vp8Encoder)
+    assert "DEFAULT_BITRATE" in inspect.getsource(vpx.Vp8Encoder.__init__)
 
 
 def test_instance_attributes_exist() -> None:

@@ -1,0 +1,494 @@
+"""Fan-out benchmark of the media node: ``.venv/bin/python bench/fanout.py [--full]``.
+
+One aiortc publisher (640x480, 30 fps, VP8 pinned at ~1 Mbps) and N subscriber peers in
+other processes, all on 127.0.0.1. N rises until frame rate or lag fails. For each N it
+prints the node's CPU (process time / wall), CPU per subscriber stream, frames per second
+per subscriber (min / median) and lag growth over the window. The same run then measures
+aiortc's MediaRelay path (decode once, re-encode per subscriber) and prints the ratio of
+subscribers held. It also measures join time (Socket.IO request to first frame) and speaker
+switch time (set_speaker() to the new speaker's first frame at each subscriber).
+
+The forwarding path is the real stack: the Flask app (in this process, temporary SQLite
+database with the demo province), ``python -m media`` as its own process, and browser
+stand-ins that log in and signal over Socket.IO /signal. Subscribers count frames by RTP
+marker bits instead of decoding (DTLS and SRTP stay real).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from fanout_common import FPS, ROOT, UA, cpu_seconds, percentile  # noqa: E402
+
+PYTHON = sys.executable
+HELD_MIN_FPS = 0.9 * FPS
+HELD_MAX_LAG_GROWTH = 0.25
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Child:
+    """A helper process speaking JSON lines on stdin/stdout."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [PYTHON, *args],
+            cwd=str(ROOT),
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+
+    def send(self, **msg: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+
+    def read(self, event: str | None = None, timeout: float = 180) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.proc.args[1]} exited ({self.proc.poll()})")
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event is None or msg.get("event") in (event, "failed"):
+                if msg.get("event") == "failed":
+                    raise RuntimeError(msg.get("error"))
+                return msg
+        raise TimeoutError(event)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send(cmd="quit")
+                self.proc.wait(10)
+            except Exception:
+                self.proc.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+
+# ------------------------------------------------------------------ the real web app
+
+
+class WebApp:
+    def __init__(self, tmp: Path) -> None:
+        self.secret = secrets.token_urlsafe(24)
+        os.environ.pop("REDIS_URL", None)
+        os.environ["GIAOBAN_INSTANCE"] = str(tmp / "instance")
+        os.environ["GIAOBAN_MEDIA_SECRET"] = self.secret
+        db_url = f"sqlite:///{tmp / 'bench.sqlite'}"
+        from meetings.db import make_engine, make_session_factory
+        from meetings.demo import DEMO_PASSWORD, create_demo
+        from web.cli import run_migrations
+
+        run_migrations(db_url)
+        engine = make_engine(db_url)
+        session = make_session_factory(engine)()
+        meeting = create_demo(session)
+        assert meeting is not None
+        session.commit()
+        self.meeting_id = meeting.id
+        self.user_ids = {}
+        from sqlalchemy import select
+
+        from meetings.models import User
+
+        self.user_ids = {u.username: u.id for u in session.scalars(select(User))}
+        session.close()
+        self.password = DEMO_PASSWORD
+
+        from werkzeug.serving import make_server
+
+        from web import create_app
+
+        self.app = create_app({"DATABASE_URL": db_url, "SOCKETIO_QUEUE": None})
+        self.server = make_server("127.0.0.1", free_port(), self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def headers(self, username: str) -> dict[str, str]:
+        import requests
+
+        http = requests.Session()
+        http.headers["User-Agent"] = UA
+        token = http.get(self.url + "/api/v1/auth/csrf").json()["csrf_token"]
+        resp = http.post(
+            self.url + "/api/v1/auth/login",
+            headers={"X-CSRFToken": token},
+            json={"username": username, "password": self.password},
+        )
+        resp.raise_for_status()
+        return {"Cookie": f"session={http.cookies['session']}", "User-Agent": UA}
+
+    def signaling(self, username: str) -> dict[str, Any]:
+        return {
+            "mode": "socketio",
+            "url": self.url,
+            "headers": self.headers(username),
+            "meeting_id": self.meeting_id,
+        }
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        with self.app.app_context():
+            return fn(*args)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def start_node(web: WebApp) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "GIAOBAN_WEB_URL": web.url,
+            "GIAOBAN_MEDIA_SECRET": web.secret,
+            "GIAOBAN_MEDIA_NODE_ID": "bench-node",
+            "GIAOBAN_MEDIA_CAPACITY": "5000",
+            "GIAOBAN_MEDIA_ICE_ADDRESSES": "127.0.0.1",
+            "GIAOBAN_MEDIA_ALLOWED_NETWORKS": "127.0.0.0/8",
+        }
+    )
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "media"],
+        cwd=str(ROOT),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    from web.media_link import media_nodes
+
+    deadline = time.monotonic() + 30
+    while not web.call(media_nodes):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("media node did not register")
+        time.sleep(0.1)
+    return proc
+
+
+# ------------------------------------------------------------------ measuring
+
+
+def measure_levels(
+    label: str,
+    levels: list[int],
+    workers: list[Child],
+    window: float,
+    settle: float,
+    server_pid: int,
+) -> tuple[list[dict[str, Any]], list[float]]:
+    rows: list[dict[str, Any]] = []
+    joins: list[float] = []
+    current = 0
+    print(f"\n== {label}: window {window:.0f} s per level ==")
+    print(
+        f"{'N':>5} {'node CPU':>9} {'per stream':>11} {'fps min':>8} {'fps med':>8} "
+        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9}  held"
+    )
+    for n in levels:
+        add = n - current
+        shares = [
+            add // len(workers) + (1 if i < add % len(workers) else 0) for i in range(len(workers))
+        ]
+        try:
+            for worker, share in zip(workers, shares, strict=True):
+                worker.send(cmd="add", count=share)
+            for worker in workers:
+                joins += worker.read("added", timeout=300)["joins"]
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"{n:>5} could not add subscribers: {exc}")
+            break
+        current = n
+        time.sleep(settle)
+        for worker in workers:
+            worker.send(cmd="window_start")
+        for worker in workers:
+            worker.read("window_started")
+        cpu0, wall0 = cpu_seconds(server_pid), time.monotonic()
+        time.sleep(window)
+        cpu1, wall1 = cpu_seconds(server_pid), time.monotonic()
+        peers: list[dict[str, Any]] = []
+        for worker in workers:
+            worker.send(cmd="window_end", seconds=wall1 - wall0)
+        for worker in workers:
+            peers += worker.read("window")["peers"]
+        cpu = (cpu1 - cpu0) / (wall1 - wall0)
+        fps = [p["fps"] for p in peers]
+        growth = [p["lag_growth"] for p in peers if p["lag_growth"] is not None]
+        kbps = [p["kbps"] for p in peers]
+        held = (
+            min(fps) >= HELD_MIN_FPS
+            and len(growth) == len(peers)
+            and max(growth) <= HELD_MAX_LAG_GROWTH
+        )
+        row = {
+            "n": n,
+            "cpu": cpu,
+            "cpu_per_stream": cpu / n,
+            "fps_min": min(fps),
+            "fps_median": statistics.median(fps),
+            "lag_growth_median": statistics.median(growth) if growth else None,
+            "lag_growth_max": max(growth) if growth else None,
+            "kbps_median": statistics.median(kbps),
+            "held": held,
+        }
+        rows.append(row)
+        print(
+            f"{n:>5} {cpu * 100:>8.1f}% {cpu / n * 100:>10.3f}% {row['fps_min']:>8.1f} "
+            f"{row['fps_median']:>8.1f} {_s(row['lag_growth_median']):>9} "
+            f"{_s(row['lag_growth_max']):>9} {row['kbps_median']:>9.0f}  "
+            f"{'yes' if held else 'NO'}",
+            flush=True,
+        )
+        if not held:
+            break
+    return rows, joins
+
+
+def _s(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}s"
+
+
+def measure_switch(web: WebApp, rounds: int) -> list[float]:
+    """Alternate the speaker slot between the chair (640x480) and a second publisher
+    (320x240); time from set_speaker() to each subscriber's first keyframe of the new size."""
+    from web.media_link import set_speaker
+
+    second = Child(
+        [
+            str(HERE / "fanout_publisher.py"),
+            json.dumps(
+                {
+                    "signaling": web.signaling("daibieu.syt"),
+                    "width": 320,
+                    "height": 240,
+                    "bitrate": 300_000,
+                }
+            ),
+        ]
+    )
+    second.read("published")
+    viewers = Child(
+        [
+            str(HERE / "fanout_worker.py"),
+            json.dumps({"signaling": web.signaling("quansat"), "slots": ["speaker"]}),
+        ]
+    )
+    viewers.read("ready")
+    chair_id, other_id = web.user_ids["chutri"], web.user_ids["daibieu.syt"]
+    web.call(set_speaker, web.meeting_id, chair_id)
+    viewers.send(cmd="add", count=10)
+    viewers.read("added")
+    latencies: list[float] = []
+    for i in range(rounds):
+        target, width = (other_id, 320) if i % 2 == 0 else (chair_id, 640)
+        viewers.send(cmd="keyframes", on=True)
+        viewers.read("keyframes")
+        started = time.time()
+        web.call(set_speaker, web.meeting_id, target)
+        time.sleep(1.5)
+        viewers.send(cmd="keyframes")
+        for events in viewers.read("keyframes")["peers"]:
+            first = next((t for t, w in events if w == width and t >= started), None)
+            if first is not None:
+                latencies.append(first - started)
+    viewers.stop()
+    second.stop()
+    return latencies
+
+
+def run_forward(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    web = WebApp(tmp)
+    node = start_node(web)
+    publisher = Child(
+        [
+            str(HERE / "fanout_publisher.py"),
+            json.dumps(
+                {
+                    "signaling": web.signaling("chutri"),
+                    "width": 640,
+                    "height": 480,
+                    "bitrate": 1_000_000,
+                }
+            ),
+        ]
+    )
+    publisher.read("published")
+    workers = [
+        Child(
+            [
+                str(HERE / "fanout_worker.py"),
+                json.dumps({"signaling": web.signaling("daibieu.stc"), "slots": ["hall"]}),
+            ]
+        )
+        for _ in range(args.workers)
+    ]
+    for worker in workers:
+        worker.read("ready")
+    try:
+        rows, joins = measure_levels(
+            "forwarding (giaoban node)", args.levels, workers, args.window, args.settle, node.pid
+        )
+        for worker in workers:
+            worker.stop()
+        switches = measure_switch(web, args.switch_rounds)
+    finally:
+        for worker in workers:
+            worker.stop()
+        publisher.stop()
+        node.terminate()
+        node.wait(10)
+        web.stop()
+    return {"rows": rows, "joins": joins, "switches": switches}
+
+
+def run_relay(args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    relay = Child([str(HERE / "fanout_relay.py"), str(port)])
+    relay.read("ready")
+    spec = {"mode": "http", "url": f"http://127.0.0.1:{port}"}
+    publisher = Child(
+        [
+            str(HERE / "fanout_publisher.py"),
+            json.dumps({"signaling": spec, "width": 640, "height": 480, "bitrate": 1_000_000}),
+        ]
+    )
+    publisher.read("published")
+    workers = [
+        Child([str(HERE / "fanout_worker.py"), json.dumps({"signaling": spec})]) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.read("ready")
+    try:
+        rows, _ = measure_levels(
+            "MediaRelay (decode once, re-encode per subscriber)",
+            args.relay_levels,
+            workers,
+            args.window,
+            args.settle,
+            relay.proc.pid,
+        )
+    finally:
+        for worker in workers:
+            worker.stop()
+        publisher.stop()
+        relay.proc.kill()
+    return {"rows": rows}
+
+
+def held_max(rows: list[dict[str, Any]]) -> int:
+    return max((r["n"] for r in rows if r["held"]), default=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--full", action="store_true", help="60 s windows and more levels (default: short run)"
+    )
+    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--relay-levels", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--window", type=float)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--switch-rounds", type=int, default=10)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    args.levels = args.levels or (
+        [50, 100, 200, 300, 400, 500] if args.full else [25, 100, 200, 300]
+    )
+    args.relay_levels = args.relay_levels or ([2, 5, 10, 15, 20] if args.full else [5, 10, 15])
+    args.window = args.window or (60.0 if args.full else 8.0)
+    args.settle = 3.0
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("web.media_link").setLevel(logging.ERROR)
+    started = datetime.now(UTC)
+    load = os.getloadavg()
+    print(f"giaoban fan-out benchmark, {started:%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {platform.node()} {os.cpu_count()} cores, {_cpu_model()}, "
+        f"Python {platform.python_version()}; load average before: "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(
+        "subscribers count frames by RTP marker bits (no decoding; DTLS/SRTP real); "
+        f"held = min fps >= {HELD_MIN_FPS:.0f} and lag growth <= {HELD_MAX_LAG_GROWTH} s"
+    )
+    with tempfile.TemporaryDirectory(prefix="giaoban-bench-") as tmp:
+        forward = run_forward(args, Path(tmp))
+    relay = run_relay(args)
+
+    fwd_max, relay_max = held_max(forward["rows"]), held_max(relay["rows"])
+    print("\n== summary ==")
+    print(
+        f"subscribers held: forwarding {fwd_max}, MediaRelay {relay_max}, ratio "
+        f"{fwd_max / relay_max if relay_max else float('inf'):.1f}x"
+    )
+    joins, switches = forward["joins"], forward["switches"]
+    if joins:
+        print(
+            f"join (Socket.IO subscribe request to first frame): p50 "
+            f"{percentile(joins, 0.5) * 1000:.0f} ms, p95 {percentile(joins, 0.95) * 1000:.0f}"
+            f" ms over {len(joins)} joins (batches of 10 concurrent joins)"
+        )
+    if switches:
+        print(
+            f"speaker switch (set_speaker() to first new frame): p50 "
+            f"{percentile(switches, 0.5) * 1000:.0f} ms, p95 "
+            f"{percentile(switches, 0.95) * 1000:.0f} ms over {len(switches)} samples"
+        )
+    per_stream = [r["cpu_per_stream"] for r in forward["rows"] if r["held"] and r["n"] >= 100]
+    if per_stream:
+        print(
+            f"node CPU per subscriber stream (N >= 100): "
+            f"{min(per_stream) * 100:.3f}-{max(per_stream) * 100:.3f} % of a core"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"started": started.isoformat(), "forward": forward, "relay": relay}, indent=1
+            )
+        )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
