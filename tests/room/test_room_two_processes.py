@@ -1,0 +1,52 @@
+"""Two web processes behind the Redis message queue: the chair on one, delegates on the
+other; every change reaches everyone."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import REDIS_URL, TEST_DB_URL
+from tests.servers import SioUser, web_process
+
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (the test command sets it)")
+
+
+def test_chair_and_delegates_on_different_processes(live_meeting, demo, tmp_path):
+    env = {"DATABASE_URL": TEST_DB_URL, "REDIS_URL": str(REDIS_URL),
+           "GIAOBAN_INSTANCE": os.environ["GIAOBAN_INSTANCE"]}
+    with web_process(env, tmp_path / "web1.log") as url1, web_process(env, tmp_path / "web2.log") as url2:
+        chair = SioUser(url1, "chutri")
+        ep2 = SioUser(url2, "kythuat.02")
+        ep3 = SioUser(url2, "kythuat.03")
+        try:
+            assert chair.call("join", {"meeting_id": demo.meeting_id})["ok"]
+            assert ep2.call("join", {"meeting_id": demo.meeting_id,
+                                     "endpoint_id": demo["endpoint:dc-xa-02"]})["ok"]
+            assert ep3.call("join", {"meeting_id": demo.meeting_id,
+                                     "endpoint_id": demo["endpoint:dc-phuong-03"]})["ok"]
+            # the chair (process 1) sees the delegates who joined on process 2
+            chair.wait_for(lambda s: len(s["participants"]) == 3)
+            assert ep2.call("raise_hand")["ok"]
+            chair.wait_for(lambda s: [q["user_id"] for q in s["queue"]] == [demo["kythuat.02"]])
+            assert chair.call("next_speaker")["ok"]
+            ep3.wait_for(lambda s: s["floor"] and s["floor"]["user_id"] == demo["kythuat.02"])
+            assert chair.call("move_agenda", {"step": 1})["ok"]
+            for user in (ep2, ep3):
+                user.wait_for(lambda s: s["current_item"]["position"] == 2)
+            # a delegate on process 2 still cannot do the chair's part
+            assert ep3.call("move_agenda", {"step": 1})["error"] == "forbidden"
+            assert ep2.call("chat", {"body": "Xin phát biểu thêm", "audience": "organisers"})["ok"]
+            deadline_ok = False
+            import time
+
+            end = time.monotonic() + 10
+            while time.monotonic() < end and not deadline_ok:
+                deadline_ok = any(e == "chat" and d["body"] == "Xin phát biểu thêm" for _, e, d in chair.received)
+                time.sleep(0.05)
+            assert deadline_ok
+            assert not any(e == "chat" for _, e, _ in ep3.received)  # private to the organisers
+        finally:
+            for user in (chair, ep2, ep3):
+                user.close()
