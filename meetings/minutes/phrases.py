@@ -24,7 +24,10 @@ def thousands(n: int) -> str:
 
 
 def person_phrase(person: Person, *, with_unit: bool = False, honorific: bool = True) -> str:
-    """'đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh' (position and unit when known)."""
+    """'đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh' (position and unit when known);
+    'đại diện Sở Tài chính' when only the unit is known."""
+    if not person.name.strip():
+        return f"đại diện {person.unit}" if person.unit else "(chưa xác định)"
     parts = [f"đồng chí {person.name}" if honorific else person.name]
     if person.position:
         parts.append(person.position)

@@ -1,0 +1,239 @@
+"""Electronic votes ("biểu quyết"): the chair opens, invitees cast, the chair closes.
+
+Rules: only the meeting's chair opens and closes; only people invited to *that* meeting
+vote (per person, or per endpoint by its operator); one ballot per voter (a unique key,
+so even two requests at the same moment cannot both count); a closed vote takes no
+ballots; secret votes keep only the counts, never who chose what.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meetings.actions import audit
+from meetings.actions.notifications import invitee_ids
+from meetings.db import utcnow
+from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from meetings.models import AgendaItem, Endpoint, Meeting, MeetingEndpoint, MeetingStatus, User
+from meetings.models.minutes import (
+    DEFAULT_VOTE_OPTIONS,
+    Ballot,
+    Vote,
+    VoteStatus,
+    VoteTally,
+)
+from meetings.permissions import can_attend, is_meeting_chair, require
+from meetings.validation import Fields
+
+logger = logging.getLogger(__name__)
+
+MAX_OPTIONS = 10
+
+
+@dataclass(frozen=True)
+class VoteInput:
+    question: str
+    options: tuple[str, ...] = DEFAULT_VOTE_OPTIONS
+    secret: bool = False
+    per_endpoint: bool = False
+    agenda_item_id: int | None = None
+
+
+def parse_vote(data: Mapping[str, Any]) -> VoteInput:
+    """Web input -> VoteInput; every problem reported at once (ValidationFailed)."""
+    f = Fields(data)
+    question = f.text("question", required=True, max_len=1000)
+    raw = data.get("options")
+    options: tuple[str, ...] = DEFAULT_VOTE_OPTIONS
+    if raw not in (None, [], ""):
+        if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
+            f.add_error("options", "Các phương án phải là danh sách chuỗi ký tự.")
+        else:
+            options = tuple(o.strip() for o in raw)
+    secret = f.boolean("secret")
+    per_endpoint = f.boolean("per_endpoint")
+    item = f.integer("agenda_item_id", minimum=1)
+    f.done()
+    return VoteInput(question, options, secret, per_endpoint, item)
+
+
+def _check_options(options: Sequence[str]) -> None:
+    cleaned = [o.strip() for o in options]
+    if not 2 <= len(cleaned) <= MAX_OPTIONS:
+        raise ValidationFailed("Cần từ 2 đến 10 phương án biểu quyết.",
+                               {"options": "Cần từ 2 đến 10 phương án."})
+    if any(not o or len(o) > 200 for o in cleaned) or len(set(cleaned)) != len(cleaned):
+        raise ValidationFailed("Phương án biểu quyết không hợp lệ.",
+                               {"options": "Các phương án phải khác nhau, không để trống."})
+
+
+def eligible_count(session: Session, meeting: Meeting, per_endpoint: bool) -> int:
+    if per_endpoint:
+        return int(session.scalar(select(func.count()).select_from(MeetingEndpoint).where(
+            MeetingEndpoint.meeting_id == meeting.id)) or 0)
+    return len(invitee_ids(session, meeting))
+
+
+def open_vote(session: Session, actor: User, meeting: Meeting, data: VoteInput) -> Vote:
+    require(actor.active and is_meeting_chair(actor, meeting),
+            "Chỉ chủ tọa cuộc họp được mở biểu quyết.")
+    if meeting.status != MeetingStatus.LIVE.value:
+        raise Conflict("Chỉ biểu quyết khi cuộc họp đang diễn ra.")
+    question = data.question.strip()
+    if not question or len(question) > 1000:
+        raise ValidationFailed("Nội dung biểu quyết không hợp lệ.",
+                               {"question": "Nhập nội dung biểu quyết (tối đa 1000 ký tự)."})
+    _check_options(data.options)
+    if data.agenda_item_id is not None:
+        item = session.get(AgendaItem, data.agenda_item_id)
+        if item is None or item.meeting_id != meeting.id:
+            raise ValidationFailed("Mục chương trình không thuộc cuộc họp này.",
+                                   {"agenda_item_id": "Không thuộc cuộc họp này."})
+    vote = Vote(meeting_id=meeting.id, agenda_item_id=data.agenda_item_id, question=question,
+                options=[o.strip() for o in data.options], secret=data.secret,
+                per_endpoint=data.per_endpoint, status=VoteStatus.OPEN.value,
+                eligible=eligible_count(session, meeting, data.per_endpoint),
+                opened_by_id=actor.id, opened_at=utcnow())
+    vote.tallies = [VoteTally(option_index=i, count=0) for i in range(len(vote.options))]
+    session.add(vote)
+    session.flush()
+    audit.record(session, actor, "vote.open", object_type="vote", object_id=vote.id,
+                 meeting_id=meeting.id, question=question, secret=data.secret,
+                 per_endpoint=data.per_endpoint)
+    return vote
+
+
+def get_vote(session: Session, vote_id: int, *, lock: bool = False) -> Vote:
+    stmt = select(Vote).where(Vote.id == vote_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    vote = session.scalar(stmt)
+    if vote is None:
+        raise NotFound("Không tìm thấy phiếu biểu quyết.")
+    return vote
+
+
+def _voter_key(session: Session, actor: User, meeting: Meeting, vote: Vote,
+               endpoint_id: int | None) -> tuple[str, int | None]:
+    if not vote.per_endpoint:
+        if not can_attend(session, actor, meeting):
+            raise Forbidden("Bạn không được mời dự cuộc họp này nên không thể biểu quyết.")
+        return f"u:{actor.id}", None
+    if endpoint_id is None:
+        raise ValidationFailed("Biểu quyết theo điểm cầu: chọn điểm cầu.",
+                               {"endpoint_id": "Bắt buộc khi biểu quyết theo điểm cầu."})
+    invited = session.scalar(select(MeetingEndpoint.id).where(
+        MeetingEndpoint.meeting_id == meeting.id, MeetingEndpoint.endpoint_id == endpoint_id))
+    endpoint = session.get(Endpoint, endpoint_id)
+    if invited is None or endpoint is None:
+        raise Forbidden("Điểm cầu này không được mời dự cuộc họp.")
+    if endpoint.operator_id != actor.id:
+        raise Forbidden("Chỉ cán bộ phụ trách điểm cầu được biểu quyết thay điểm cầu.")
+    return f"e:{endpoint_id}", endpoint_id
+
+
+def cast_ballot(session: Session, actor: User, vote_id: int, option_index: int, *,
+                endpoint_id: int | None = None) -> Ballot:
+    """One ballot; raises Conflict on a second ballot or a closed vote."""
+    vote = get_vote(session, vote_id, lock=True)
+    meeting = session.get(Meeting, vote.meeting_id)
+    assert meeting is not None
+    if not actor.active:
+        raise Forbidden("Tài khoản đã bị khóa.")
+    key, ep = _voter_key(session, actor, meeting, vote, endpoint_id)
+    if vote.status != VoteStatus.OPEN.value:
+        raise Conflict("Biểu quyết đã kết thúc, không nhận thêm phiếu.")
+    if isinstance(option_index, bool) or not 0 <= option_index < len(vote.options):
+        raise ValidationFailed("Phương án không hợp lệ.", {"option": "Phương án không hợp lệ."})
+    ballot = Ballot(vote_id=vote.id, voter_key=key, user_id=actor.id, endpoint_id=ep,
+                    option_index=None if vote.secret else option_index,
+                    cast_at=None if vote.secret else utcnow())
+    try:
+        with session.begin_nested():
+            session.add(ballot)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("Đã biểu quyết rồi: mỗi " + ("điểm cầu" if ep else "người")
+                       + " chỉ được biểu quyết một lần.") from exc
+    # the count moves in the database itself (no lost update between two voters)
+    session.execute(update(VoteTally).where(
+        VoteTally.vote_id == vote.id, VoteTally.option_index == option_index,
+    ).values(count=VoteTally.count + 1))
+    audit.record(session, actor, "vote.cast", object_type="vote", object_id=vote.id,
+                 meeting_id=meeting.id, endpoint_id=ep)
+    return ballot
+
+
+def close_vote(session: Session, actor: User, vote_id: int) -> Vote:
+    vote = get_vote(session, vote_id, lock=True)
+    meeting = session.get(Meeting, vote.meeting_id)
+    assert meeting is not None
+    require(actor.active and is_meeting_chair(actor, meeting),
+            "Chỉ chủ tọa cuộc họp được kết thúc biểu quyết.")
+    if vote.status != VoteStatus.OPEN.value:
+        raise Conflict("Biểu quyết đã kết thúc.")
+    vote.status = VoteStatus.CLOSED.value
+    vote.closed_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "vote.close", object_type="vote", object_id=vote.id,
+                 meeting_id=meeting.id, counts=counts(session, vote))
+    return vote
+
+
+def counts(session: Session, vote: Vote) -> list[int]:
+    """Current count per option (what the chair sees live)."""
+    rows = session.execute(select(VoteTally.option_index, VoteTally.count).where(
+        VoteTally.vote_id == vote.id)).all()
+    out = [0] * len(vote.options)
+    for index, count in rows:
+        out[index] = count
+    return out
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    vote_id: int
+    question: str
+    status: str
+    secret: bool
+    per_endpoint: bool
+    eligible: int | None
+    options: tuple[tuple[str, int], ...]
+    voters: tuple[tuple[str, ...], ...]  # per option, named votes only
+    cast: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.vote_id, "question": self.question, "status": self.status,
+                "secret": self.secret, "per_endpoint": self.per_endpoint,
+                "eligible": self.eligible, "cast": self.cast,
+                "options": [{"label": label, "count": n, "voters": list(v)}
+                            for (label, n), v in zip(self.options, self.voters, strict=True)]}
+
+
+def result(session: Session, vote: Vote) -> VoteResult:
+    numbers = counts(session, vote)
+    voters: list[list[str]] = [[] for _ in vote.options]
+    if not vote.secret:
+        rows = session.execute(
+            select(Ballot.option_index, User.full_name, Endpoint.name)
+            .join(User, User.id == Ballot.user_id)
+            .outerjoin(Endpoint, Endpoint.id == Ballot.endpoint_id)
+            .where(Ballot.vote_id == vote.id).order_by(Ballot.id)).all()
+        for index, name, endpoint_name in rows:
+            if index is not None:
+                voters[index].append(endpoint_name or name)
+    return VoteResult(vote.id, vote.question, vote.status, vote.secret, vote.per_endpoint,
+                      vote.eligible, tuple(zip(vote.options, numbers, strict=True)),
+                      tuple(tuple(v) for v in voters), sum(numbers))
+
+
+def meeting_votes(session: Session, meeting: Meeting) -> list[Vote]:
+    return list(session.scalars(select(Vote).where(Vote.meeting_id == meeting.id)
+                                .order_by(Vote.opened_at, Vote.id)))

@@ -1,0 +1,306 @@
+"""From the database record of a meeting to ``MinutesData`` (the renderers' input).
+
+The only module of this package that reads the database. Sources: the meeting and its
+invitations and agenda (foundation), the live-room records (presence joins and leaves,
+roll-call head counts, floor turns, agenda moves), documents attached to agenda items,
+closed votes, and the secretary's notes, conclusions and assigned tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetings.models import AgendaItem, Endpoint, Meeting, Unit, User
+from meetings.models.documents import Document
+from meetings.models.live import AgendaMove, FloorTurn, Presence, RollCall, RollCallAnswer
+from meetings.models.minutes import (
+    GENERAL_KEY,
+    AssignedTask,
+    MinuteNote,
+    TaskStatus,
+    Vote,
+    VoteStatus,
+    item_key,
+)
+from meetings.models.org import Role
+
+from . import data as d
+from .attendance import AttendanceReportData, AttendanceRow
+from .attendance import Presence as PresenceSpan
+
+logger = logging.getLogger(__name__)
+
+KIND_LABELS = {
+    "giao_ban": "Giao ban trực tuyến",
+    "hoi_nghi": "Hội nghị truyền hình",
+    "chuyen_de": "Cuộc họp chuyên đề",
+}
+DEFAULT_RECIPIENTS = ("Các cơ quan, đơn vị dự họp",)
+_PLACE_PREFIXES = ("ubnd tỉnh ", "ủy ban nhân dân tỉnh ", "ubnd thành phố ",
+                   "ủy ban nhân dân thành phố ", "tỉnh ", "thành phố ")
+
+
+def agency_name(unit: Unit) -> str:
+    """'UBND tỉnh Sông Hồng' -> 'Ủy ban nhân dân\\ntỉnh Sông Hồng' (full name, two lines)."""
+    name = unit.name.strip()
+    if name.startswith("UBND "):
+        return "Ủy ban nhân dân\n" + name[5:]
+    return name
+
+
+def place_name(unit: Unit) -> str:
+    """Địa danh for the date line: the province of the issuing agency."""
+    node: Unit | None = unit
+    while node is not None and node.parent is not None:
+        node = node.parent
+    name = (node or unit).name.strip()
+    for prefix in _PLACE_PREFIXES:
+        if name.lower().startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def _person(user: User | None) -> d.Person:
+    if user is None:
+        return d.Person("")
+    return d.Person(user.full_name, user.position or None,
+                    user.unit.name if user.unit is not None else None)
+
+
+def agency_for(meeting: Meeting) -> tuple[Unit, d.Agency]:
+    unit = meeting.host_unit
+    if unit is None and meeting.chair is not None and meeting.chair.unit is not None:
+        unit = meeting.chair.unit
+    if unit is None:
+        raise ValueError("the meeting has no host unit to issue its documents")
+    parent = unit.parent.name if unit.parent is not None else None
+    return unit, d.Agency(agency_name(unit), unit.abbreviation or "UBND", parent)
+
+
+def _head_counts(session: Session, meeting: Meeting) -> dict[int, int]:
+    """Latest roll-call answer per endpoint, else the last head count its presence gave."""
+    counts: dict[int, int] = {}
+    rows = session.execute(
+        select(Presence.endpoint_id, Presence.head_count)
+        .where(Presence.meeting_id == meeting.id, Presence.endpoint_id.is_not(None),
+               Presence.head_count.is_not(None))
+        .order_by(Presence.joined_at)).all()
+    for endpoint_id, count in rows:
+        counts[endpoint_id] = count
+    rows = session.execute(
+        select(RollCallAnswer.endpoint_id, RollCallAnswer.head_count)
+        .join(RollCall, RollCall.id == RollCallAnswer.roll_call_id)
+        .where(RollCall.meeting_id == meeting.id, RollCallAnswer.endpoint_id.is_not(None))
+        .order_by(RollCallAnswer.answered_at)).all()
+    for endpoint_id, count in rows:
+        counts[endpoint_id] = count
+    return counts
+
+
+def _attendance(session: Session, meeting: Meeting
+                ) -> tuple[list[d.EndpointAttendance], list[d.AbsentUnit]]:
+    presences = session.scalars(select(Presence).where(Presence.meeting_id == meeting.id)
+                                .order_by(Presence.joined_at)).all()
+    present_endpoints = {p.endpoint_id for p in presences if p.endpoint_id is not None}
+    present_units = {p.user.unit_id for p in presences if p.user is not None}
+    counts = _head_counts(session, meeting)
+    invited = [me.endpoint for me in meeting.invited_endpoints]
+    hall_id = meeting.hall_endpoint_id
+    people_at: dict[int, list[d.Person]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
+    for p in presences:
+        if p.endpoint_id is None or p.user is None or p.user.role == Role.OPERATOR.value:
+            continue
+        if p.endpoint is not None and p.endpoint.operator_id == p.user_id:
+            continue  # the room's device account, not a participant
+        if (p.endpoint_id, p.user_id) not in seen:
+            seen.add((p.endpoint_id, p.user_id))
+            people_at[p.endpoint_id].append(_person(p.user))
+    entries: list[d.EndpointAttendance] = []
+    ordered = sorted(invited, key=lambda e: (e.id != hall_id, e.name))
+    for endpoint in ordered:
+        is_main = endpoint.id == hall_id
+        if not is_main and endpoint.id not in present_endpoints:
+            continue
+        people = people_at.get(endpoint.id, [])
+        if is_main and meeting.chair is not None:
+            people = [_person(meeting.chair),
+                      *[p for p in people if p.name != meeting.chair.full_name]]
+        entries.append(d.EndpointAttendance(endpoint.name, endpoint.unit.name,
+                                            counts.get(endpoint.id), tuple(people), is_main))
+    personal = [p for p in presences if p.endpoint_id is None and p.user is not None]
+    if personal:
+        names: dict[int, d.Person] = {}
+        for p in personal:
+            names.setdefault(p.user_id, _person(p.user))
+        entries.append(d.EndpointAttendance("Đại biểu tham dự trực tuyến cá nhân", "",
+                                            len(names), tuple(names.values())))
+    absent: list[d.AbsentUnit] = []
+    attended_units = {e.unit_id for e in invited if e.id in present_endpoints} | present_units
+    for mu in meeting.invited_units:
+        if mu.unit_id not in attended_units:
+            absent.append(d.AbsentUnit(mu.unit.name))
+    return entries, absent
+
+
+def _taken_order(session: Session, meeting: Meeting
+                 ) -> list[tuple[AgendaItem, datetime | None, datetime | None]]:
+    """Agenda items in the order they were taken (planned order for the rest)."""
+    moves = session.scalars(select(AgendaMove).where(AgendaMove.meeting_id == meeting.id)
+                            .order_by(AgendaMove.started_at, AgendaMove.id)).all()
+    spans: dict[int, list[datetime | None]] = {}
+    order: list[int] = []
+    for move in moves:
+        if move.agenda_item_id is None:
+            continue
+        if move.agenda_item_id not in spans:
+            spans[move.agenda_item_id] = [move.started_at, move.ended_at]
+            order.append(move.agenda_item_id)
+        else:
+            spans[move.agenda_item_id][1] = move.ended_at or spans[move.agenda_item_id][1]
+    by_id = {item.id: item for item in meeting.agenda}
+    out = [(by_id[i], spans[i][0], spans[i][1]) for i in order if i in by_id]
+    out += [(item, None, None) for item in meeting.agenda if item.id not in spans]
+    return out
+
+
+def _votes(session: Session, meeting: Meeting) -> dict[int | None, list[d.VoteRecord]]:
+    from meetings.actions.votes import result  # domain helper, no cycle at import time
+
+    out: dict[int | None, list[d.VoteRecord]] = defaultdict(list)
+    votes = session.scalars(select(Vote).where(Vote.meeting_id == meeting.id,
+                                               Vote.status == VoteStatus.CLOSED.value)
+                            .order_by(Vote.opened_at, Vote.id)).all()
+    for vote in votes:
+        r = result(session, vote)
+        out[vote.agenda_item_id].append(d.VoteRecord(
+            vote.question,
+            tuple(d.VoteOptionResult(label, n, tuple(v))
+                  for (label, n), v in zip(r.options, r.voters, strict=True)),
+            secret=vote.secret, per_endpoint=vote.per_endpoint, eligible=vote.eligible,
+            closed_at=vote.closed_at))
+    return out
+
+
+def build_minutes_data(session: Session, meeting: Meeting, *,
+                       recipients: Sequence[str] | None = None) -> d.MinutesData:
+    unit, agency = agency_for(meeting)
+    entries, absent = _attendance(session, meeting)
+    notes = {n.key: n for n in session.scalars(
+        select(MinuteNote).where(MinuteNote.meeting_id == meeting.id))}
+    turns: dict[int | None, list[FloorTurn]] = defaultdict(list)
+    for turn in session.scalars(select(FloorTurn).where(FloorTurn.meeting_id == meeting.id)
+                                .order_by(FloorTurn.started_at, FloorTurn.id)):
+        turns[turn.agenda_item_id].append(turn)
+    documents: dict[int | None, list[str]] = defaultdict(list)
+    for doc in session.scalars(select(Document).where(Document.meeting_id == meeting.id)
+                               .order_by(Document.position, Document.id)):
+        documents[doc.agenda_item_id].append(doc.title)
+    tasks: dict[int | None, list[AssignedTask]] = defaultdict(list)
+    for task in session.scalars(select(AssignedTask).where(
+            AssignedTask.meeting_id == meeting.id,
+            AssignedTask.status != TaskStatus.CANCELLED.value)
+            .order_by(AssignedTask.position, AssignedTask.id)):
+        tasks[task.agenda_item_id].append(task)
+    votes = _votes(session, meeting)
+
+    agenda: list[d.AgendaItemRecord] = []
+    for item, started, ended in _taken_order(session, meeting):
+        note = notes.get(item_key(item.id))
+        presenter = None
+        if item.presenter_user is not None:
+            presenter = _person(item.presenter_user)
+        elif item.presenter_unit is not None:
+            presenter = d.Person("", None, item.presenter_unit.name)
+        agenda.append(d.AgendaItemRecord(
+            title=item.title, presenter=presenter, started_at=started, ended_at=ended,
+            floor_turns=tuple(_turn(t) for t in turns.get(item.id, [])),
+            notes_html=note.notes_html if note else "",
+            documents=tuple(documents.get(item.id, [])),
+            votes=tuple(votes.get(item.id, [])),
+            conclusions_html=note.conclusions_html if note else "",
+            tasks=tuple(_task(t) for t in tasks.get(item.id, []))))
+    general = notes.get(GENERAL_KEY)
+    loose_tasks = tasks.get(None, [])
+    loose_votes = votes.get(None, [])
+    if (general and general.conclusions_html) or loose_tasks or loose_votes:
+        agenda.append(d.AgendaItemRecord(
+            title="Kết luận chung", votes=tuple(loose_votes),
+            conclusions_html=general.conclusions_html if general else "",
+            tasks=tuple(_task(t) for t in loose_tasks)))
+    chosen = tuple(recipients or (general.recipients if general and general.recipients
+                                  else DEFAULT_RECIPIENTS))
+    secretary_unit = meeting.secretary.unit if meeting.secretary is not None else None
+    archive = "VT" + (f", {secretary_unit.abbreviation}"
+                      if secretary_unit is not None and secretary_unit.abbreviation
+                      and secretary_unit.id != unit.id else "")
+    hall = meeting.location or (meeting.hall.name if meeting.hall is not None else "")
+    return d.MinutesData(
+        agency=agency, year=(meeting.started_at or meeting.starts_at).year,
+        place_name=place_name(unit), meeting_title=meeting.title,
+        meeting_kind=KIND_LABELS.get(meeting.kind, "Cuộc họp"),
+        started_at=meeting.started_at or meeting.starts_at,
+        ended_at=meeting.ended_at or meeting.ends_at, hall=hall,
+        chair=_person(meeting.chair), secretary=_person(meeting.secretary),
+        endpoints=tuple(entries), absent_units=tuple(absent), agenda=tuple(agenda),
+        recipients=chosen, archive=archive,
+        notice=d.NoticeInfo(assessment_html=general.notes_html if general else ""),
+    )
+
+
+def _turn(turn: FloorTurn) -> d.FloorTurn:
+    user = turn.user
+    unit = turn.endpoint.unit.name if turn.endpoint is not None else (
+        user.unit.name if user is not None and user.unit is not None else None)
+    return d.FloorTurn(user.full_name if user else "", turn.started_at, turn.ended_at,
+                       unit=unit, position=(user.position or None) if user else None)
+
+
+def _task(task: AssignedTask) -> d.AssignedTaskRecord:
+    return d.AssignedTaskRecord(task.unit.name, task.content, task.deadline,
+                                task.coordinating or None)
+
+
+def build_attendance(session: Session, meeting: Meeting) -> AttendanceReportData:
+    """Join/leave per participant and endpoint for the attendance report."""
+    _unit, agency = agency_for(meeting)
+    counts = _head_counts(session, meeting)
+    presences = session.scalars(select(Presence).where(Presence.meeting_id == meeting.id)
+                                .order_by(Presence.joined_at, Presence.id)).all()
+    by_endpoint: dict[int, list[PresenceSpan]] = defaultdict(list)
+    by_person: dict[tuple[int | None, int], list[PresenceSpan]] = defaultdict(list)
+    for p in presences:
+        span = PresenceSpan(p.joined_at, p.left_at)
+        if p.endpoint_id is not None:
+            by_endpoint[p.endpoint_id].append(span)
+        by_person[(p.endpoint_id, p.user_id)].append(span)
+    rows: list[AttendanceRow] = []
+    endpoints = {e.id: e for e in session.scalars(select(Endpoint).where(
+        Endpoint.id.in_([me.endpoint_id for me in meeting.invited_endpoints] or [-1])))}
+    users = {u.id: u for u in session.scalars(select(User).where(
+        User.id.in_([uid for _, uid in by_person] or [-1])))}
+    for endpoint_id in sorted(endpoints, key=lambda i: (i != meeting.hall_endpoint_id,
+                                                        endpoints[i].name)):
+        e = endpoints[endpoint_id]
+        rows.append(AttendanceRow(e.name, e.unit.name, None, counts.get(endpoint_id),
+                                  tuple(by_endpoint.get(endpoint_id, []))))
+        for (ep, uid), spans in by_person.items():
+            if ep == endpoint_id:
+                rows.append(AttendanceRow(e.name, e.unit.name, users[uid].full_name, None,
+                                          tuple(spans)))
+    for (ep, uid), spans in by_person.items():
+        if ep is None:
+            user = users[uid]
+            rows.append(AttendanceRow("Trực tuyến cá nhân",
+                                      user.unit.name if user.unit else "", user.full_name,
+                                      None, tuple(spans)))
+    _entries, absent = _attendance(session, meeting)
+    return AttendanceReportData(agency, meeting.title, meeting.started_at or meeting.starts_at,
+                                meeting.ended_at or meeting.ends_at, tuple(rows),
+                                tuple(absent))
