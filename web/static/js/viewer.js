@@ -33,7 +33,7 @@ export async function openViewer(options) {
     standardFontDataUrl: base + "standard_fonts/",
     wasmUrl: base + "wasm/",
     iccUrl: base + "iccs/",
-    rangeChunkSize: 256 * 1024,
+    rangeChunkSize: 1024 * 1024,  // fewer round trips; see docs/performance.md
     disableAutoFetch: true,
     isEvalSupported: false,
   });
