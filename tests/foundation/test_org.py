@@ -112,3 +112,28 @@ def test_admin_form_shows_field_errors(login, demo, db_session):
     page = resp.get_data(as_text=True)
     assert 'data-field="code"' in page and "Trường này là bắt buộc." in page
     assert count_rows(db_session, Unit) == before
+
+
+def test_admin_edits_unit_endpoint_and_user_through_pages(login, demo, db_session):
+    api = login("admin")
+    page = api.get(f"/admin/users/{demo['daibieu.syt']}").get_data(as_text=True)
+    assert "Sửa người dùng" in page and 'value="daibieu.syt"' in page
+    resp = api.client.post(f"/admin/users/{demo['daibieu.syt']}", data={
+        "csrf_token": api.csrf, "username": "daibieu.syt", "full_name": "Võ Thị Mai",
+        "position": "Phó Giám đốc Sở Y tế", "role": "delegate", "unit_id": str(demo["unit:so-y-te"])})
+    assert resp.status_code == 302
+    db_session.expire_all()
+    user = db_session.get(User, demo["daibieu.syt"])
+    assert user.position == "Phó Giám đốc Sở Y tế" and user.active is False  # box unticked
+    resp = api.client.post(f"/admin/endpoints/{demo['endpoint:dc-xa-01']}", data={
+        "csrf_token": api.csrf, "code": "dc-xa-01", "name": "Điểm cầu Xã An Bình (mới)",
+        "unit_id": str(demo["unit:xa-01"]), "capacity": "-5"})
+    assert resp.status_code == 400 and 'data-field="capacity"' in resp.get_data(as_text=True)
+    assert db_session.get(Endpoint, demo["endpoint:dc-xa-01"]).name == "Điểm cầu Xã An Bình"
+    resp = api.client.post(f"/admin/units/{demo['unit:xa-01']}", data={
+        "csrf_token": api.csrf, "code": "xa-01", "name": "Xã An Bình Mới", "kind": "commune",
+        "parent_id": str(demo["unit:tinh"])})
+    assert resp.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Unit, demo["unit:xa-01"]).name == "Xã An Bình Mới"
+    assert api.get("/admin/units/999999").status_code == 404

@@ -106,3 +106,64 @@ def import_csv() -> Any:
             message, errors = exc.message, exc.fields
     return render_template("admin/import.html", errors=errors, message=message, imported=imported,
                            columns=csv_import.COLUMNS), (400 if errors or message else 200)
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+def edit_unit(unit_id: int) -> Any:
+    unit = org.get_unit(db.session, unit_id)
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = {"code": unit.code, "name": unit.name, "kind": unit.kind,
+                            "parent_id": unit.parent_id or "", "abbreviation": unit.abbreviation}
+    if request.method == "POST":
+        form = _form()
+        try:
+            data, given = org.parse_unit(form)
+            org.update_unit(db.session, domain_user(), unit, data, given | {"parent_id"})
+            db.session.commit()
+            return redirect(url_for("admin.units"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields or {"_": exc.message}
+    return render_template("admin/units.html", form=form, errors=errors, editing=unit,
+                           **_lists()), (400 if errors else 200)
+
+
+@bp.route("/endpoints/<int:endpoint_id>", methods=["GET", "POST"])
+def edit_endpoint(endpoint_id: int) -> Any:
+    endpoint = org.get_endpoint(db.session, endpoint_id)
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = {"code": endpoint.code, "name": endpoint.name, "unit_id": endpoint.unit_id,
+                            "location": endpoint.location, "capacity": endpoint.capacity,
+                            "operator_id": endpoint.operator_id or "", "is_hall": endpoint.is_hall}
+    if request.method == "POST":
+        form = _form()
+        try:
+            org.update_endpoint(db.session, domain_user(), endpoint, org.parse_endpoint(form))
+            db.session.commit()
+            return redirect(url_for("admin.endpoints"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields or {"_": exc.message}
+    return render_template("admin/endpoints.html", form=form, errors=errors, editing=endpoint,
+                           **_lists()), (400 if errors else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int) -> Any:
+    user = org.get_user(db.session, user_id)
+    errors: dict[str, str] = {}
+    form: dict[str, Any] = {"username": user.username, "full_name": user.full_name,
+                            "position": user.position, "email": user.email, "role": user.role,
+                            "unit_id": user.unit_id or "", "active": user.active}
+    if request.method == "POST":
+        form = _form()
+        form.setdefault("active", "0")
+        try:
+            org.update_user(db.session, domain_user(), user, org.parse_user(form, creating=False))
+            db.session.commit()
+            return redirect(url_for("admin.users"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields or {"_": exc.message}
+    return render_template("admin/users.html", form=form, errors=errors, editing=user,
+                           **_lists()), (400 if errors else 200)
