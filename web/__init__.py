@@ -62,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT="10 per minute",
+        LOGIN_RATE_LIMIT_PER_ADDRESS="200 per minute",
         REMINDER_LEAD_MINUTES=30,
         NODE_MODULES=str(ROOT / "node_modules"),
     )

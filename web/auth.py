@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
@@ -91,8 +92,24 @@ def _rate() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _rate_per_address() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"])
+
+
+def _login_key() -> str:
+    """Attempts are counted per address and account name: guessing one account's password
+    is slowed down without locking out a whole meeting room behind one NAT address."""
+    name = request.form.get("username", "")
+    if not name:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("username"), str):
+            name = body["username"]
+    return f"{get_remote_address()}|{name.strip().lower()[:64]}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_rate, methods=["POST"])
+@limiter.limit(_rate, methods=["POST"], key_func=_login_key)
+@limiter.limit(_rate_per_address, methods=["POST"])
 def login() -> Any:
     error = ""
     if request.method == "POST":
@@ -124,7 +141,8 @@ def api_csrf() -> Response:
 
 
 @bp.post("/api/v1/auth/login")
-@limiter.limit(_rate)
+@limiter.limit(_rate, key_func=_login_key)
+@limiter.limit(_rate_per_address)
 def api_login() -> Any:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

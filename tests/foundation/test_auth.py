@@ -79,3 +79,11 @@ def test_inactive_user_cannot_log_in(app, demo, db_session):
     user.active = False
     db_session.commit()
     assert ApiClient(app.test_client()).login("daibieu.stc").status_code == 401
+
+
+def test_rate_limit_is_per_account_name(app, demo):
+    api = ApiClient(app.test_client())
+    for i in range(11):
+        api.login("thuky", f"bad-{i}")
+    assert api.login("thuky").status_code == 429
+    assert api.login("chutri").status_code == 200  # another account from the same room still works
