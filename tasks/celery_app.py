@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 settings = load_settings()
 
-celery = Celery("giaoban", include=["tasks.reminders"])
+celery = Celery("giaoban", include=["tasks.reminders", "tasks.room"])
 celery.conf.update(
     broker_url=settings.celery_broker_url,
     task_ignore_result=True,
@@ -37,6 +37,7 @@ celery.conf.update(
             "schedule": float(settings.extra.get("GIAOBAN_REMINDER_INTERVAL", "60")),
             "kwargs": {"lead_minutes": int(settings.extra.get("GIAOBAN_REMINDER_LEAD_MINUTES", "30"))},
         },
+        "stale-presences": {"task": "tasks.room.close_stale_presences", "schedule": 60.0},
     },
     beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
 )

@@ -249,3 +249,23 @@ def test_hostile_payloads(room, demo, db_session):
         assert ack["ok"] is False, (event, data)
         assert ack["error"] in {"invalid", "not_found"}
     assert count_rows(db_session, FloorTurn) == 0
+
+
+def test_presence_of_a_dead_process_is_closed_at_its_last_sign_of_life(room, demo, db_session):
+    from datetime import timedelta
+
+    from meetings.actions.room_presence import close_stale
+    from meetings.db import utcnow
+
+    ep = room("kythuat.02")
+    _join(ep, demo, "dc-xa-02")
+    presence = db_session.scalar(select(Presence))
+    seen = utcnow() - timedelta(minutes=5)
+    presence.last_seen_at = seen
+    db_session.commit()
+    assert close_stale(db_session) == 1
+    db_session.commit()
+    db_session.expire_all()
+    closed = db_session.scalar(select(Presence))
+    assert closed.left_at == seen and closed.leave_reason == "lost"
+    assert close_stale(db_session) == 0
