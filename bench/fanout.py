@@ -204,6 +204,7 @@ def measure_levels(
     window: float,
     settle: float,
     server_pid: int,
+    publisher_pid: int,
 ) -> tuple[list[dict[str, Any]], list[float]]:
     rows: list[dict[str, Any]] = []
     joins: list[float] = []
@@ -211,7 +212,7 @@ def measure_levels(
     print(f"\n== {label}: window {window:.0f} s per level ==")
     print(
         f"{'N':>5} {'node CPU':>9} {'per stream':>11} {'fps min':>8} {'fps med':>8} "
-        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9}  held"
+        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9} {'pub CPU':>8} {'load':>5}  held"
     )
     for n in levels:
         add = n - current
@@ -233,8 +234,11 @@ def measure_levels(
         for worker in workers:
             worker.read("window_started")
         cpu0, wall0 = cpu_seconds(server_pid), time.monotonic()
+        pub0 = cpu_seconds(publisher_pid)
         time.sleep(window)
         cpu1, wall1 = cpu_seconds(server_pid), time.monotonic()
+        pub1 = cpu_seconds(publisher_pid)
+        load = os.getloadavg()[0]
         peers: list[dict[str, Any]] = []
         for worker in workers:
             worker.send(cmd="window_end", seconds=wall1 - wall0)
@@ -259,12 +263,15 @@ def measure_levels(
             "lag_growth_max": max(growth) if growth else None,
             "kbps_median": statistics.median(kbps),
             "held": held,
+            "publisher_cpu": (pub1 - pub0) / (wall1 - wall0),
+            "load": load,
         }
         rows.append(row)
         print(
             f"{n:>5} {cpu * 100:>8.1f}% {cpu / n * 100:>10.3f}% {row['fps_min']:>8.1f} "
             f"{row['fps_median']:>8.1f} {_s(row['lag_growth_median']):>9} "
-            f"{_s(row['lag_growth_max']):>9} {row['kbps_median']:>9.0f}  "
+            f"{_s(row['lag_growth_max']):>9} {row['kbps_median']:>9.0f} "
+            f"{row['publisher_cpu'] * 100:>7.1f}% {load:>5.1f}  "
             f"{'yes' if held else 'NO'}",
             flush=True,
         )
@@ -355,7 +362,13 @@ def run_forward(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         worker.read("ready")
     try:
         rows, joins = measure_levels(
-            "forwarding (giaoban node)", args.levels, workers, args.window, args.settle, node.pid
+            "forwarding (giaoban node)",
+            args.levels,
+            workers,
+            args.window,
+            args.settle,
+            node.pid,
+            publisher.proc.pid,
         )
         for worker in workers:
             worker.stop()
@@ -395,6 +408,7 @@ def run_relay(args: argparse.Namespace) -> dict[str, Any]:
             args.window,
             args.settle,
             relay.proc.pid,
+            publisher.proc.pid,
         )
     finally:
         for worker in workers:
