@@ -21,7 +21,15 @@ from meetings.actions import audit
 from meetings.actions.notifications import invitee_ids
 from meetings.db import utcnow
 from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from meetings.models import AgendaItem, Endpoint, Meeting, MeetingEndpoint, MeetingStatus, User
+from meetings.models import (
+    AgendaItem,
+    Endpoint,
+    Meeting,
+    MeetingEndpoint,
+    MeetingStatus,
+    Role,
+    User,
+)
 from meetings.models.minutes import (
     DEFAULT_VOTE_OPTIONS,
     Ballot,
@@ -78,7 +86,11 @@ def eligible_count(session: Session, meeting: Meeting, per_endpoint: bool) -> in
     if per_endpoint:
         return int(session.scalar(select(func.count()).select_from(MeetingEndpoint).where(
             MeetingEndpoint.meeting_id == meeting.id)) or 0)
-    return len(invitee_ids(session, meeting))
+    ids = invitee_ids(session, meeting)
+    if not ids:
+        return 0
+    return int(session.scalar(select(func.count()).select_from(User).where(
+        User.id.in_(ids), User.role != Role.OPERATOR.value)) or 0)
 
 
 def open_vote(session: Session, actor: User, meeting: Meeting, data: VoteInput) -> Vote:
@@ -125,6 +137,8 @@ def _voter_key(session: Session, actor: User, meeting: Meeting, vote: Vote,
     if not vote.per_endpoint:
         if not can_attend(session, actor, meeting):
             raise Forbidden("Bạn không được mời dự cuộc họp này nên không thể biểu quyết.")
+        if actor.role == Role.OPERATOR.value:
+            raise Forbidden("Tài khoản kỹ thuật điểm cầu chỉ biểu quyết theo điểm cầu.")
         return f"u:{actor.id}", None
     if endpoint_id is None:
         raise ValidationFailed("Biểu quyết theo điểm cầu: chọn điểm cầu.",

@@ -42,7 +42,7 @@ def closing_sentence(data: MinutesData) -> str:
 
 
 def _place(doc: Document, data: MinutesData) -> None:
-    remote = [e for e in data.endpoints if not e.is_main]
+    remote = [e for e in data.rooms if not e.is_main]
     if not remote:
         base.add_labelled(doc, "Địa điểm:", f"{data.hall}.")
         return
@@ -56,10 +56,14 @@ def _place(doc: Document, data: MinutesData) -> None:
 
 
 def _attendance(doc: Document, data: MinutesData) -> None:
-    main = [e for e in data.endpoints if e.is_main]
-    remote = [e for e in data.endpoints if not e.is_main]
-    summary = (f"{thousands(data.total_head_count)} người tại "
-               f"{thousands(len(data.endpoints))} điểm cầu")
+    main = [e for e in data.rooms if e.is_main]
+    remote = [e for e in data.rooms if not e.is_main]
+    personal = [e for e in data.endpoints if e.personal]
+    in_rooms = sum(e.head_count or 0 for e in data.rooms)
+    summary = f"{thousands(in_rooms)} người tại {thousands(len(data.rooms))} điểm cầu"
+    if personal:
+        alone = sum(e.head_count or len(e.people) for e in personal)
+        summary += f" và {thousands(alone)} người tham dự trực tuyến cá nhân"
     if data.absent_units:
         summary += f"; {thousands(len(data.absent_units))} đơn vị vắng mặt"
     base.add_labelled(doc, "Thành phần tham dự:", summary + ".")
@@ -78,6 +82,10 @@ def _attendance(doc: Document, data: MinutesData) -> None:
                       base.BODY)
         for entry in remote:
             base.add_text(doc, endpoint_line(entry), base.BODY)
+        index += 1
+    for entry in personal:
+        names = "; ".join(person_phrase(p) for p in entry.people)
+        base.add_text(doc, f"{letter(index)}) {entry.endpoint}: {names}.", base.BODY)
         index += 1
     if data.absent_units:
         parts = [f"{a.unit} ({a.reason})" if a.reason else f"{a.unit} (không có lý do)"

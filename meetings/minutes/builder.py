@@ -140,7 +140,8 @@ def _attendance(session: Session, meeting: Meeting
         for p in personal:
             names.setdefault(p.user_id, _person(p.user))
         entries.append(d.EndpointAttendance("Đại biểu tham dự trực tuyến cá nhân", "",
-                                            len(names), tuple(names.values())))
+                                            len(names), tuple(names.values()),
+                                            personal=True))
     absent: list[d.AbsentUnit] = []
     attended_units = {e.unit_id for e in invited if e.id in present_endpoints} | present_units
     for mu in meeting.invited_units:

@@ -41,6 +41,7 @@ class EndpointAttendance:
     head_count: int | None  # None: not reported by the endpoint
     people: tuple[Person, ...] = ()
     is_main: bool = False  # the chair's hall
+    personal: bool = False  # people joining alone from a browser, not a meeting room
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,11 @@ class MinutesData:
         if "hội thảo" in kind:
             return "Hội thảo"
         return "Cuộc họp"
+
+    @property
+    def rooms(self) -> tuple[EndpointAttendance, ...]:
+        """Real endpoints (meeting rooms), without the 'joined alone' group."""
+        return tuple(e for e in self.endpoints if not e.personal)
 
     @property
     def total_head_count(self) -> int:

@@ -551,9 +551,10 @@ def _fill_signature(cell: _Cell, spec: SignatureSpec, title_rows: int = 0) -> No
 
 def add_recipients(cell_or_doc, recipients: Sequence[str], archive: str) -> None:
     """'Nơi nhận:' (12, bold italic) and '- …;' lines (11), the last '- Lưu: VT, ….'."""
-    add_text(cell_or_doc, "Nơi nhận:", RECIP_HEAD)
+    add_text(cell_or_doc, "Nơi nhận:", RECIP_HEAD).paragraph_format.keep_with_next = True
     for line in recipients:
-        add_text(cell_or_doc, f"- {line.strip().rstrip(';.')};", RECIP)
+        add_text(cell_or_doc, f"- {line.strip().rstrip(';.')};",
+                 RECIP).paragraph_format.keep_with_next = True
     add_text(cell_or_doc, f"- Lưu: {archive.strip().rstrip('.')}.", RECIP)
 
 

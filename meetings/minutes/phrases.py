@@ -23,6 +23,14 @@ def thousands(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
+def _unit_is_redundant(unit: str, position: str | None) -> bool:
+    """'UBND tỉnh Sông Hồng' adds nothing to 'Chủ tịch UBND tỉnh'."""
+    if not position:
+        return False
+    pos, u = position.lower(), unit.lower()
+    return u in pos or pos.endswith(" ".join(u.split()[:2]))
+
+
 def person_phrase(person: Person, *, with_unit: bool = False, honorific: bool = True) -> str:
     """'đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh' (position and unit when known);
     'đại diện Sở Tài chính' when only the unit is known."""
@@ -31,7 +39,7 @@ def person_phrase(person: Person, *, with_unit: bool = False, honorific: bool = 
     parts = [f"đồng chí {person.name}" if honorific else person.name]
     if person.position:
         parts.append(person.position)
-    if with_unit and person.unit and (not person.position or person.unit not in person.position):
+    if with_unit and person.unit and not _unit_is_redundant(person.unit, person.position):
         parts.append(person.unit)
     return ", ".join(parts)
 
@@ -55,7 +63,7 @@ def floor_turn_line(turn: FloorTurn, day_of: datetime) -> str:
     who = f"Đồng chí {turn.speaker}"
     if turn.position:
         who += f", {turn.position}"
-    if turn.unit and (not turn.position or turn.unit not in turn.position):
+    if turn.unit and not _unit_is_redundant(turn.unit, turn.position):
         who += f" ({turn.unit})"
     span = span_phrase(turn.start, turn.end, day_of)
     return f"- {who}: {span};" if span else f"- {who};"

@@ -35,8 +35,8 @@ def notice_subject(data: MinutesData) -> str:
 
 
 def opening_paragraph(data: MinutesData) -> str:
-    remote = [e for e in data.endpoints if not e.is_main]
-    main = [e for e in data.endpoints if e.is_main]
+    remote = [e for e in data.rooms if not e.is_main]
+    main = [e for e in data.rooms if e.is_main]
     text = (f"{upper_first(date_phrase(data.started_at))}, tại {data.hall}, "
             f"{person_phrase(data.chair)} đã chủ trì {lower_first(_one_line(data.meeting_title))}")
     if remote:

@@ -53,6 +53,8 @@ def test_named_vote_one_ballot_per_person_and_closed_takes_none(world):
     assert va.counts(s, vote) == [2, 0, 1]
     with pytest.raises(ValidationFailed):
         va.cast_ballot(s, world.user("chutich.02"), vote.id, 3)
+    with pytest.raises(Forbidden):  # a room's device account votes only per endpoint
+        va.cast_ballot(s, world.user("kythuat.01"), vote.id, 0)
     with pytest.raises(Forbidden):
         va.close_vote(s, world.user("thuky"), vote.id)
     va.close_vote(s, world.user("chutri"), vote.id)

@@ -62,7 +62,8 @@ def test_builder_takes_everything_from_the_record(world):
     assert remote == {"Điểm cầu Xã An Bình": 6, "Điểm cầu Xã Bình Minh": 17,
                       "Điểm cầu Phường Bắc Sơn": 8}  # roll call beats the join report
     personal = data.endpoints[-1]
-    assert personal.people[0].name == "Phạm Quốc Bảo"
+    assert personal.personal and personal.people[0].name == "Phạm Quốc Bảo"
+    assert len(data.rooms) == 4
     absent = {a.unit for a in data.absent_units}
     assert "Xã Cẩm Giàng" in absent and "Sở Tài chính" not in absent
     assert "Xã An Bình" not in absent
@@ -105,6 +106,9 @@ def test_rights_and_full_approval_flow(world, tmp_path):
     assert any(t.startswith("- Đồng chí Phạm Quốc Bảo") and "từ 08:40 đến 08:44" in t
                for t in texts)
     assert any("Tán thành: 2/" in t for t in texts)
+    assert ("Thành phần tham dự: 71 người tại 4 điểm cầu và 1 người tham dự trực tuyến cá "
+            "nhân; 20 đơn vị vắng mặt.") in texts
+    assert "Chủ trì: Đồng chí Trần Minh Tuấn, Chủ tịch UBND tỉnh." in texts
 
     # a newer version supersedes: the old one can no longer be submitted
     v2 = ma.generate_document(s, thuky, m, "BB", tmp_path, pdf=False)
