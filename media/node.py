@@ -178,7 +178,14 @@ class MediaNode:
         offer, shape = check_offer(payload.get("sdp"), payload.get("type"), self.config.policy)
         peer_id = uuid.uuid4().hex[:16]
 
+        # the web's view of who holds the floor, so a node that gets the room late follows
+        has_speaker = "speaker" in payload
+        speaker = payload.get("speaker")
+        if speaker is not None:
+            speaker = check_id(speaker, "speaker")
         room = self._room(payload, create=True)
+        if has_speaker and speaker != room.speaker_id:
+            room.set_speaker(speaker)
         participant = room.join(participant_id, role)
         participant.peer_ids.add(peer_id)  # reserve, so the room is not dropped meanwhile
         try:

@@ -68,8 +68,14 @@ class SegmentRecorder:
         self.directory.mkdir(parents=True, exist_ok=False)
         self.journal = JournalWriter(self.directory / JOURNAL)
         self.journal.write(
-            {"e": "start", "v": VERSION, "room": room_id, "session": self.session,
-             "wall": self.wall0, "segment_seconds": config.segment_seconds},
+            {
+                "e": "start",
+                "v": VERSION,
+                "room": room_id,
+                "session": self.session,
+                "wall": self.wall0,
+                "segment_seconds": config.segment_seconds,
+            },
             sync=True,
         )
         self.slots: dict[str, SlotWriter] = {}
@@ -103,8 +109,17 @@ class SegmentRecorder:
                 return
             self._resync.discard(key)
         self.frames_in += 1
-        item = ("frame", slot, kind, frame.codec_name, frame.timestamp, frame.clock_rate,
-                frame.received_at - self.mono0, frame.data, frame.keyframe)
+        item = (
+            "frame",
+            slot,
+            kind,
+            frame.codec_name,
+            frame.timestamp,
+            frame.clock_rate,
+            frame.received_at - self.mono0,
+            frame.data,
+            frame.keyframe,
+        )
         if not self._put(item):
             self.frames_dropped += 1
             if kind == "video":  # a gap in the picture: wait for the next key frame
@@ -174,7 +189,10 @@ class SegmentRecorder:
         writer = self.slots.get(name)
         if writer is None:
             writer = SlotWriter(
-                name, self.directory, self.journal, self.config.segment_seconds,
+                name,
+                self.directory,
+                self.journal,
+                self.config.segment_seconds,
                 self._keyframe_from_thread,
             )
             self.slots[name] = writer
@@ -213,9 +231,14 @@ class SegmentRecorder:
                 elif op == "speech":
                     turn: SpeechTurn = item[1]
                     self.journal.write(
-                        {"e": "speech", "participant": turn.participant,
-                         "t0": round(turn.t0, 3), "t1": round(turn.t1, 3), "level": turn.peak,
-                         "t": round(turn.t1, 3)}
+                        {
+                            "e": "speech",
+                            "participant": turn.participant,
+                            "t0": round(turn.t0, 3),
+                            "t1": round(turn.t1, 3),
+                            "level": turn.peak,
+                            "t": round(turn.t1, 3),
+                        }
                     )
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + self.config.disk_check_interval

@@ -41,7 +41,12 @@ class TrackClock:
 
     def map(self, timestamp: int, clock_rate: int, arrival: float) -> float:
         if self._base_t is None:
-            self._base_t, self._ts0, self._ext, self._last_ts = arrival, timestamp, timestamp, timestamp
+            self._base_t, self._ts0, self._ext, self._last_ts = (
+                arrival,
+                timestamp,
+                timestamp,
+                timestamp,
+            )
             return arrival
         diff = (timestamp - self._last_ts) & 0xFFFFFFFF
         if diff >= 0x80000000:
@@ -101,8 +106,13 @@ class SlotWriter:
         self.close(t)
         self._held_audio.clear()
         self.journal.write(
-            {"e": "source", "t": round(t, 3), "slot": self.slot, "kind": kind,
-             "participant": participant}
+            {
+                "e": "source",
+                "t": round(t, 3),
+                "slot": self.slot,
+                "kind": kind,
+                "participant": participant,
+            }
         )
 
     def write(self, frame: Frame) -> None:
@@ -122,8 +132,14 @@ class SlotWriter:
             logger.exception("closing segment %s failed", segment.path)
         self.segments_closed += 1
         self.journal.write(
-            {"e": "close", "file": segment.path.name, "t0": round(segment.t0, 3),
-             "t1": round(segment.t1, 3), "packets": segment.packets, "bytes": segment.bytes},
+            {
+                "e": "close",
+                "file": segment.path.name,
+                "t0": round(segment.t0, 3),
+                "t1": round(segment.t1, 3),
+                "packets": segment.packets,
+                "bytes": segment.bytes,
+            },
             sync=True,
         )
 
@@ -204,10 +220,16 @@ class SlotWriter:
         participant = self.sources["video"] if video is not None else self.sources["audio"]
         self.current = SegmentFile(path, t0, video, audio)
         self.journal.write(
-            {"e": "open", "t": round(t0, 3), "file": path.name, "slot": self.slot,
-             "seq": self.seq, "participant": participant,
-             "video": video.describe() if video else None,
-             "audio": {"codec": "opus"} if audio else None},
+            {
+                "e": "open",
+                "t": round(t0, 3),
+                "file": path.name,
+                "slot": self.slot,
+                "seq": self.seq,
+                "participant": participant,
+                "video": video.describe() if video else None,
+                "audio": {"codec": "opus"} if audio else None,
+            },
             sync=True,
         )
         for held_frame in held:

@@ -85,6 +85,10 @@ def test_browser_signaling_briefing_and_errors(app, demo, login, db_session) -> 
         for client in (chair, chair_view, delegate, delegate_view, outsider_client):
             await client.connect()
 
+        # the floor is given before the node has the meeting: remembered, applied later
+        with app.app_context():
+            assert media_link.set_speaker(meeting, demo["daibieu.stc"]) is False
+
         name, data = await chair.publish(meeting, pattern=0)
         assert name == "answer", data
         name, data = await delegate.publish(meeting, pattern=1)
@@ -96,9 +100,14 @@ def test_browser_signaling_briefing_and_errors(app, demo, login, db_session) -> 
         room = link.node.rooms[str(meeting)]
         assert room.chair_id == str(demo["chutri"])
 
-        # the plain function other web code calls: give the floor to the delegate
+        assert room.speaker_id == str(demo["daibieu.stc"])
+        await delegate_view.wait_pattern(1, 1)
+        # the plain function other web code calls: the chair takes the floor back
         with app.app_context():
-            assert media_link.set_speaker(meeting, demo["daibieu.stc"])
+            assert media_link.set_speaker(meeting, demo["chutri"]) is True
+        await delegate_view.wait_pattern(1, 0)
+        with app.app_context():
+            assert media_link.set_speaker(meeting, demo["daibieu.stc"]) is True
         await delegate_view.wait_pattern(1, 1)
 
         # the chair's gallery: any participant; a delegate may not

@@ -84,11 +84,25 @@ def _meeting_command(meeting_id: int | str, command: str, payload: dict[str, Any
 # ---------------------------------------------------------------- public API
 
 
+def _remember(meeting_id: int | str, **changes: Any) -> None:
+    st = store()
+    state = st.room(str(meeting_id))
+    state.update(changes)
+    st.put_room(str(meeting_id), state)
+
+
+def room_state(meeting_id: int | str) -> dict[str, Any]:
+    """What the web wants the node's room to be: {"speaker": user id (str) | None}. Sent
+    with every open_peer, so a node that gets the meeting later (or restarts) follows."""
+    return store().room(str(meeting_id))
+
+
 def set_speaker(meeting_id: int | str, user_id: int | str | None) -> bool:
     """Feed the speaker slot of everyone in the meeting from ``user_id`` (None: nobody).
-    No renegotiation; the node asks the new speaker for a keyframe. False if no node
-    serves the meeting yet."""
+    No renegotiation; the node asks the new speaker for a keyframe. Remembered: when no
+    node serves the meeting yet (returns False), the node gets it with the first peer."""
     participant = None if user_id is None else str(user_id)
+    _remember(meeting_id, speaker=participant)
     return _meeting_command(meeting_id, "set_speaker", {"participant": participant})
 
 
@@ -114,6 +128,7 @@ def close_meeting_media(meeting_id: int | str) -> bool:
     """Close every peer of the meeting on its node (meeting ended)."""
     done = _meeting_command(meeting_id, "close_room", {})
     store().unassign(str(meeting_id))
+    store().put_room(str(meeting_id), {})
     return done
 
 

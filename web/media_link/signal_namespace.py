@@ -17,7 +17,7 @@ from flask_socketio import Namespace, emit, join_room
 from meetings.models import Meeting
 from meetings.permissions import can_attend, is_meeting_chair
 from web.extensions import db
-from web.media_link.commands import broadcast_command, node_for, send_command
+from web.media_link.commands import broadcast_command, node_for, room_state, send_command
 from web.media_link.state import chair_room, meeting_room
 
 logger = logging.getLogger(__name__)
@@ -148,6 +148,9 @@ class SignalNamespace(Namespace):
             "sdp": sdp,
             "client": request.sid,
         }
+        state = room_state(meeting.id)
+        if "speaker" in state:
+            payload["speaker"] = state["speaker"]
         if slots is not None:
             payload["slots"] = slots
         send_command(node, "open_peer", payload, reply_to=request.sid, request_id=request_id)

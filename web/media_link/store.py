@@ -26,6 +26,8 @@ class Store(Protocol):
     def unassign(self, meeting: str) -> None: ...
     def put_stats(self, meeting: str, stats: dict[str, Any]) -> None: ...
     def stats(self, meeting: str) -> dict[str, Any]: ...
+    def put_room(self, meeting: str, state: dict[str, Any]) -> None: ...
+    def room(self, meeting: str) -> dict[str, Any]: ...
 
 
 class MemoryStore:
@@ -34,6 +36,7 @@ class MemoryStore:
         self._nodes: dict[str, dict[str, Any]] = {}
         self._assign: dict[str, str] = {}
         self._stats: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._rooms: dict[str, dict[str, Any]] = {}
 
     def put_node(self, info: dict[str, Any]) -> None:
         with self._lock:
@@ -81,6 +84,14 @@ class MemoryStore:
             return {}
         return entry[1]
 
+    def put_room(self, meeting: str, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._rooms[meeting] = dict(state)
+
+    def room(self, meeting: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._rooms.get(meeting, {}))
+
 
 class RedisStore:
     def __init__(self, url: str) -> None:
@@ -124,4 +135,11 @@ class RedisStore:
 
     def stats(self, meeting: str) -> dict[str, Any]:
         raw = self._r.get(PREFIX + "stats:" + meeting)
+        return json.loads(raw) if raw else {}
+
+    def put_room(self, meeting: str, state: dict[str, Any]) -> None:
+        self._r.hset(PREFIX + "rooms", meeting, json.dumps(state))
+
+    def room(self, meeting: str) -> dict[str, Any]:
+        raw = self._r.hget(PREFIX + "rooms", meeting)
         return json.loads(raw) if raw else {}
