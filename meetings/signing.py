@@ -222,3 +222,14 @@ def make_demo_certificate(agency: str, folder: Path, *, passphrase: bytes = b"gi
     paths.pkcs12.chmod(0o600)
     logger.info("demo signing certificate for %s written to %s", agency, folder)
     return paths
+
+
+def ensure_demo_certificate(agency: str, folder: Path, *,
+                            passphrase: bytes = b"giaoban-demo") -> DemoCertificate:
+    """The demo's certificate in ``folder``, made once and reused afterwards."""
+    existing = DemoCertificate(folder / "demo-root-ca.pem", folder / "agency-cert.pem",
+                               folder / "agency-key.pem", folder / "agency.p12", passphrase)
+    if all(p.exists() for p in (existing.root_cert, existing.cert, existing.key,
+                                existing.pkcs12)):
+        return existing
+    return make_demo_certificate(agency, folder, passphrase=passphrase)

@@ -14,6 +14,7 @@ from reportlab.pdfgen import canvas
 from meetings.signing import (
     SigningConfig,
     SigningError,
+    ensure_demo_certificate,
     make_demo_certificate,
     sign_pdf,
     validate_signed_pdf,
@@ -104,3 +105,12 @@ def test_poppler_pdfsig_agrees(demo, plain_pdf, tmp_path):
     bad = _flip(signed, tmp_path / "bad.pdf", signed.read_bytes().index(b"Thong bao"))
     out = subprocess.run(["pdfsig", str(bad)], capture_output=True, text=True).stdout
     assert "Signature is Valid." not in out
+
+
+def test_demo_certificate_is_made_once(tmp_path, plain_pdf):
+    first = ensure_demo_certificate("UBND tỉnh Sông Hồng", tmp_path / "demo")
+    before = first.cert.read_bytes()
+    again = ensure_demo_certificate("UBND tỉnh Sông Hồng", tmp_path / "demo")
+    assert again.cert.read_bytes() == before
+    signed = sign_pdf(plain_pdf, tmp_path / "s.pdf", again.config())
+    assert validate_signed_pdf(signed, [first.root_cert]).ok
