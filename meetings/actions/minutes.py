@@ -575,3 +575,22 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
                  object_id=doc.id, meeting_id=meeting.id, number=doc.number_text,
                  signed=bool(files.signed_pdf))
     return doc
+
+
+def write_attendance_report(session: Session, actor: User, meeting: Meeting,
+                            storage_dir: Path) -> tuple[Path, Path]:
+    """Attendance report (XLSX and DOCX) from the join/leave records; organisers only."""
+    from meetings.minutes.attendance import attendance_docx, attendance_xlsx
+    from meetings.minutes.builder import build_attendance
+
+    require(is_organiser(actor, meeting))
+    try:
+        data = build_attendance(session, meeting)
+    except ValueError as exc:
+        raise ValidationFailed("Cuộc họp chưa có cơ quan chủ trì.", {"meeting": str(exc)}) from exc
+    folder = _folder(storage_dir, meeting)
+    folder.mkdir(parents=True, exist_ok=True)
+    xlsx, docx_path = folder / "diem-danh.xlsx", folder / "diem-danh.docx"
+    attendance_xlsx(data).save(xlsx)
+    attendance_docx(data).save(str(docx_path))
+    return xlsx, docx_path

@@ -82,6 +82,24 @@ def test_builder_takes_everything_from_the_record(world):
     assert len(an_binh.intervals) == 2  # dropped and came back
 
 
+def test_attendance_report_files(world, tmp_path):
+    import openpyxl
+
+    with pytest.raises(Forbidden):
+        ma.write_attendance_report(world.session, world.user("daibieu.stc"), world.meeting,
+                                   tmp_path)
+    xlsx, docx_path = ma.write_attendance_report(world.session, world.user("chutri"),
+                                                 world.meeting, tmp_path)
+    rows = list(openpyxl.load_workbook(xlsx)["Điểm danh"].iter_rows(min_row=5,
+                                                                    values_only=True))
+    an_binh = next(r for r in rows if r[1] == "Điểm cầu Xã An Bình" and r[3] == "(điểm cầu)")
+    assert an_binh[4] == 6 and an_binh[7] == 2  # head count, two joins
+    assert an_binh[8] == "08:01–08:30; 08:35–09:50 (đến cuối)"
+    assert any(r[3] == "Phạm Quốc Bảo" for r in rows)
+    table = docx.Document(str(docx_path)).tables[-1]
+    assert len(table.rows) == len(rows) + 1
+
+
 def test_rights_and_full_approval_flow(world, tmp_path):
     s, m = world.session, world.meeting
     thuky, chutri = world.user("thuky"), world.user("chutri")
