@@ -11,6 +11,8 @@
 //   videoHall.srcObject = sub.streams[0];                 // slot 0: hall (chair)
 //   videoSpeaker.srcObject = sub.streams[1];              // slot 1: speaker
 //   media.addEventListener("stats", (e) => console.log(e.detail));   // chair only
+// Events: "stats" (chair), "peer-closed" {peer_id, reason}, "peer-failed" {peerId, kind},
+// "renegotiate" {peer_id, track}, "error" (unsolicited), "disconnect" {reason}.
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
@@ -162,7 +164,16 @@ export class GiaobanMedia extends EventTarget {
   // -- internals ---------------------------------------------------------------------
 
   _newPeerConnection() {
-    return new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc.connectionState === "failed") {
+        // e.g. the media node went away: the page decides whether to publish/subscribe again
+        for (const [peerId, peer] of this.peers) {
+          if (peer.pc === pc) this._emit("peer-failed", { peerId, kind: peer.kind });
+        }
+      }
+    });
+    return pc;
   }
 
   async _offer(pc, event, extra) {
