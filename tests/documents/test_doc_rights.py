@@ -99,26 +99,30 @@ READABLE = {
 KEYS = ("open_pub", "unpublished", "restricted", "chosen", "no_download")
 
 
-@pytest.mark.parametrize("username", sorted(READABLE))
-def test_rights_matrix_by_page_api_and_file_url(world: World, login, username: str) -> None:
-    api = login(username)
-    listed = api.get(f"/api/v1/meetings/{world.meeting_id}/documents")
-    if username == "daibieu.sxd":
-        assert listed.status_code == 404
-    else:
-        assert listed.status_code == 200
-        assert {d["id"] for d in listed.get_json()["documents"]} == {getattr(world, k) for k in READABLE[username]}
-    for key in KEYS:
-        doc_id = getattr(world, key)
-        allowed = key in READABLE[username]
-        for what, url in urls(doc_id).items():
-            resp = api.get(url)
-            if not allowed:
-                assert resp.status_code == 404, (username, key, what, resp.status_code)
-            elif what == "download" and key == "no_download" and username not in ("thuky", "chutri"):
-                assert resp.status_code == 403, (username, key, what)
-            else:
-                assert resp.status_code == 200, (username, key, what, resp.status_code)
+def test_rights_matrix_by_page_api_and_file_url(world: World, login) -> None:
+    """Every user × every document × page, API, file URL, download and comments (one world,
+    built once: the checks are read-only)."""
+    for username in sorted(READABLE):
+        api = login(username)
+        listed = api.get(f"/api/v1/meetings/{world.meeting_id}/documents")
+        if username == "daibieu.sxd":
+            assert listed.status_code == 404
+        else:
+            assert listed.status_code == 200
+            got = {d["id"] for d in listed.get_json()["documents"]}
+            assert got == {getattr(world, k) for k in READABLE[username]}, username
+        for key in KEYS:
+            doc_id = getattr(world, key)
+            allowed = key in READABLE[username]
+            for what, url in urls(doc_id).items():
+                resp = api.get(url)
+                if not allowed:
+                    assert resp.status_code == 404, (username, key, what, resp.status_code)
+                    assert b"%PDF" not in resp.data
+                elif what == "download" and key == "no_download" and username not in ("thuky", "chutri"):
+                    assert resp.status_code == 403, (username, key, what)
+                else:
+                    assert resp.status_code == 200, (username, key, what, resp.status_code)
 
 
 def test_other_meetings_documents_and_packet_hidden(world: World, login) -> None:
