@@ -41,7 +41,11 @@ class MultipartUpload:
 
     def _events(self) -> Iterator[object]:
         while True:
-            event = self.decoder.next_event()
+            try:
+                event = self.decoder.next_event()
+            except ValueError as exc:  # truncated or malformed body
+                raise ValidationFailed("Dữ liệu tải lên bị cắt ngang hoặc sai định dạng.",
+                                       {"file": "truncated"}) from exc
             if isinstance(event, NeedData):
                 if self._ended:
                     raise ValidationFailed("Dữ liệu tải lên bị cắt ngang.", {"file": "truncated"})
