@@ -173,12 +173,15 @@ def start_node(web: WebApp) -> subprocess.Popen[bytes]:
             "GIAOBAN_MEDIA_SECRET": web.secret,
             "GIAOBAN_MEDIA_NODE_ID": "bench-node",
             "GIAOBAN_MEDIA_CAPACITY": "5000",
+            "GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT": "5000",
             "GIAOBAN_MEDIA_ICE_ADDRESSES": "127.0.0.1",
             "GIAOBAN_MEDIA_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
     )
+    profile = os.environ.get("BENCH_NODE_PROFILE")  # write a cProfile of the node there
+    command = ["-m", "cProfile", "-o", profile, "-m", "media"] if profile else ["-m", "media"]
     proc = subprocess.Popen(
-        [PYTHON, "-m", "media"],
+        [PYTHON, *command],
         cwd=str(ROOT),
         env=env,
         stdout=subprocess.DEVNULL,

@@ -37,6 +37,7 @@ class NodeConfig:
     web_url: str
     policy: IcePolicy
     capacity: int = 400
+    max_peers_per_participant: int = 8
     video_codec: str = "VP8"
     pli_interval: float = 0.5
     stats_interval: float = 2.0
@@ -47,7 +48,8 @@ class NodeConfig:
         """GIAOBAN_MEDIA_SECRET (required), GIAOBAN_WEB_URL, GIAOBAN_MEDIA_NODE_ID,
         GIAOBAN_MEDIA_ICE_ADDRESSES (comma list, default 127.0.0.1),
         GIAOBAN_MEDIA_ALLOWED_NETWORKS (comma list, default 127.0.0.0/8),
-        GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264)."""
+        GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264),
+        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8)."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
@@ -68,5 +70,6 @@ class NodeConfig:
             or env.get("GIAOBAN_BASE_URL", "http://127.0.0.1:5000"),
             policy=policy,
             capacity=int(env.get("GIAOBAN_MEDIA_CAPACITY", "400")),
+            max_peers_per_participant=int(env.get("GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT", "8")),
             video_codec=codec,
         )

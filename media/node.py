@@ -183,6 +183,10 @@ class MediaNode:
         speaker = payload.get("speaker")
         if speaker is not None:
             speaker = check_id(speaker, "speaker")
+        existing = self.rooms.get(room_id)
+        owner = existing.participants.get(participant_id) if existing else None
+        if owner is not None and len(owner.peer_ids) >= self.config.max_peers_per_participant:
+            raise MediaError(CAPACITY, "too many peers for this participant")
         room = self._room(payload, create=True)
         if has_speaker and speaker != room.speaker_id:
             room.set_speaker(speaker)

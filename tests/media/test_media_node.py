@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from media_testkit import Client, node_config, run, wait_for
 
@@ -209,6 +210,18 @@ def test_hostile_input_is_refused_and_node_keeps_serving() -> None:
         for command, payload, code in bad_requests:
             reply = await node.handle(command, payload)
             assert not reply["ok"] and reply["error"]["code"] == code, (command, reply)
+
+        # one participant cannot pile up peers
+        greedy = [Client(node, ROOM, "greedy") for _ in range(3)]
+        node.config = dataclasses.replace(node.config, max_peers_per_participant=2)
+        replies = [await g.subscribe(count=1, audio=False) for g in greedy]
+        assert [r["ok"] for r in replies] == [True, True, False]
+        assert replies[2]["error"]["code"] == "capacity"
+        for g in greedy:
+            if g.peer_id is not None:
+                assert (await node.handle("close_peer", {"peer_id": g.peer_id}))["ok"]
+            await g.close()
+        node.config = dataclasses.replace(node.config, max_peers_per_participant=8)
 
         assert set(node.peers) == peers_before
         assert set(node.rooms[ROOM].participants) == {"chair", "viewer"}
