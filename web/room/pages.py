@@ -1,0 +1,145 @@
+"""The live room page: /meetings/<id>/room (pre-join check, then the room itself).
+
+Thin: parse, check, render. The room runs in the browser (room-client.js, room-ui.js)
+over the /room and /signal Socket.IO namespaces."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
+from meetings.permissions import can_attend, can_run_room
+from web.auth import domain_user
+from web.extensions import db
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("room", __name__, template_folder="templates")
+
+
+def operated_endpoints(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
+    """Invited endpoints of this meeting that the user operates (they may join for them)."""
+    rows = session.scalars(
+        select(Endpoint)
+        .join(MeetingEndpoint, MeetingEndpoint.endpoint_id == Endpoint.id)
+        .where(MeetingEndpoint.meeting_id == meeting.id, Endpoint.operator_id == user.id)
+        .order_by(Endpoint.name)
+    )
+    return [{"id": e.id, "name": e.name, "unit": e.unit.name if e.unit else "",
+             "capacity": e.capacity} for e in rows]
+
+
+def presentable(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
+    """Documents of the meeting this user may put on everyone's screen."""
+    from meetings.actions.documents import visible_documents
+
+    return [{"id": d.id, "title": d.title} for d in visible_documents(session, user, meeting)]
+
+
+def _strings() -> dict[str, str]:
+    """Every text the room's scripts show, translated for the current language."""
+    return {
+        "connecting": _("Đang kết nối…"),
+        "reconnecting": _("Mất kết nối, đang kết nối lại…"),
+        "reconnected": _("Đã kết nối lại."),
+        "joined": _("Đã vào phòng họp."),
+        "hall": _("Hội trường"),
+        "speaker": _("Người phát biểu"),
+        "no_speaker": _("Chưa có ai phát biểu"),
+        "floor": _("Đang phát biểu"),
+        "no_item": _("Chưa bắt đầu mục nào"),
+        "item": _("Mục"),
+        "planned": _("dự kiến"),
+        "minutes": _("phút"),
+        "recording": _("Đang ghi hình"),
+        "raise_hand": _("Đăng ký phát biểu"),
+        "lower_hand": _("Rút đăng ký phát biểu"),
+        "mute": _("Tắt tiếng"),
+        "unmute": _("Bật tiếng"),
+        "muted_by_chair": _("Chủ trì đã tắt tiếng của bạn"),
+        "audio_only": _("Chỉ âm thanh"),
+        "video_on": _("Bật hình"),
+        "weak_link": _("Đường truyền yếu: đã chuyển sang chỉ âm thanh"),
+        "quality_good": _("Tốt"),
+        "quality_fair": _("Trung bình"),
+        "quality_poor": _("Kém"),
+        "quality_audio_only": _("Chỉ âm thanh"),
+        "quality_unknown": _("Chưa đo"),
+        "connection": _("Kết nối"),
+        "roll_call": _("Điểm danh"),
+        "roll_call_open": _("Chủ trì đang điểm danh. Xác nhận có mặt và số người dự tại điểm cầu."),
+        "roll_call_answered": _("Đã xác nhận có mặt"),
+        "confirm_presence": _("Xác nhận có mặt"),
+        "head_count": _("Số người dự"),
+        "people": _("người"),
+        "chat_all": _("Tất cả"),
+        "chat_organisers": _("Chủ trì và thư ký"),
+        "chat_private": _("riêng"),
+        "send": _("Gửi"),
+        "give_floor": _("Cho phát biểu"),
+        "take_floor": _("Thu hồi quyền phát biểu"),
+        "next_speaker": _("Người tiếp theo"),
+        "mute_one": _("Tắt tiếng"),
+        "unmute_one": _("Bật tiếng"),
+        "mute_all": _("Tắt tiếng tất cả trừ người phát biểu"),
+        "prev_item": _("Mục trước"),
+        "next_item": _("Mục tiếp"),
+        "start_recording": _("Bắt đầu ghi hình"),
+        "stop_recording": _("Dừng ghi hình"),
+        "start_roll_call": _("Bắt đầu điểm danh"),
+        "close_roll_call": _("Kết thúc điểm danh"),
+        "not_answered": _("Chưa trả lời"),
+        "answered": _("Đã trả lời"),
+        "all_answered": _("Tất cả điểm cầu đã trả lời."),
+        "total_heads": _("Tổng số người dự"),
+        "end_meeting": _("Kết thúc cuộc họp"),
+        "confirm_end": _("Kết thúc cuộc họp cho tất cả mọi người?"),
+        "meeting_ended": _("Cuộc họp đã kết thúc."),
+        "queue_empty": _("Chưa có ai đăng ký phát biểu."),
+        "page": _("Trang"),
+        "prev_page": _("Trang trước"),
+        "next_page": _("Trang sau"),
+        "participants": _("Thành phần đã vào"),
+        "hand": _("Giơ tay"),
+        "present": _("Trình chiếu"),
+        "stop_present": _("Dừng trình chiếu"),
+        "presenting": _("Đang trình chiếu"),
+        "follow": _("Theo người trình bày"),
+        "error": _("Lỗi"),
+        "no_media": _("Chưa kết nối được máy chủ truyền thông; phòng họp vẫn hoạt động."),
+        "camera_error": _("Không mở được camera hoặc micrô"),
+        "you": _("Bạn"),
+        "over_limit": _("Quá thời gian"),
+        "chair_tag": _("Chủ trì"),
+    }
+
+
+@bp.get("/meetings/<int:meeting_id>/room")
+@login_required
+def room_page(meeting_id: int) -> str:
+    user = domain_user()
+    session = db.session
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not can_attend(session, user, meeting):
+        abort(404)
+    endpoints = operated_endpoints(session, user, meeting)
+    can_run = can_run_room(session, user, meeting)
+    may_present = can_run or meeting.secretary_id == user.id
+    config = {
+        "meetingId": meeting.id,
+        "userId": user.id,
+        "isChair": meeting.chair_id == user.id,
+        "canRun": can_run,
+        "mayPresent": may_present,
+        "documents": presentable(session, user, meeting) if may_present else [],
+        "strings": _strings(),
+    }
+    return render_template("room/room.html", meeting=meeting, endpoints=endpoints, config=config,
+                           can_run=can_run)

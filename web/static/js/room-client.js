@@ -1,0 +1,219 @@
+// giaoban live room: the /room Socket.IO protocol client (docs/protocol-room.md).
+// No DOM code. Every client -> server event is a method returning a Promise of its
+// acknowledgement ({ok: true, ...} or {ok: false, error, message, fields}).
+//
+//   import { RoomClient } from "/static/js/room-client.js";
+//   const room = new RoomClient();
+//   room.addEventListener("state", (e) => render(e.detail));
+//   room.addEventListener("chat", (e) => append(e.detail));
+//   await room.connect();
+//   const ack = await room.join({ meeting_id: 1, endpoint_id: 4 });
+//
+// Events: "state" (public state, or a joined ack's state with `you` and chat history),
+// "chat", "room-error", "connection" ({status: "connected"|"reconnecting"|"disconnected",
+// attempt?, delayMs?}), "rejoined" ({ack}), "rejoin-failed" ({ack}).
+// After a lost connection it reconnects by itself with exponential backoff (with jitter)
+// and joins the same meeting again with the same parameters.
+
+import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+
+const ACK_TIMEOUT_MS = 10000;
+
+export class RoomError extends Error {
+  constructor(ack) {
+    super((ack && ack.message) || (ack && ack.error) || "error");
+    this.name = "RoomError";
+    this.code = ack && ack.error;
+    this.fields = (ack && ack.fields) || {};
+    this.ack = ack;
+  }
+}
+
+/** Delay before reconnection attempt n (1-based): 0.5 s doubling to 10 s, ±30 % jitter. */
+export function backoffDelay(attempt, { base = 500, max = 10000, jitter = 0.3, random = Math.random } = {}) {
+  const raw = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
+  const spread = raw * jitter;
+  return Math.round(raw - spread + random() * 2 * spread);
+}
+
+export class RoomClient extends EventTarget {
+  /**
+   * @param {object} [options]
+   * @param {string} [options.url] origin of the web app ("" = this page)
+   * @param {number} [options.ackTimeoutMs]
+   */
+  constructor({ url = "", ackTimeoutMs = ACK_TIMEOUT_MS } = {}) {
+    super();
+    this.url = url;
+    this.ackTimeoutMs = ackTimeoutMs;
+    this.socket = null;
+    this.joinParams = null; // last successful join: re-sent after a reconnection
+    this.state = null;
+    this.you = null;
+    this.presenceId = null;
+    this._attempt = 0;
+    this._timer = null;
+    this._closed = false;
+  }
+
+  get connected() {
+    return Boolean(this.socket && this.socket.connected);
+  }
+
+  /** Open the connection (resolves once connected; rejects if the session is refused). */
+  connect() {
+    if (this.connected) return Promise.resolve();
+    this._closed = false;
+    if (!this.socket) {
+      // Reconnection is ours (backoff + re-join), not the Socket.IO manager's.
+      this.socket = io(`${this.url}/room`, {
+        transports: ["websocket", "polling"],
+        withCredentials: true,
+        reconnection: false,
+      });
+      this.socket.on("state", (state) => this._onState(state));
+      this.socket.on("chat", (msg) => this._emit("chat", msg));
+      this.socket.on("room_error", (err) => this._emit("room-error", err));
+      this.socket.on("disconnect", (reason) => this._onDisconnect(reason));
+      this.socket.on("connect", () => this._onConnect());
+    }
+    return new Promise((resolve, reject) => {
+      const ok = () => { cleanup(); resolve(); };
+      const fail = (err) => { cleanup(); reject(err); };
+      const cleanup = () => {
+        this.socket.off("connect", ok);
+        this.socket.off("connect_error", fail);
+      };
+      this.socket.on("connect", ok);
+      this.socket.on("connect_error", fail);
+      if (!this.socket.active) this.socket.connect();
+    });
+  }
+
+  /** Close for good (no reconnection). */
+  close() {
+    this._closed = true;
+    clearTimeout(this._timer);
+    if (this.socket) this.socket.disconnect();
+  }
+
+  // -- protocol ------------------------------------------------------------------------
+
+  async join(params) {
+    const ack = await this.request("join", params);
+    if (ack.ok) {
+      this.joinParams = { ...params };
+      this.presenceId = ack.presence_id;
+      this._onState(ack.state);
+    }
+    return ack;
+  }
+
+  async leave() {
+    const ack = await this.request("leave", {});
+    if (ack.ok) this.joinParams = null;
+    return ack;
+  }
+
+  async refresh() {
+    const ack = await this.request("state", {});
+    if (ack.ok) this._onState(ack.state);
+    return ack;
+  }
+
+  raiseHand() { return this.request("raise_hand", {}); }
+  lowerHand() { return this.request("lower_hand", {}); }
+  giveFloor(userId) { return this.request("give_floor", { user_id: userId }); }
+  takeFloor() { return this.request("take_floor", {}); }
+  nextSpeaker() { return this.request("next_speaker", {}); }
+  mute(userId, muted = true) { return this.request("mute", { user_id: userId, muted }); }
+  muteAll() { return this.request("mute_all", {}); }
+  /** @param {{muted?: boolean, audio_only?: boolean, head_count?: number, quality?: string}} fields */
+  updateSelf(fields) { return this.request("update_self", fields); }
+  moveAgenda(target) { return this.request("move_agenda", target); } // {item_id} or {step: 1|-1}
+  setRecording(on) { return this.request("set_recording", { on }); }
+  setCochair(userId, on = true) { return this.request("set_cochair", { user_id: userId, on }); }
+  present(documentId, page = 1, zoom = 100) {
+    return this.request("present", { document_id: documentId, page, zoom });
+  }
+  stopPresenting() { return this.request("present", { stop: true }); }
+  startRollCall() { return this.request("start_roll_call", {}); }
+  answerRollCall(headCount) { return this.request("answer_roll_call", { head_count: headCount }); }
+  rollCallReport() { return this.request("roll_call_report", {}); }
+  closeRollCall() { return this.request("close_roll_call", {}); }
+  chat(body, audience = "all") { return this.request("chat", { body, audience }); }
+  endMeeting() { return this.request("end_meeting", {}); }
+
+  /** Emit an event and resolve with its acknowledgement (never rejects). */
+  request(event, data) {
+    if (!this.connected) {
+      return Promise.resolve({ ok: false, error: "disconnected", message: "disconnected" });
+    }
+    return new Promise((resolve) => {
+      this.socket.timeout(this.ackTimeoutMs).emit(event, data, (err, ack) => {
+        if (err) resolve({ ok: false, error: "timeout", message: "timeout" });
+        else resolve(ack || { ok: false, error: "invalid", message: "no answer" });
+      });
+    });
+  }
+
+  // -- internals -----------------------------------------------------------------------
+
+  _onState(state) {
+    if (!state) return;
+    // Broadcast states carry no `you` and no chat: keep what the last ack told us.
+    if (state.you) this.you = state.you;
+    if (this.state && typeof state.version === "number" && typeof this.state.version === "number"
+        && state.version < this.state.version && !state.you) {
+      return; // an older broadcast overtaken by a newer one
+    }
+    this.state = state;
+    this._emit("state", state);
+  }
+
+  async _onConnect() {
+    const wasRetrying = this._attempt > 0;
+    this._attempt = 0;
+    this._emit("connection", { status: "connected" });
+    if (wasRetrying && this.joinParams) {
+      const ack = await this.request("join", this.joinParams);
+      if (ack.ok) {
+        this.presenceId = ack.presence_id;
+        this.state = null; // the server's state wins after a gap
+        this._onState(ack.state);
+        this._emit("rejoined", { ack });
+      } else {
+        this._emit("rejoin-failed", { ack });
+      }
+    }
+  }
+
+  _onDisconnect(reason) {
+    if (this._closed || reason === "io client disconnect") {
+      this._emit("connection", { status: "disconnected", reason });
+      return;
+    }
+    this._scheduleReconnect(reason);
+  }
+
+  _scheduleReconnect(reason) {
+    clearTimeout(this._timer);
+    this._attempt += 1;
+    const delayMs = backoffDelay(this._attempt);
+    this._emit("connection", { status: "reconnecting", attempt: this._attempt, delayMs, reason });
+    this._timer = setTimeout(() => {
+      if (this._closed || this.connected) return;
+      const onError = () => {
+        this.socket.off("connect_error", onError);
+        this._scheduleReconnect("connect_error");
+      };
+      this.socket.on("connect_error", onError);
+      this.socket.once("connect", () => this.socket.off("connect_error", onError));
+      this.socket.connect();
+    }, delayMs);
+  }
+
+  _emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
