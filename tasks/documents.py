@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from meetings.actions.documents import convert_version
+from meetings.actions.documents import convert_version, stale_versions
 from meetings.documents.storage import DocumentStore
 from tasks.celery_app import celery, session_scope, settings
 
@@ -21,3 +21,15 @@ def convert(version_id: int) -> str:
     """Idempotent: a version already converted is left as it is."""
     with session_scope() as session:
         return convert_version(session, store(), version_id)
+
+
+@celery.task(name="tasks.documents.requeue_stale")
+def requeue_stale(older_than_minutes: int = 10) -> list[int]:
+    """Beat task: convert versions whose conversion task was lost (worker crash, broker down)."""
+    with session_scope() as session:
+        ids = stale_versions(session, older_than_minutes)
+    for version_id in ids:
+        convert.delay(version_id)
+    if ids:
+        logger.info("requeued conversions %s", ids)
+    return ids

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from sqlalchemy import delete, func, select, update
@@ -231,6 +231,80 @@ def upload(session: Session, store: DocumentStore, actor: User, meeting: Meeting
         raise
     logger.info("document %s v%d uploaded to meeting %s", target.id, number, meeting.id)
     return version
+
+
+UPDATE_FIELDS = ("title", "kind", "confidentiality", "agenda_item_id", "allow_download", "reader_ids")
+
+
+def update_document(session: Session, actor: User, document: Document, data: dict[str, object]) -> set[int]:
+    """Change a document's title, kind, confidentiality, agenda item, download rule or named
+    readers. Returns readers newly given the document (already notified)."""
+    if not can_manage_documents(actor, document.meeting):
+        raise Forbidden("Chỉ chủ trì, thư ký hoặc người tạo cuộc họp được sửa tài liệu.")
+    f = Fields(data)
+    unknown = set(data) - set(UPDATE_FIELDS)
+    for name in sorted(unknown):
+        f.add_error(name, "Trường không được phép sửa.")
+    title = f.text("title", max_len=300)
+    kind = f.choice("kind", [k.value for k in DocumentKind])
+    access = f.choice("confidentiality", [a.value for a in DocumentAccess])
+    item_id = f.integer("agenda_item_id", minimum=1)
+    allow = f.boolean("allow_download", default=document.allow_download)
+    reader_ids = f.id_list("reader_ids")
+    if item_id is not None and all(i.id != item_id for i in document.meeting.agenda):
+        f.add_error("agenda_item_id", "Mục chương trình không thuộc cuộc họp này.")
+    if reader_ids:
+        found = set(session.scalars(select(User.id).where(User.id.in_(reader_ids))))
+        if found != set(reader_ids):
+            f.add_error("reader_ids", "Có người đọc không tồn tại.")
+    final_access = access or document.confidentiality
+    final_readers = reader_ids if "reader_ids" in data else [r.user_id for r in document.readers]
+    if final_access == DocumentAccess.RESTRICTED.value and not final_readers:
+        f.add_error("reader_ids", "Tài liệu mật phải có danh sách người được đọc.")
+    if "title" in data and not title:
+        f.add_error("title", "Trường này là bắt buộc.")
+    f.done()
+    before = audience_ids(session, document)
+    changes: dict[str, object] = {}
+    if "title" in data and title != document.title:
+        changes["title"] = document.title = title
+    if kind and kind != document.kind:
+        changes["kind"] = document.kind = kind
+    if access and access != document.confidentiality:
+        changes["confidentiality"] = document.confidentiality = access
+    if "agenda_item_id" in data and item_id != document.agenda_item_id:
+        changes["agenda_item_id"] = document.agenda_item_id = item_id
+    if "allow_download" in data and allow != document.allow_download:
+        changes["allow_download"] = document.allow_download = allow
+    if "reader_ids" in data and set(reader_ids) != {r.user_id for r in document.readers}:
+        keep = [r for r in document.readers if r.user_id in set(reader_ids)]
+        for gone in [r for r in document.readers if r.user_id not in set(reader_ids)]:
+            document.readers.remove(gone)
+        session.flush()  # delete before insert: (document, user) is unique
+        have = {r.user_id for r in keep}
+        document.readers.extend(DocumentReader(user_id=uid) for uid in reader_ids if uid not in have)
+        changes["reader_ids"] = sorted(reader_ids)
+    session.flush()
+    session.refresh(document, ["readers"])
+    new_readers = audience_ids(session, document) - before
+    if new_readers:
+        notify(session, new_readers, "document",
+               f"Tài liệu mới: {document.title} — {document.meeting.title}",
+               f"/documents/{document.id}/view", document.meeting_id)
+    if changes:
+        audit.record(session, actor, "document.update", object_type="document", object_id=document.id,
+                     meeting_id=document.meeting_id, **changes)
+    return new_readers
+
+
+def stale_versions(session: Session, older_than_minutes: int = 10) -> list[int]:
+    """Versions still queued or converting long after upload (lost task, broker down)."""
+    limit = utcnow() - timedelta(minutes=older_than_minutes)
+    stmt = select(DocumentVersion.id).where(
+        DocumentVersion.state.in_([ConversionState.QUEUED.value, ConversionState.CONVERTING.value]),
+        DocumentVersion.uploaded_at < limit,
+    ).order_by(DocumentVersion.id)
+    return list(session.scalars(stmt))
 
 
 def reject_message(exc: UploadRejected) -> ValidationFailed:

@@ -176,3 +176,14 @@ def search_documents(meeting_id: int) -> Response:
         {"document": document_dict(d, user), "hits": [{"page": h.page, "snippet": h.snippet} for h in hits]}
         for d, hits in found
     ]})
+
+
+@bp.patch("/api/v1/documents/<int:document_id>")
+@login_required
+def update_document(document_id: int) -> Response:
+    """JSON with any of: title, kind, confidentiality, agenda_item_id, allow_download, reader_ids."""
+    user = domain_user()
+    document = docs.get_managed(db.session, user, document_id)
+    notified = docs.update_document(db.session, user, document, _json())
+    db.session.commit()
+    return jsonify({"document": document_dict(document, user, full=True), "notified": len(notified)})
