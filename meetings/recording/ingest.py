@@ -95,13 +95,14 @@ def ingest(session: Session, store: RecordingStore, meeting: Meeting,
             state, t0, t1, has_video, has_audio = _segment_times(journal, entry, store)
             if t1 is not None:
                 end_t = max(end_t, t1) if not journal.stopped else end_t
+            user_id = _user_id(session, entry.participant, users)
             row = existing.get((journal.session, entry.file))
             if row is None:
                 row = RecordingSegment(session=journal.session, file=entry.file)
                 recording.segments.append(row)
             row.slot = entry.slot
             row.participant = entry.participant or ""
-            row.user_id = _user_id(session, entry.participant, users)
+            row.user_id = user_id
             row.started_at = wall(journal.wall + t0)
             row.ended_at = wall(journal.wall + t1) if t1 is not None else None
             row.seconds = max(0.0, (t1 or t0) - t0)
@@ -144,9 +145,10 @@ def _ingest_speech(session: Session, recording: Recording, meeting: Meeting,
         if key in seen:
             continue
         seen.add(key)
+        user_id = _user_id(session, turn.participant, users)
         session.add(SpeakerActivity(
             recording_id=recording.id, meeting_id=meeting.id, session=journal.session,
-            participant=turn.participant, user_id=_user_id(session, turn.participant, users),
+            participant=turn.participant, user_id=user_id,
             started_at=wall(journal.wall + turn.t0), ended_at=wall(journal.wall + turn.t1),
             peak_dbov=-int(turn.level),
         ))
