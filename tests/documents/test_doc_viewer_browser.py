@@ -104,3 +104,42 @@ def test_viewer_renders_pages_and_can_be_driven(doc_app, demo, login, live_serve
             browser.close()
     assert requests_seen and all(u.startswith(live_server) for u in requests_seen)
     assert any("/static/vendor/pdfjs-dist/build/pdf.worker.min.mjs" in u for u in requests_seen)
+
+
+@pytest.mark.browser
+def test_upload_page_uploads_many_files_with_progress_and_publishes(doc_app, demo, login, live_server: str,
+                                                                   tmp_path: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    files = [make_pdf(tmp_path / "Báo cáo quý.pdf", pages=1), make_pdf(tmp_path / "Tờ trình.pdf", pages=2)]
+    bad = tmp_path / "chương trình.pdf"
+    bad.write_bytes(b"#!/bin/sh\necho no\n")
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=live_server).new_page()
+            page.goto("/login")
+            page.fill("input[name=username]", "thuky")
+            page.fill("input[name=password]", demo.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"/meetings/{demo.meeting_id}/documents")
+            page.set_input_files("#up-files", [str(p) for p in [*files, bad]])
+            page.wait_for_function("document.querySelectorAll('#uploads li').length === 3 && "
+                                   "[...document.querySelectorAll('#uploads li span:last-child')]"
+                                   ".every(s => s.className === 'ok' || s.className === 'error')")
+            rows = page.eval_on_selector_all("#uploads li", "els => els.map(li => ["
+                                             "li.querySelector('progress').value, li.lastElementChild.textContent])")
+            assert rows[0] == [100, "Đã tải lên, đang chuyển đổi"] and rows[1][0] == 100
+            assert "chương trình chạy được" in rows[2][1]  # the executable is refused, in Vietnamese
+            page.wait_for_selector("#documents tr[data-document]", timeout=10_000)  # page reloads
+            titles = page.eval_on_selector_all("#documents tr[data-document] td:nth-child(2) a",
+                                               "els => els.map(a => a.textContent)")
+            assert titles == ["Báo cáo quý", "Tờ trình"]
+            page.click("#documents tr[data-document] button[data-publish]")
+            page.wait_for_selector("#documents tr[data-document] span.ok")
+            assert "người nhận thông báo" in page.text_content("#documents tr[data-document] span.ok")
+        finally:
+            browser.close()
+    sec = login("thuky")
+    listed = sec.get(f"/api/v1/meetings/{demo.meeting_id}/documents").get_json()["documents"]
+    assert [(d["title"], d["published"]) for d in listed] == [("Báo cáo quý", True), ("Tờ trình", False)]

@@ -22,6 +22,8 @@ function formFor(file) {
     const ids = [...document.getElementById("up-readers").selectedOptions].map((o) => o.value);
     form.append("reader_ids", ids.join(","));
   }
+  const versionOf = document.getElementById("up-version-of")?.value;
+  if (versionOf) form.append("document_id", versionOf);
   form.append("file", file, file.name);
   return form;
 }
@@ -86,14 +88,52 @@ zone?.addEventListener("drop", (ev) => {
 });
 picker?.addEventListener("change", () => uploadAll([...picker.files]));
 
+async function publish(button, payload) {
+  button.disabled = true;
+  const resp = await fetch(button.dataset.publish || button.dataset.publishChosen, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+    body: JSON.stringify(payload),
+  });
+  return resp;
+}
+
+for (const button of document.querySelectorAll("button[data-publish-chosen]")) {
+  button.addEventListener("click", async () => {
+    const select = document.querySelector(`select[data-choose-for="${button.dataset.doc}"]`);
+    const ids = [...select.selectedOptions].map((o) => Number(o.value));
+    if (!ids.length) return;
+    const resp = await publish(button, { user_ids: ids });
+    const body = await resp.json().catch(() => ({}));
+    button.replaceWith(Object.assign(document.createElement("span"), {
+      className: resp.ok ? "ok" : "error",
+      textContent: resp.ok ? `Đã phát hành (${body.notified} người nhận thông báo)` : (body.message || "Lỗi"),
+    }));
+  });
+}
+
+// Conversion state: poll documents still queued or converting.
+const STATE_LABELS = { queued: "Đang chờ chuyển đổi", converting: "Đang chuyển đổi", ready: "Sẵn sàng",
+  failed: "Chuyển đổi lỗi" };
+async function poll() {
+  const cells = [...document.querySelectorAll("td[data-poll]")]
+    .filter((td) => td.dataset.state === "queued" || td.dataset.state === "converting");
+  for (const td of cells) {
+    const resp = await fetch(td.dataset.poll, { headers: { Accept: "application/json" } });
+    if (!resp.ok) continue;
+    const latest = (await resp.json()).document.latest;
+    if (!latest || latest.state === td.dataset.state) continue;
+    td.dataset.state = latest.state;
+    td.className = `state-${latest.state}`;
+    td.textContent = STATE_LABELS[latest.state] + (latest.failure_reason ? `: ${latest.failure_reason}` : "");
+  }
+  if (cells.length) setTimeout(poll, 3000);
+}
+poll();
+
 for (const button of document.querySelectorAll("button[data-publish]")) {
   button.addEventListener("click", async () => {
-    button.disabled = true;
-    const resp = await fetch(button.dataset.publish, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ to_all: true }),
-    });
+    const resp = await publish(button, { to_all: true });
     const body = await resp.json().catch(() => ({}));
     button.replaceWith(Object.assign(document.createElement("span"), {
       className: resp.ok ? "ok" : "error",
