@@ -48,7 +48,12 @@ class SegmentFile:
         self.video_format = video
         self.packets = 0
         self.bytes = 0
-        self._container = av.open(str(path), "w", format=container_format(video))
+        # clusters of at most one second, written out as they close: a segment cut by a
+        # crash keeps all but its last second
+        self._container = av.open(
+            str(path), "w", format=container_format(video),
+            options={"cluster_time_limit": "1000", "flush_packets": "1"},
+        )
         self._container.metadata["title"] = path.stem
         self._video = None
         self._audio = None
