@@ -41,6 +41,13 @@ def enter(page, url: str, meeting_id: int, head_count: int | None = None) -> Non
     page.wait_for_selector("#room", state="visible")
 
 
+def steady_link(page) -> None:
+    """Keep video whatever the loaded test machine does to the bandwidth estimate: on 2
+    shared cores Chrome's estimate towards the node often dips under 150 kbps (the weak-link
+    rule is exercised on purpose further down)."""
+    page.evaluate("window.__room.media.detector.limits.bitrate = 0")
+
+
 def text(page, selector: str) -> str:
     return page.locator(selector).inner_text()
 
@@ -63,6 +70,8 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
         assert chair.locator("#console").is_visible()
         enter(ep1, url, mid, head_count=12)
         enter(ep2, url, mid, head_count=8)
+        for page in (chair, ep1, ep2):
+            steady_link(page)
         assert not ep1.locator("#console").count()
         chair.wait_for_selector("#gallery .tile >> nth=2")
         tile = chair.locator(f"#gallery .tile[data-user-id='{ep2_id}']")
@@ -112,7 +121,13 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
         chair.wait_for_selector("#roll-report[data-closed='1']")
         assert "Tổng số người dự: 19" in text(chair, "#roll-summary")
 
-        chair.wait_for_timeout(1500)  # let timers and quality badges settle for the pictures
+        # a weak link (here: any bandwidth counts as too little) drops endpoint 1's video
+        ep1.evaluate("window.__room.media.detector.limits.bitrate = 1e12")
+        ep1.wait_for_selector("#notice:has-text('Đường truyền yếu: đã chuyển sang chỉ âm thanh')")
+        assert ep1.evaluate("window.__room.media.publishPc.getSenders()"
+                            ".every((s) => !s.track || s.track.kind === 'audio')")
+        expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Chỉ âm thanh")
+        chair.wait_for_timeout(1000)  # let timers and quality badges settle for the pictures
         console_png = shot(chair, "room-chair-console.png")
         endpoint_png = shot(ep1, "room-endpoint.png")
 
@@ -140,7 +155,6 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
         assert db_session.query(AgendaMove).filter_by(meeting_id=mid).count() == 2
         answers = {a.endpoint_id: a.head_count for a in db_session.scalars(select(RollCallAnswer))}
         assert answers == {demo["endpoint:dc-xa-01"]: 11, demo["endpoint:dc-xa-02"]: 8}
-        assert ep1_id != ep2_id
 
     docs = ROOT / "docs"
     shutil.copyfile(console_png, docs / "screenshot-chair-console.png")

@@ -108,6 +108,7 @@ def _strings() -> dict[str, str]:
         "next_page": _("Trang sau"),
         "participants": _("Thành phần đã vào"),
         "hand": _("Giơ tay"),
+        "muted_flag": _("Đã tắt tiếng"),
         "present": _("Trình chiếu"),
         "stop_present": _("Dừng trình chiếu"),
         "presenting": _("Đang trình chiếu"),

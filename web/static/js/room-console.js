@@ -80,8 +80,8 @@ export class ChairConsole {
     const quality = p.quality || "unknown";
     const flags = el("div", { class: "tile-flags" }, [
       el("span", { class: `quality q-${quality}`, text: t[`quality_${quality}`] || quality, title: t.connection }),
-      p.muted ? el("span", { class: "flag muted-flag", text: `🔇 ${t.mute}` }) : null,
-      p.hand_raised_at ? el("span", { class: "flag hand-flag", text: `✋ ${hhmm(p.hand_raised_at)}` }) : null,
+      p.muted ? el("span", { class: "flag muted-flag", text: t.muted_flag }) : null,
+      p.hand_raised_at ? el("span", { class: "flag hand-flag", text: `${t.hand} ${hhmm(p.hand_raised_at)}` }) : null,
       p.audio_only ? el("span", { class: "flag", text: t.audio_only }) : null,
     ]);
     const isFloor = p.user_id === floorId;

@@ -245,7 +245,7 @@ function renderQueue(state) {
   }
   const raised = state.queue.some((q) => q.user_id === config.userId);
   const hand = $("hand-button");
-  hand.textContent = raised ? `✋ ${t.lower_hand}` : `✋ ${t.raise_hand}`;
+  hand.textContent = raised ? t.lower_hand : t.raise_hand;
   hand.classList.toggle("raised", raised);
   hand.dataset.raised = raised ? "1" : "0";
   hand.disabled = state.meeting.status !== "live" || Boolean(state.floor && state.floor.user_id === config.userId);
@@ -256,7 +256,7 @@ function applyOwnState(state) {
   if (!self) return;
   media.setMuted(self.muted);
   const mute = $("mute-button");
-  mute.textContent = self.muted ? `🔇 ${t.unmute}` : `🎤 ${t.mute}`;
+  mute.textContent = self.muted ? t.unmute : t.mute;
   mute.dataset.muted = self.muted ? "1" : "0";
   mute.disabled = self.muted_by_chair;
   $("muted-note").hidden = !self.muted_by_chair;
@@ -393,7 +393,7 @@ $("mute-button").addEventListener("click", () => {
 
 function updateAudioOnlyButton() {
   const b = $("audio-only-button");
-  b.textContent = media.audioOnly ? `🎥 ${t.video_on}` : `🔈 ${t.audio_only}`;
+  b.textContent = media.audioOnly ? t.video_on : t.audio_only;
   b.dataset.audioOnly = media.audioOnly ? "1" : "0";
 }
 
