@@ -105,3 +105,18 @@ def upper_first(text: str) -> str:
 def vn_upper(text: str) -> str:
     """Capitals; Python's str.upper() handles Vietnamese letters (đ -> Đ, ơ -> Ơ)."""
     return text.upper()
+
+
+def add_working_days(start: date, days: int) -> date:
+    """``start`` plus ``days`` working days (Monday-Friday; public holidays not known here).
+
+    The conclusion notice is due within 5 working days of the meeting:
+    ``add_working_days(local(meeting.ended_at).date(), 5)``.
+    """
+    current = start
+    left = days
+    while left > 0:
+        current = date.fromordinal(current.toordinal() + 1)
+        if current.weekday() < 5:
+            left -= 1
+    return current

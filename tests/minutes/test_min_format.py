@@ -82,3 +82,11 @@ def test_plain_text_notes_become_paragraphs():
     assert [(b.marker, b.text) for b in blocks] == [
         (None, "Dòng một"), ("-", "gạch đầu dòng"), (None, "Dòng ba")]
     assert to_blocks("   ") == []
+
+
+def test_notice_due_five_working_days_later():
+    from meetings.minutes.vnformat import add_working_days
+
+    assert add_working_days(date(2026, 3, 5), 5) == date(2026, 3, 12)  # Thursday -> Thursday
+    assert add_working_days(date(2026, 3, 6), 5) == date(2026, 3, 13)  # Friday -> Friday
+    assert add_working_days(date(2026, 3, 7), 1) == date(2026, 3, 9)  # Saturday -> Monday
