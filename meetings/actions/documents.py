@@ -447,8 +447,12 @@ class ReceiptLine:
 
 def receipts(session: Session, actor: User, document: Document) -> list[ReceiptLine]:
     """Every reader the document is given to, opened or not (openers first, by time)."""
-    if not can_manage_documents(actor, document.meeting) and not is_organiser(actor, document.meeting):
+    if not is_organiser(actor, document.meeting):
         raise Forbidden("Chỉ người tổ chức cuộc họp được xem ai đã đọc tài liệu.")
+    return _receipt_lines(session, document)
+
+
+def _receipt_lines(session: Session, document: Document) -> list[ReceiptLine]:
     rows = {r.user_id: r for r in session.scalars(select(ReadReceipt).where(ReadReceipt.document_id == document.id))}
     ids = audience_ids(session, document) | set(rows)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
@@ -573,3 +577,11 @@ def packet_documents(session: Session, user: User, meeting: Meeting) -> list[tup
         if latest is not None and latest.state == ConversionState.READY.value:
             out.append((document, latest))
     return out
+
+
+def meeting_read_report(session: Session, meeting: Meeting) -> list[tuple[Document, list[ReceiptLine]]]:
+    """Who opened each document of a meeting and when (for the minutes' appendix).
+
+    No rights check: the caller (minutes generation) runs for the meeting's organisers."""
+    stmt = select(Document).where(Document.meeting_id == meeting.id).order_by(Document.position, Document.id)
+    return [(document, _receipt_lines(session, document)) for document in session.scalars(stmt)]

@@ -10,7 +10,8 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from meetings.models import AuditEntry, User
+from meetings.actions.documents import meeting_read_report
+from meetings.models import AuditEntry, Meeting, User
 from meetings.models.documents import Document, DocumentVersion
 
 from .samples import (
@@ -147,11 +148,14 @@ def test_read_receipts(doc_app, demo, login, tmp_path: Path, db_session) -> None
     sec = login("thuky")
     doc_id = upload(sec, demo.meeting_id, make_pdf(tmp_path / "a.pdf"), "Báo cáo.pdf").get_json()["document"]["id"]
     sec.post(f"/api/v1/documents/{doc_id}/publish", json={"to_all": True})
-    sec.get(f"/documents/{doc_id}/view")  # organisers' reading is audited, not a receipt
+    pdf = f"/documents/{doc_id}/v/1/file.pdf"
+    sec.get(pdf)  # organisers' reading is audited, not a receipt
     stc = login("daibieu.stc")
-    assert stc.get(f"/documents/{doc_id}/view").status_code == 200
-    stc.get(f"/documents/{doc_id}/view")
-    login("chutich.05").get(f"/documents/{doc_id}/v/1/file.pdf")  # direct file URL counts too
+    assert stc.get(f"/documents/{doc_id}/view").status_code == 200  # the page alone is no view
+    assert stc.get(pdf).status_code == 200  # the viewer fetching the PDF is
+    assert stc.get(pdf, headers={"Range": "bytes=1000-1999"}).status_code == 206  # same reading
+    stc.get(f"{pdf}?s=1")  # a second reading, whatever the query says
+    login("chutich.05").get(pdf)  # direct file URL counts too
     receipts = sec.get(f"/api/v1/documents/{doc_id}/receipts").get_json()["receipts"]
     by_name = {r["full_name"]: r for r in receipts}
     assert by_name["Phạm Quốc Bảo"]["opened"] and by_name["Phạm Quốc Bảo"]["open_count"] == 2
@@ -166,6 +170,11 @@ def test_read_receipts(doc_app, demo, login, tmp_path: Path, db_session) -> None
     actions = db_session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == doc_id,
                                                                  AuditEntry.object_type == "document")).all()
     assert actions.count("document.view") == 4 and "document.upload" in actions and "document.publish" in actions
+    # The same, for the minutes' appendix.
+    report = meeting_read_report(db_session, db_session.get(Meeting, demo.meeting_id))
+    assert [d.id for d, _ in report] == [doc_id]
+    assert [(r.user.full_name, r.open_count) for r in report[0][1]][:2] == \
+        [(receipts[0]["full_name"], receipts[0]["open_count"]), (receipts[1]["full_name"], receipts[1]["open_count"])]
 
 
 def test_comments_on_drafts_and_summary_docx(doc_app, demo, login, tmp_path: Path) -> None:

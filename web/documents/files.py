@@ -49,7 +49,8 @@ def _stamp_time(raw: str | None) -> tuple[datetime, bool]:
 
 
 def _opening_request() -> bool:
-    """A request that starts reading a file (not a later range of the same reading)."""
+    """A request that starts reading a file (not a later range of the same reading): what
+    counts as one view or download in the receipts and the audit log."""
     rng = request.headers.get("Range", "")
     return not rng or rng.replace(" ", "").startswith("bytes=0-")
 
@@ -61,9 +62,9 @@ def reading_pdf(document_id: int, number: int) -> Response:
     user = domain_user()
     document = docs.get_readable(db.session, user, document_id)
     version = docs.get_version(document, number)
-    when, from_viewer = _stamp_time(request.args.get("s"))
+    when, _ = _stamp_time(request.args.get("s"))
     path = Path(docs.reading_file(store(), user, document, version, when))
-    if not from_viewer and _opening_request():
+    if _opening_request():
         docs.record_open(db.session, user, document, version, "view")
         db.session.commit()
     response = send_file(path, mimetype="application/pdf", conditional=True, etag=True,

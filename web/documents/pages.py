@@ -63,10 +63,9 @@ def view_page(document_id: int) -> str:
     pdf_url = None
     if version.state == "ready":
         stamp = int(utcnow().timestamp())
+        # The view is recorded when the viewer fetches the PDF (so a direct fetch counts too).
         pdf_url = url_for("documents.reading_pdf", document_id=document.id, number=version.number,
                           s=stamp if document.restricted else None)
-        docs.record_open(db.session, user, document, version, "view")
-        db.session.commit()
     return render_template(
         "documents/viewer.html", document=document, version=version, pdf_url=pdf_url,
         may_download=docs.may_download(user, document), manage=docs.can_manage_documents(user, document.meeting),

@@ -146,6 +146,18 @@ export async function openViewer(options) {
     if (ev.key === "ArrowRight" || ev.key === "PageDown") { userMoved(); viewer.goToPage(state.page + 1, "user"); }
     if (ev.key === "ArrowLeft" || ev.key === "PageUp") { userMoved(); viewer.goToPage(state.page - 1, "user"); }
   });
+  // Tablets: a horizontal swipe on the page turns it.
+  let touchX = null;
+  stage?.addEventListener("touchstart", (ev) => { touchX = ev.touches.length === 1 ? ev.touches[0].clientX : null; },
+    { passive: true });
+  stage?.addEventListener("touchend", (ev) => {
+    if (touchX === null || state.zoom > 1.05) return;
+    const dx = ev.changedTouches[0].clientX - touchX;
+    touchX = null;
+    if (Math.abs(dx) < 60) return;
+    userMoved();
+    viewer.goToPage(state.page + (dx < 0 ? 1 : -1), "user");
+  }, { passive: true });
   let resizeTimer = null;
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
