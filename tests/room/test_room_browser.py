@@ -32,8 +32,9 @@ def fresh_media_store() -> None:
 
 
 def enter(page, url: str, meeting_id: int, head_count: int | None = None) -> None:
-    """Open the room page, pass the device check and join."""
-    page.goto(f"{url}/meetings/{meeting_id}/room")
+    """From the meeting's page into the room: pass the device check and join."""
+    page.goto(f"{url}/meetings/{meeting_id}")
+    page.click("#enter-room")
     page.wait_for_selector("#camera-select option", state="attached")
     if head_count is not None:
         page.fill("#head-count", str(head_count))
@@ -121,15 +122,29 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
         chair.wait_for_selector("#roll-report[data-closed='1']")
         assert "Tổng số người dự: 19" in text(chair, "#roll-summary")
 
+        # chat: to everyone (HTML stays text), and privately to the chair and secretary
+        ep1.fill("#chat-input", "<b>Xã An Bình</b> đã sẵn sàng")
+        ep1.click("#chat-form button[type=submit]")
+        ep2.select_option("#chat-audience", "organisers")
+        ep2.fill("#chat-input", "Xin phát biểu thêm sau mục 2")
+        ep2.click("#chat-form button[type=submit]")
+        expect(chair.locator("#chat-list li")).to_have_count(2)
+        expect(chair.locator("#chat-list li.private")).to_contain_text("Xin phát biểu thêm")
+        expect(ep1.locator("#chat-list li")).to_have_count(1)
+        assert chair.locator("#chat-list .chat-body").first.inner_text() == "<b>Xã An Bình</b> đã sẵn sàng"
+        assert chair.locator("#chat-list .chat-body b").count() == 0
+
+        chair.wait_for_timeout(800)  # let timers and quality badges settle for the pictures
+        console_png = shot(chair, "room-chair-console.png")
+        endpoint_png = shot(ep1, "room-endpoint.png")
+
         # a weak link (here: any bandwidth counts as too little) drops endpoint 1's video
         ep1.evaluate("window.__room.media.detector.limits.bitrate = 1e12")
         ep1.wait_for_selector("#notice:has-text('Đường truyền yếu: đã chuyển sang chỉ âm thanh')")
         assert ep1.evaluate("window.__room.media.publishPc.getSenders()"
                             ".every((s) => !s.track || s.track.kind === 'audio')")
         expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Chỉ âm thanh")
-        chair.wait_for_timeout(1000)  # let timers and quality badges settle for the pictures
-        console_png = shot(chair, "room-chair-console.png")
-        endpoint_png = shot(ep1, "room-endpoint.png")
+        shot(ep1, "room-endpoint-weak-link.png")
 
         # endpoint 2 reloads: straight back in, same item, still holding the floor, media again
         before = wait_rising(ep1, 1, "framesDecoded")[1]
@@ -156,6 +171,12 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
         answers = {a.endpoint_id: a.head_count for a in db_session.scalars(select(RollCallAnswer))}
         assert answers == {demo["endpoint:dc-xa-01"]: 11, demo["endpoint:dc-xa-02"]: 8}
 
+        # the secretary's dashboard, for the README
+        secretary = logged_in_page(browser, url, "thuky", demo.password)
+        secretary.goto(url + "/")
+        dashboard_png = shot(secretary, "dashboard-secretary.png")
+
     docs = ROOT / "docs"
+    shutil.copyfile(dashboard_png, docs / "screenshot-dashboard.png")
     shutil.copyfile(console_png, docs / "screenshot-chair-console.png")
     shutil.copyfile(endpoint_png, docs / "screenshot-endpoint.png")
