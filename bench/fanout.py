@@ -208,14 +208,17 @@ def measure_levels(
     settle: float,
     server_pid: int,
     publisher_pid: int,
+    forwarded: Any = None,
 ) -> tuple[list[dict[str, Any]], list[float]]:
+    """``forwarded()``: frames the node says it forwarded to subscribers so far (its stats
+    push, every 2 s), to tell a slow sender from slow receivers."""
     rows: list[dict[str, Any]] = []
     joins: list[float] = []
     current = 0
     print(f"\n== {label}: window {window:.0f} s per level ==")
     print(
         f"{'N':>5} {'node CPU':>9} {'per stream':>11} {'fps min':>8} {'fps med':>8} "
-        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9} {'pub CPU':>8} {'load':>5}  held"
+        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9} {'pub CPU':>8} {'sub CPU':>8} {'sent fps':>9} {'load':>5}  held"
     )
     for n in levels:
         add = n - current
@@ -238,9 +241,13 @@ def measure_levels(
             worker.read("window_started")
         cpu0, wall0 = cpu_seconds(server_pid), time.monotonic()
         pub0 = cpu_seconds(publisher_pid)
+        sub0 = sum(cpu_seconds(w.proc.pid) for w in workers)
+        sent0 = forwarded() if forwarded else None
         time.sleep(window)
         cpu1, wall1 = cpu_seconds(server_pid), time.monotonic()
         pub1 = cpu_seconds(publisher_pid)
+        sub1 = sum(cpu_seconds(w.proc.pid) for w in workers)
+        sent1 = forwarded() if forwarded else None
         load = os.getloadavg()[0]
         peers: list[dict[str, Any]] = []
         for worker in workers:
@@ -267,6 +274,8 @@ def measure_levels(
             "kbps_median": statistics.median(kbps),
             "held": held,
             "publisher_cpu": (pub1 - pub0) / (wall1 - wall0),
+            "subscribers_cpu": (sub1 - sub0) / (wall1 - wall0),
+            "sent_fps": None if sent0 is None else (sent1 - sent0) / n / (wall1 - wall0),
             "load": load,
         }
         rows.append(row)
@@ -274,7 +283,9 @@ def measure_levels(
             f"{n:>5} {cpu * 100:>8.1f}% {cpu / n * 100:>10.3f}% {row['fps_min']:>8.1f} "
             f"{row['fps_median']:>8.1f} {_s(row['lag_growth_median']):>9} "
             f"{_s(row['lag_growth_max']):>9} {row['kbps_median']:>9.0f} "
-            f"{row['publisher_cpu'] * 100:>7.1f}% {load:>5.1f}  "
+            f"{row['publisher_cpu'] * 100:>7.1f}% {row['subscribers_cpu'] * 100:>7.1f}% "
+            f"{'n/a' if row['sent_fps'] is None else format(row['sent_fps'], '.1f'):>9} "
+            f"{load:>5.1f}  "
             f"{'yes' if held else 'NO'}",
             flush=True,
         )
@@ -285,6 +296,17 @@ def measure_levels(
 
 def _s(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.3f}s"
+
+
+def forwarded_frames(web: WebApp) -> int:
+    from web.media_link import latest_stats
+
+    total = 0
+    for summary in web.call(latest_stats, web.meeting_id).values():
+        for peer in summary.get("peers", []):
+            if peer.get("kind") == "subscribe":
+                total += sum(t.get("frames_forwarded") or 0 for t in peer.get("tracks", []))
+    return total
 
 
 def measure_switch(web: WebApp, rounds: int) -> list[float]:
@@ -305,14 +327,22 @@ def measure_switch(web: WebApp, rounds: int) -> list[float]:
             ),
         ]
     )
-    second.read("published")
     viewers = Child(
         [
             str(HERE / "fanout_worker.py"),
             json.dumps({"signaling": web.signaling("quansat"), "slots": ["speaker"]}),
         ]
     )
-    viewers.read("ready")
+    try:
+        second.read("published")
+        viewers.read("ready")
+        return _switch_rounds(web, viewers, rounds, set_speaker)
+    finally:
+        viewers.stop()
+        second.stop()
+
+
+def _switch_rounds(web: WebApp, viewers: Child, rounds: int, set_speaker: Any) -> list[float]:
     chair_id, other_id = web.user_ids["chutri"], web.user_ids["daibieu.syt"]
     web.call(set_speaker, web.meeting_id, chair_id)
     viewers.send(cmd="add", count=10)
@@ -330,8 +360,6 @@ def measure_switch(web: WebApp, rounds: int) -> list[float]:
             first = next((t for t, w in events if w == width and t >= started), None)
             if first is not None:
                 latencies.append(first - started)
-    viewers.stop()
-    second.stop()
     return latencies
 
 
@@ -372,10 +400,15 @@ def run_forward(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             args.settle,
             node.pid,
             publisher.proc.pid,
+            lambda: forwarded_frames(web),
         )
         for worker in workers:
             worker.stop()
-        switches = measure_switch(web, args.switch_rounds)
+        try:
+            switches = measure_switch(web, args.switch_rounds)
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"speaker switch measurement failed: {exc}")
+            switches = []
     finally:
         for worker in workers:
             worker.stop()
@@ -436,6 +469,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--switch-rounds", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--skip-relay", action="store_true", help="only the forwarding path")
     args = parser.parse_args()
     args.levels = args.levels or (
         [50, 100, 200, 300, 400, 500] if args.full else [25, 100, 200, 300]
@@ -462,7 +496,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="giaoban-bench-") as tmp:
         forward = run_forward(args, Path(tmp))
-    relay = run_relay(args)
+    relay = {"rows": []} if args.skip_relay else run_relay(args)
 
     fwd_max, relay_max = held_max(forward["rows"]), held_max(relay["rows"])
     print("\n== summary ==")

@@ -42,10 +42,10 @@ class Worker:
         )
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         self.peers.append((pc, counter))
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while counter.first_frame_at is None:
             if time.monotonic() > deadline:
-                raise RuntimeError("no first frame within 20 s")
+                raise RuntimeError("no first frame within 60 s")
             await asyncio.sleep(0.01)
         return counter.first_frame_at - start
 

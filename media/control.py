@@ -15,6 +15,7 @@ import socketio
 
 from media.config import NodeConfig
 from media.node import MediaNode
+from media.recording.factory import NodeRecorderFactory
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,11 @@ PROTOCOL_VERSION = 1
 class ControlLink:
     def __init__(self, config: NodeConfig, node: MediaNode | None = None) -> None:
         self.config = config
-        self.node = node or MediaNode(config, emit=self.emit)
+        if node is None:  # the recording issue's recorder (media/recording/factory.py)
+            factory = NodeRecorderFactory()
+            node = MediaNode(config, emit=self.emit, recorder_factory=factory)
+            factory.bind(node)
+        self.node = node
         self.sio = socketio.AsyncClient(
             reconnection=True, reconnection_delay=1, reconnection_delay_max=5
         )

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 VIDEO_QUEUE_FRAMES = 30
 AUDIO_QUEUE_FRAMES = 50
+KEYFRAME_RETRY = 1.0  # seconds between repeated requests while waiting for a keyframe
 
 
 class FrameSink(Protocol):
@@ -155,6 +156,7 @@ class ForwardingTrack(MediaStreamTrack):
         self.overflows = 0
         self.codec_mismatch = 0
         self.keyframe_requests = 0
+        self._asked_at = 0.0
         self.on_codec_mismatch: Callable[[ForwardingTrack], Any] | None = None
 
     @property
@@ -178,6 +180,7 @@ class ForwardingTrack(MediaStreamTrack):
             if self.on_codec_mismatch is not None:
                 self.on_codec_mismatch(self)
         if self._active and source is not None:
+            self._asked_at = time.monotonic()
             source.add_sink(self, reason="switch")
 
     def push(self, frame: EncodedFrame) -> None:
@@ -186,6 +189,7 @@ class ForwardingTrack(MediaStreamTrack):
         if self._need_keyframe:
             if not frame.keyframe:
                 self.frames_dropped += 1
+                self._ask_again()
                 return
             self._need_keyframe = False
         if len(self._queue) >= self.max_queue:
@@ -202,6 +206,14 @@ class ForwardingTrack(MediaStreamTrack):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    def _ask_again(self) -> None:
+        """Still waiting for a keyframe: the request (or its answer) may have been lost."""
+        now = time.monotonic()
+        if now - self._asked_at >= KEYFRAME_RETRY:
+            self._asked_at = now
+            if self._source is not None:
+                self._source.request_keyframe("retry")
+
     def request_keyframe(self, reason: str = "pli") -> None:
         """Called when the subscriber sends PLI/FIR."""
         self.keyframe_requests += 1
@@ -214,6 +226,7 @@ class ForwardingTrack(MediaStreamTrack):
         if not self._active:
             self._active = True
             if self._source is not None:
+                self._asked_at = time.monotonic()
                 self._source.add_sink(self, reason="join")
         while not self._queue:
             self._waiter = asyncio.get_running_loop().create_future()

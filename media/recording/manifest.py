@@ -124,9 +124,9 @@ class SessionJournal:
     @property
     def end_t(self) -> float:
         """End of the session: its stop, else the end of the last thing written."""
-        if self.stop_t is not None:
-            return self.stop_t
         ends = [s.t1 for s in self.segments if s.t1 is not None]
+        if self.stop_t is not None:
+            return max([self.stop_t, *ends])
         return max([self.last_t, *ends])
 
 

@@ -51,7 +51,9 @@ class SegmentFile:
         # clusters of at most one second, written out as they close: a segment cut by a
         # crash keeps all but its last second
         self._container = av.open(
-            str(path), "w", format=container_format(video),
+            str(path),
+            "w",
+            format=container_format(video),
             options={"cluster_time_limit": "1000", "flush_packets": "1"},
         )
         self._container.metadata["title"] = path.stem

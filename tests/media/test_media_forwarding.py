@@ -102,3 +102,27 @@ def test_keyframe_detection() -> None:
     assert not vp8_is_keyframe(b"")
     assert h264_is_keyframe(b"\x00\x00\x00\x01\x67abc\x00\x00\x01\x65xyz")
     assert not h264_is_keyframe(b"\x00\x00\x00\x01\x41abc")
+
+
+def test_waiting_slot_asks_again_when_no_keyframe_comes() -> None:
+    async def main() -> None:
+        async def send() -> bool:
+            return True  # the PLI "gets lost": no keyframe follows
+
+        source = TrackSource("p", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        track = ForwardingTrack("video", "VP8")
+        track.set_source(source)
+        recv = asyncio.ensure_future(track.recv())
+        await asyncio.sleep(0.01)
+        source.sinks.discard(track)
+        assert source.keyframes.requested == {"join": 1}
+        for i in range(40):  # 1.2 s of delta frames
+            track.push(frame(3000 * i, key=False))
+            await asyncio.sleep(0.03)
+        assert source.keyframes.requested["retry"] >= 1
+        assert track.frames_forwarded == 0 and not recv.done()
+        recv.cancel()
+        source.close()
+        track.stop()
+
+    run(main())
