@@ -185,3 +185,50 @@ def test_browser_signaling_briefing_and_errors(app, demo, login, db_session) -> 
 
     with serve(app) as url:
         run(main(url), timeout=90)
+
+
+def test_python_m_media_registers_and_stops(app) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with serve(app) as url:
+        env = dict(
+            os.environ,
+            GIAOBAN_WEB_URL=url,
+            GIAOBAN_MEDIA_SECRET="",
+            GIAOBAN_INSTANCE="/nonexistent-giaoban-instance",
+        )
+        missing = subprocess.run(
+            [sys.executable, "-m", "media"], cwd=root, env=env, capture_output=True, timeout=60
+        )
+        assert missing.returncode == 2
+        env.update(
+            GIAOBAN_MEDIA_SECRET=app.config["MEDIA_SECRET"],
+            GIAOBAN_MEDIA_NODE_ID="entry-node",
+            GIAOBAN_MEDIA_CAPACITY="123",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "media"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not STATE.memory.nodes():
+                assert time.monotonic() < deadline, "python -m media did not register"
+                assert proc.poll() is None
+                time.sleep(0.1)
+            (node,) = STATE.memory.nodes().values()
+            assert node["node_id"] == "entry-node" and node["capacity"] == 123
+        finally:
+            proc.terminate()
+            assert proc.wait(15) == 0
+        deadline = time.monotonic() + 10
+        while STATE.memory.nodes():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
