@@ -109,7 +109,7 @@ def stamp_pdf(source: Path | BinaryIO, out: Path | BinaryIO, text: str,
     return len(writer.pages)
 
 
-STAMP_KEEP_SECONDS = 12 * 3600
+STAMP_KEEP_SECONDS = 5 * 3600  # longer than a viewing's signed stamp token lives
 
 
 def stamped_copy(cache_dir: Path, source: Path, ident: str, text: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from meetings.db import utcnow
 from meetings.models import Meeting, MeetingPerson, MeetingStatus, Notification, Unit, User
 from meetings.passwords import hash_password
+from meetings.timefmt import to_local
 
 from .samples import make_pdf
 from .web_helpers import pdf_page_texts, upload
@@ -188,13 +190,25 @@ def test_range_and_etag(world: World, login) -> None:
     assert syt.get(url, headers={"If-None-Match": etag}).status_code == 304
     stale = syt.get(url, headers={"Range": "bytes=0-9", "If-Range": '"not-the-etag"'})
     assert stale.status_code == 200 and stale.data == full.data
-    # Stamped copies keep one ETag for one viewing (?s=), so range requests stay coherent.
+    # Stamped copies keep one ETag for one viewing (the viewer's signed ?s=), so range
+    # requests stay coherent.
     stc = login("daibieu.stc")
-    stamp = int(utcnow().timestamp())
-    first = stc.get(f"/documents/{world.restricted}/v/1/file.pdf?s={stamp}")
-    again = stc.get(f"/documents/{world.restricted}/v/1/file.pdf?s={stamp}", headers={"Range": "bytes=0-99"})
+    page = stc.get(f"/documents/{world.restricted}/view").get_data(as_text=True)
+    signed = re.search(r'"(/documents/\d+/v/1/file\.pdf\?s=[0-9]+-[0-9a-f]+)"', page).group(1)
+    first = stc.get(signed)
+    again = stc.get(signed, headers={"Range": "bytes=0-99"})
     assert again.status_code == 206 and again.data == first.data[:100]
     assert first.headers["ETag"] == again.headers["ETag"]
+
+
+def test_forged_stamp_time_is_ignored(world: World, login, tmp_path: Path) -> None:
+    stc = login("daibieu.stc")
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    forged = f"{int(two_hours_ago.timestamp())}-{'0' * 20}"
+    data = stc.get(f"/documents/{world.restricted}/v/1/file.pdf?s={forged}").data
+    text = pdf_page_texts(data, tmp_path)[0]
+    old = to_local(two_hours_ago).strftime("%d/%m/%Y %H:%M")
+    assert "Người xem: Phạm Quốc Bảo" in text and old not in text
 
 
 def test_publication_notifies_only_readers(world: World, db_session, demo) -> None:

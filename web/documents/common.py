@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from meetings.actions import documents as docs
+from meetings.db import utcnow
 from meetings.documents.errors import UploadRejected
 from meetings.documents.storage import DocumentStore
 from meetings.models import User
@@ -21,6 +25,32 @@ from web.extensions import db
 from web.serializers import iso
 
 logger = logging.getLogger(__name__)
+
+STAMP_WINDOW = timedelta(hours=4)
+
+
+def stamp_token(when: datetime, user_id: int, version_id: int) -> str:
+    """``<unix time>-<signature>``: lets one viewing's range requests share one stamped copy.
+    Signed so that a reader cannot mint copies at will (each one costs disk)."""
+    ts = int(when.timestamp())
+    mac = hmac.new(str(current_app.secret_key).encode(), f"{ts}:{user_id}:{version_id}".encode(),
+                   hashlib.sha256).hexdigest()[:20]
+    return f"{ts}-{mac}"
+
+
+def stamp_time(token: str | None, user_id: int, version_id: int) -> datetime:
+    """The moment to stamp with: the viewer's signed token if recent and valid, else now
+    (to the minute, so unsigned fetches make at most one copy per minute)."""
+    now = utcnow()
+    if token and "-" in token:
+        ts, _, _mac = token.partition("-")
+        if ts.isdigit():
+            when = datetime.fromtimestamp(int(ts), UTC)
+            fresh = now - STAMP_WINDOW <= when <= now + timedelta(minutes=1)
+            if fresh and hmac.compare_digest(stamp_token(when, user_id, version_id), token):
+                return when
+    return now.replace(second=0, microsecond=0)
+
 
 REJECT_STATUS = {"too_large": 413, "unknown_type": 415, "type_mismatch": 415, "executable": 415}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Response, abort, request, send_file, stream_with_context
@@ -22,12 +21,11 @@ from meetings.errors import Forbidden
 from meetings.timefmt import to_local
 from web.auth import domain_user
 from web.documents import bp
-from web.documents.common import store
+from web.documents.common import stamp_time, store
 from web.extensions import db
 
 logger = logging.getLogger(__name__)
 
-STAMP_WINDOW = timedelta(hours=12)
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -35,17 +33,6 @@ def _private(response: Response) -> Response:
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def _stamp_time(raw: str | None) -> tuple[datetime, bool]:
-    """The moment a stamped copy is stamped with: the viewer's ?s=<unix time> within the
-    last hours (so every range request of one viewing reads one copy), else now."""
-    now = utcnow()
-    if raw and raw.isdigit():
-        when = datetime.fromtimestamp(int(raw), UTC)
-        if now - STAMP_WINDOW <= when <= now + timedelta(minutes=1):
-            return when, True
-    return now.replace(microsecond=0), False
 
 
 def _opening_request() -> bool:
@@ -62,7 +49,7 @@ def reading_pdf(document_id: int, number: int) -> Response:
     user = domain_user()
     document = docs.get_readable(db.session, user, document_id)
     version = docs.get_version(document, number)
-    when, _ = _stamp_time(request.args.get("s"))
+    when = stamp_time(request.args.get("s"), user.id, version.id)
     path = Path(docs.reading_file(store(), user, document, version, when))
     if _opening_request():
         docs.record_open(db.session, user, document, version, "view")
@@ -82,7 +69,7 @@ def download(document_id: int, number: int) -> Response:
     if not docs.may_download(user, document):
         raise Forbidden("Tài liệu này chỉ được đọc trực tuyến, không được tải về.")
     if document.restricted:
-        when, _ = _stamp_time(request.args.get("s"))
+        when = stamp_time(request.args.get("s"), user.id, version.id)
         path = Path(docs.reading_file(store(), user, document, version, when))
         name, mime = f"{document.title}.pdf", "application/pdf"
     else:

@@ -16,6 +16,7 @@ from meetings.models.documents import DocumentAccess, DocumentKind
 from meetings.permissions import is_organiser
 from web.auth import domain_user
 from web.documents import bp
+from web.documents.common import stamp_token
 from web.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def view_page(document_id: int) -> str:
     version = docs.get_version(document, number)
     pdf_url = None
     if version.state == "ready":
-        stamp = int(utcnow().timestamp())
+        stamp = stamp_token(utcnow(), user.id, version.id)
         # The view is recorded when the viewer fetches the PDF (so a direct fetch counts too).
         pdf_url = url_for("documents.reading_pdf", document_id=document.id, number=version.number,
                           s=stamp if document.restricted else None)
