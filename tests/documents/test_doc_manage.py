@@ -85,3 +85,11 @@ def test_lost_conversions_are_found_and_redone(doc_app, demo, login, tmp_path: P
     assert stale_versions(db_session, older_than_minutes=10) == []
     latest = sec.get(f"/api/v1/documents/{doc['id']}").get_json()["document"]["latest"]
     assert latest["state"] == "ready" and latest["page_count"] == 3
+
+
+def test_conversion_tasks_are_registered_with_celery() -> None:
+    from tasks.celery_app import celery
+    from tasks.documents import convert, requeue_stale
+
+    assert convert.name == "tasks.documents.convert" and convert.name in celery.tasks
+    assert requeue_stale.name in celery.tasks

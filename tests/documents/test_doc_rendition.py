@@ -95,3 +95,28 @@ def test_broken_pdf_fails(store: DocumentStore) -> None:
     with pytest.raises(ConversionError) as info:
         render(store, accepted)
     assert "PDF" in str(info.value)
+
+
+def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> Path:
+    """DOCX -> ODT, XLSX -> ODS with the real LibreOffice (files as users' offices make them)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+                        "--convert-to", fmt, "--outdir", str(outdir), str(source)],
+                       capture_output=True, timeout=120, check=True)
+    return outdir / f"{source.stem}.{fmt}"
+
+
+@pytest.mark.office
+def test_odt_and_ods_made_by_libreoffice_are_detected_and_converted(store: DocumentStore,
+                                                                   tmp_path: Path) -> None:
+    odt = libreoffice_convert(make_docx(tmp_path / "van-ban.docx", pages=2), "odt", tmp_path / "odf")
+    ods = libreoffice_convert(make_xlsx(tmp_path / "bang.xlsx"), "ods", tmp_path / "odf")
+    a = upload(store, odt, "Văn bản.odt")
+    b = upload(store, ods, "Bảng tính.ods")
+    assert (a.kind.ext, b.kind.ext) == ("odt", "ods")
+    ra, rb = render(store, a), render(store, b)
+    assert ra.page_count == 2 and DOCX_PAGE2 in " ".join(ra.text.split())
+    assert XLSX_CELL in rb.text
