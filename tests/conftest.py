@@ -97,11 +97,14 @@ def app(db_engine: Engine, db_session: Session) -> Iterator[Flask]:
         "TESTING": True,
         "DATABASE_URL": TEST_DB_URL,
         "SOCKETIO_QUEUE": None,
-        "RATELIMIT_KEY_PREFIX": f"t{uuid.uuid4().hex[:8]}",
         "STORAGE_DIR": str(_TMP / f"storage-{uuid.uuid4().hex[:8]}"),
         "BASE_URL": "http://127.0.0.1:5000",
     })
     Path(application.config["STORAGE_DIR"]).mkdir(parents=True, exist_ok=True)
+    from web.extensions import limiter
+
+    with application.app_context():
+        limiter.reset()  # each test starts with fresh login counters (Redis keeps them)
     yield application
     from web.extensions import db
 
