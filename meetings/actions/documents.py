@@ -34,7 +34,7 @@ from meetings.documents.search import Hit, find_in_text
 from meetings.documents.stamping import stamp_text, stamped_copy
 from meetings.documents.storage import DocumentStore
 from meetings.documents.summary import CommentRow
-from meetings.errors import Forbidden, NotFound, ValidationFailed
+from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from meetings.models import Meeting, MeetingStatus, User
 from meetings.models.documents import (
     ConversionState,
@@ -226,6 +226,9 @@ def upload(session: Session, store: DocumentStore, actor: User, meeting: Meeting
                      object_type="document", object_id=target.id, meeting_id=meeting.id,
                      version=number, name=accepted.name, size=accepted.stored.size,
                      sha256=accepted.stored.sha256)
+    except IntegrityError as exc:  # another version of this document arrived at the same time
+        store.remove(accepted.stored.relpath)
+        raise Conflict("Một phiên bản khác của tài liệu vừa được tải lên; hãy thử lại.") from exc
     except Exception:
         store.remove(accepted.stored.relpath)
         raise

@@ -62,7 +62,13 @@ def upload_document(meeting_id: int) -> Response:
         db.session.rollback()
         logger.info("upload to meeting %s refused: %s", meeting_id, exc.code)
         return rejected_response(exc)
-    db.session.commit()
+    stored_path = version.original_path
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        docs.remove_files(store(), [stored_path])
+        raise
     enqueue_conversion(version.id)
     db.session.expire_all()
     document = docs.get_readable(db.session, user, version.document_id)
