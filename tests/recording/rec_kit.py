@@ -125,3 +125,82 @@ def switch_times(patterns: list[tuple[float, int]]) -> list[tuple[float, int]]:
             out.append((t, p))
             current = p
     return out
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def _vp8_packets(pattern: int, count: int, fps: int = 15) -> list[tuple[bytes, bool]]:
+    from media.synthetic import pattern_luma
+
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 320, 240, "yuv420p"
+    encoder.time_base = fractions.Fraction(1, fps)
+    encoder.gop_size = fps
+    encoder.bit_rate = 300_000
+    encoder.options = {"deadline": "realtime", "cpu-used": "8"}
+    out = []
+    for k in range(count):
+        frame = av.VideoFrame(320, 240, "yuv420p")
+        for plane, value in zip(frame.planes, (pattern_luma(pattern), 128, 128), strict=True):
+            plane.update(bytes([value]) * plane.buffer_size)
+        frame.pts = k
+        out += [(bytes(p), p.is_keyframe) for p in encoder.encode(frame)]
+    out += [(bytes(p), p.is_keyframe) for p in encoder.encode(None)]
+    return out
+
+
+def _opus_packets(count: int) -> list[bytes]:
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "stereo", "s16"
+    out = []
+    for k in range(count):
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=960)
+        frame.planes[0].update(bytes(960 * 4))
+        frame.sample_rate, frame.pts = 48000, k * 960
+        out += [bytes(p) for p in encoder.encode(frame)]
+    return out
+
+
+def synthetic_recording(root: Path, room: str, script: list[tuple[float, str, str | None]],
+                        seconds: float, fps: int = 15) -> Path:
+    """Feed a real SegmentRecorder with encoded frames (no network, faster than real time).
+    ``script``: (at seconds, slot, participant) source changes; pattern = index of the
+    participant in order of appearance. Returns the session folder."""
+    from media.frames import EncodedFrame
+    from media.recording.recorder import SegmentRecorder
+
+    recorder = SegmentRecorder(room, RecordingConfig(directory=root, segment_seconds=2.0,
+                                                     min_free_bytes=0))
+    patterns: dict[str, int] = {}
+    video = {}
+    for _, _, who in script:
+        if who is not None and who not in patterns:
+            patterns[who] = len(patterns)
+            video[who] = _vp8_packets(patterns[who], int(seconds * fps) + 1, fps)
+    audio = _opus_packets(int(seconds * 50) + 1)
+    sources: dict[str, str | None] = {}
+    events = sorted(script)
+    steps = sorted({round(k / fps, 4) for k in range(int(seconds * fps))}
+                   | {round(k / 50, 4) for k in range(int(seconds * 50))})
+    for t in steps:
+        while events and events[0][0] <= t:
+            _, slot, who = events.pop(0)
+            sources[slot] = who
+            recorder.source_changed(slot, "video", who)
+            recorder.source_changed(slot, "audio", who)
+        for slot, who in sources.items():
+            if who is None:
+                continue
+            arrival = recorder.mono0 + t
+            k = round(t * fps)
+            if abs(k / fps - t) < 1e-3 and k < len(video[who]):
+                data, key = video[who][k]
+                recorder.write(slot, "video", EncodedFrame("video", "VP8", 90000, data, k * 90000 // fps,
+                                                           key, arrival))
+            n = round(t * 50)
+            if abs(n / 50 - t) < 1e-3 and n < len(audio):
+                recorder.write(slot, "audio", EncodedFrame("audio", "opus", 48000, audio[n], n * 960,
+                                                           True, arrival))
+    recorder.close()
+    return recorder.directory

@@ -1,0 +1,172 @@
+"""The playback page, the program file (Range) and the index API: only people who could
+attend may watch, each view is audited; rebuilding is for the chair; the node's disk-low
+stop reaches the room."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rec_kit import synthetic_recording
+from sqlalchemy import select
+
+from media.recording.manifest import read_journal
+from meetings.demo import DEMO_PASSWORD
+from meetings.models import AuditEntry, Meeting, MeetingStatus, Notification, Unit, User
+from meetings.models.live import AgendaMove, FloorTurn, LiveState, RoomEvent
+from meetings.models.recording import RecordingStatus
+from meetings.passwords import hash_password
+from meetings.recording import service
+from meetings.recording.program import ProgramSettings
+from meetings.recording.store import RecordingStore
+from web.media_link.state import STATE
+from web.media_link.store import MemoryStore
+
+SETTINGS = ProgramSettings(width=320, height=240, fps=10, part_seconds=3.0, preset="ultrafast")
+
+
+@pytest.fixture
+def recorded(app, db_session, demo, tmp_path: Path) -> Meeting:
+    """The demo meeting with a 5 s recording: hall = chair, floor to two delegates, an
+    agenda move; program built."""
+    meeting = db_session.get(Meeting, demo.meeting_id)
+    chair, a, b = demo["chutri"], demo["daibieu.stc"], demo["daibieu.syt"]
+    app.config["RECORDINGS_DIR"] = str(tmp_path)
+    app.config["RECORDING_PROGRAM_SETTINGS"] = SETTINGS
+    session_dir = synthetic_recording(
+        tmp_path, str(meeting.id),
+        [(0.0, "hall", str(chair)), (1.0, "speaker", str(a)), (3.0, "speaker", str(b))], 5.0)
+    t0 = datetime.fromtimestamp(read_journal(session_dir).wall, UTC)
+    item1, item2 = meeting.agenda[0], meeting.agenda[1]
+    db_session.add_all([
+        AgendaMove(meeting_id=meeting.id, agenda_item_id=item1.id, started_at=t0 - timedelta(seconds=30),
+                   ended_at=t0 + timedelta(seconds=2)),
+        AgendaMove(meeting_id=meeting.id, agenda_item_id=item2.id, started_at=t0 + timedelta(seconds=2)),
+        FloorTurn(meeting_id=meeting.id, user_id=a, started_at=t0 + timedelta(seconds=1),
+                  ended_at=t0 + timedelta(seconds=3)),
+        FloorTurn(meeting_id=meeting.id, user_id=b, started_at=t0 + timedelta(seconds=3)),
+    ])
+    meeting.status = MeetingStatus.ENDED.value
+    db_session.commit()
+    recording = service.build(db_session, RecordingStore(tmp_path), meeting.id, SETTINGS,
+                              settle_seconds=0)
+    assert recording is not None and recording.status == RecordingStatus.READY
+    return meeting
+
+
+@pytest.fixture
+def outsider(db_session, demo) -> str:
+    """A delegate of a unit the meeting does not invite."""
+    unit = db_session.scalar(select(Unit).where(Unit.code == "tinh"))
+    db_session.add(User(username="ngoaicuoc", full_name="Người Ngoài Cuộc", unit_id=unit.id,
+                        password_hash=hash_password(DEMO_PASSWORD)))
+    db_session.commit()
+    return "ngoaicuoc"
+
+
+def _audits(db_session, action: str) -> list[AuditEntry]:
+    db_session.expire_all()
+    return list(db_session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_attendees_watch_with_agenda_and_speakers_and_each_view_is_audited(
+    recorded, login, db_session, demo
+) -> None:
+    for username in ("chutri", "daibieu.stc", "quansat"):
+        api = login(username)
+        page = api.get(f"/meetings/{recorded.id}/recording")
+        assert page.status_code == 200, username
+        html = page.get_data(as_text=True)
+        assert 'id="rec-video"' in html
+        assert "1. Khai mạc, giới thiệu thành phần" in html
+        assert "2. Báo cáo tình hình kinh tế - xã hội tháng 11 năm 2026" in html
+        assert "Phạm Quốc Bảo" in html and "Võ Thị Mai" in html  # floor turns
+        assert 'data-start="0.0"' in html
+        data = api.get(f"/api/v1/meetings/{recorded.id}/recording").get_json()
+        assert data["status"] == "ready"
+        assert [f["user_id"] for f in data["floor"]] == [demo["daibieu.stc"], demo["daibieu.syt"]]
+        assert abs(data["floor"][1]["start"] - 3.0) < 0.1
+        assert abs(data["chapters"][1]["start"] - 2.0) < 0.1
+    views = _audits(db_session, "recording.view")
+    assert sorted(v.actor_id for v in views) == sorted(
+        [demo["chutri"], demo["daibieu.stc"], demo["quansat"]])
+    assert all(v.meeting_id == recorded.id for v in views)
+
+
+def test_program_file_serves_ranges_and_audits_openings(recorded, login, db_session) -> None:
+    api = login("daibieu.stc")
+    url = f"/meetings/{recorded.id}/recording/program.mp4"
+    full = api.get(url)
+    assert full.status_code == 200 and full.mimetype == "video/mp4"
+    body = full.get_data()
+    part = api.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(body)}"
+    assert part.get_data() == body[100:200]
+    assert len(_audits(db_session, "recording.play")) == 1  # the later range is the same play
+    api.get(url, headers={"Range": "bytes=0-"})
+    assert len(_audits(db_session, "recording.play")) == 2
+    download = api.get(url + "?download=1")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert len(_audits(db_session, "recording.download")) == 1
+
+
+def test_outsiders_and_anonymous_get_nothing(recorded, login, outsider, app, db_session) -> None:
+    api = login(outsider)
+    for url in (f"/meetings/{recorded.id}/recording",
+                f"/meetings/{recorded.id}/recording/program.mp4",
+                f"/api/v1/meetings/{recorded.id}/recording"):
+        response = api.get(url)
+        assert response.status_code == 404, url
+        assert b"ftyp" not in response.get_data()[:64]
+    anonymous = app.test_client()
+    assert anonymous.get(f"/meetings/{recorded.id}/recording/program.mp4").status_code in (302, 401)
+    assert _audits(db_session, "recording.view") == []
+    assert _audits(db_session, "recording.play") == []
+
+
+def test_rebuild_is_for_the_chair_and_is_idempotent(recorded, login, db_session) -> None:
+    app_client = login("daibieu.stc")
+    url = f"/api/v1/meetings/{recorded.id}/recording/build"
+    assert app_client.post(url).status_code == 403
+    app_client.client.application.config["RECORDING_BUILD_EAGER"] = True
+    chair = login("chutri")
+    before = RecordingStore(Path(chair.client.application.config["RECORDINGS_DIR"])) \
+        .program_path(recorded.id).stat().st_mtime_ns
+    response = chair.post(url)
+    assert response.status_code == 200
+    assert response.get_json()["outcome"] == "built"
+    assert response.get_json()["status"] == "ready"
+    after = RecordingStore(Path(chair.client.application.config["RECORDINGS_DIR"])) \
+        .program_path(recorded.id).stat().st_mtime_ns
+    assert before == after  # same inputs: the file was left alone
+    assert len(_audits(db_session, "recording.build")) == 1
+
+
+def test_node_disk_low_event_turns_recording_off_and_tells_the_chair(app, db_session, demo) -> None:
+    from web.extensions import socketio
+
+    STATE.memory = MemoryStore()
+    meeting = db_session.get(Meeting, demo.meeting_id)
+    meeting.status = MeetingStatus.LIVE.value
+    db_session.add(LiveState(meeting_id=meeting.id, recording=True, version=1))
+    db_session.commit()
+    auth = {"node_id": "node-t", "secret": app.config["MEDIA_SECRET"],
+            "addresses": ["127.0.0.1"], "capacity": 10}
+    node = socketio.test_client(app, namespace="/node", auth=auth)
+    assert node.is_connected("/node")
+    node.emit("recording_stopped", {"room": str(meeting.id), "reason": "disk_low",
+                                    "session": "x", "free_bytes": 1234}, namespace="/node")
+    db_session.expire_all()
+    state = db_session.get(LiveState, meeting.id)
+    assert state.recording is False
+    event = db_session.scalar(select(RoomEvent).where(RoomEvent.meeting_id == meeting.id,
+                                                      RoomEvent.kind == "recording.stop"))
+    assert event is not None and event.data["reason"] == "disk_low"
+    notices = list(db_session.scalars(select(Notification).where(Notification.kind == "recording.stopped")))
+    assert {n.user_id for n in notices} == {demo["chutri"], demo["thuky"]}
+    assert "ổ đĩa" in notices[0].message.lower()
+    assert db_session.get(Meeting, meeting.id).status == MeetingStatus.LIVE.value  # it goes on
+    node.disconnect(namespace="/node")
