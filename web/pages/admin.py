@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -24,10 +25,6 @@ def _only_admins() -> None:
     require(can_manage_org(domain_user()), "Chỉ quản trị viên được vào mục này.")
 
 
-def _form() -> dict[str, Any]:
-    return {k: v for k, v in request.form.items() if k != "csrf_token"}
-
-
 def _lists() -> dict[str, Any]:
     return {
         "units": db.session.scalars(select(Unit).order_by(Unit.path)).all(),
@@ -38,53 +35,85 @@ def _lists() -> dict[str, Any]:
     }
 
 
-@bp.route("/units", methods=["GET", "POST"])
-def units() -> Any:
+def _form_page(template: str, back: str, save: Callable[[dict[str, Any]], object],
+               initial: dict[str, Any] | None = None, editing: object = None) -> Any:
+    """GET shows the list and the form; POST saves through ``save`` and goes back to the
+    list, or shows the form again with one message per field (400, nothing stored)."""
     errors: dict[str, str] = {}
-    form: dict[str, Any] = {}
+    form: dict[str, Any] = dict(initial or {})
     if request.method == "POST":
-        form = _form()
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         try:
-            data, _ = org.parse_unit(form)
-            org.create_unit(db.session, domain_user(), data)
+            save(form)
             db.session.commit()
-            return redirect(url_for("admin.units"))
+            return redirect(url_for(back))
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.fields or {"_": exc.message}
-    return render_template("admin/units.html", form=form, errors=errors, **_lists()), (400 if errors else 200)
+    html = render_template(template, form=form, errors=errors, editing=editing, **_lists())
+    return html, (400 if errors else 200)
+
+
+def _create_unit(form: dict[str, Any]) -> object:
+    data, _ = org.parse_unit(form)
+    return org.create_unit(db.session, domain_user(), data)
+
+
+@bp.route("/units", methods=["GET", "POST"])
+def units() -> Any:
+    return _form_page("admin/units.html", "admin.units", _create_unit)
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+def edit_unit(unit_id: int) -> Any:
+    unit = org.get_unit(db.session, unit_id)
+
+    def save(form: dict[str, Any]) -> object:
+        data, given = org.parse_unit(form)
+        return org.update_unit(db.session, domain_user(), unit, data, given | {"parent_id"})
+
+    initial = {"code": unit.code, "name": unit.name, "kind": unit.kind,
+               "parent_id": unit.parent_id or "", "abbreviation": unit.abbreviation}
+    return _form_page("admin/units.html", "admin.units", save, initial, unit)
 
 
 @bp.route("/endpoints", methods=["GET", "POST"])
 def endpoints() -> Any:
-    errors: dict[str, str] = {}
-    form: dict[str, Any] = {}
-    if request.method == "POST":
-        form = _form()
-        try:
-            org.create_endpoint(db.session, domain_user(), org.parse_endpoint(form))
-            db.session.commit()
-            return redirect(url_for("admin.endpoints"))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.fields or {"_": exc.message}
-    return render_template("admin/endpoints.html", form=form, errors=errors, **_lists()), (400 if errors else 200)
+    return _form_page("admin/endpoints.html", "admin.endpoints",
+                      lambda form: org.create_endpoint(db.session, domain_user(), org.parse_endpoint(form)))
+
+
+@bp.route("/endpoints/<int:endpoint_id>", methods=["GET", "POST"])
+def edit_endpoint(endpoint_id: int) -> Any:
+    endpoint = org.get_endpoint(db.session, endpoint_id)
+    initial = {"code": endpoint.code, "name": endpoint.name, "unit_id": endpoint.unit_id,
+               "location": endpoint.location, "capacity": endpoint.capacity,
+               "operator_id": endpoint.operator_id or "", "is_hall": endpoint.is_hall}
+    return _form_page(
+        "admin/endpoints.html", "admin.endpoints",
+        lambda form: org.update_endpoint(db.session, domain_user(), endpoint, org.parse_endpoint(form)),
+        initial, endpoint)
 
 
 @bp.route("/users", methods=["GET", "POST"])
 def users() -> Any:
-    errors: dict[str, str] = {}
-    form: dict[str, Any] = {}
-    if request.method == "POST":
-        form = _form()
-        try:
-            org.create_user(db.session, domain_user(), org.parse_user(form, creating=True))
-            db.session.commit()
-            return redirect(url_for("admin.users"))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.fields or {"_": exc.message}
-    return render_template("admin/users.html", form=form, errors=errors, **_lists()), (400 if errors else 200)
+    return _form_page("admin/users.html", "admin.users",
+                      lambda form: org.create_user(db.session, domain_user(),
+                                                   org.parse_user(form, creating=True)))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int) -> Any:
+    user = org.get_user(db.session, user_id)
+
+    def save(form: dict[str, Any]) -> object:
+        form.setdefault("active", "0")  # an unticked box is not sent
+        return org.update_user(db.session, domain_user(), user, org.parse_user(form, creating=False))
+
+    initial = {"username": user.username, "full_name": user.full_name, "position": user.position,
+               "email": user.email, "role": user.role, "unit_id": user.unit_id or "",
+               "active": user.active}
+    return _form_page("admin/users.html", "admin.users", save, initial, user)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -106,64 +135,3 @@ def import_csv() -> Any:
             message, errors = exc.message, exc.fields
     return render_template("admin/import.html", errors=errors, message=message, imported=imported,
                            columns=csv_import.COLUMNS), (400 if errors or message else 200)
-
-
-@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
-def edit_unit(unit_id: int) -> Any:
-    unit = org.get_unit(db.session, unit_id)
-    errors: dict[str, str] = {}
-    form: dict[str, Any] = {"code": unit.code, "name": unit.name, "kind": unit.kind,
-                            "parent_id": unit.parent_id or "", "abbreviation": unit.abbreviation}
-    if request.method == "POST":
-        form = _form()
-        try:
-            data, given = org.parse_unit(form)
-            org.update_unit(db.session, domain_user(), unit, data, given | {"parent_id"})
-            db.session.commit()
-            return redirect(url_for("admin.units"))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.fields or {"_": exc.message}
-    return render_template("admin/units.html", form=form, errors=errors, editing=unit,
-                           **_lists()), (400 if errors else 200)
-
-
-@bp.route("/endpoints/<int:endpoint_id>", methods=["GET", "POST"])
-def edit_endpoint(endpoint_id: int) -> Any:
-    endpoint = org.get_endpoint(db.session, endpoint_id)
-    errors: dict[str, str] = {}
-    form: dict[str, Any] = {"code": endpoint.code, "name": endpoint.name, "unit_id": endpoint.unit_id,
-                            "location": endpoint.location, "capacity": endpoint.capacity,
-                            "operator_id": endpoint.operator_id or "", "is_hall": endpoint.is_hall}
-    if request.method == "POST":
-        form = _form()
-        try:
-            org.update_endpoint(db.session, domain_user(), endpoint, org.parse_endpoint(form))
-            db.session.commit()
-            return redirect(url_for("admin.endpoints"))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.fields or {"_": exc.message}
-    return render_template("admin/endpoints.html", form=form, errors=errors, editing=endpoint,
-                           **_lists()), (400 if errors else 200)
-
-
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-def edit_user(user_id: int) -> Any:
-    user = org.get_user(db.session, user_id)
-    errors: dict[str, str] = {}
-    form: dict[str, Any] = {"username": user.username, "full_name": user.full_name,
-                            "position": user.position, "email": user.email, "role": user.role,
-                            "unit_id": user.unit_id or "", "active": user.active}
-    if request.method == "POST":
-        form = _form()
-        form.setdefault("active", "0")
-        try:
-            org.update_user(db.session, domain_user(), user, org.parse_user(form, creating=False))
-            db.session.commit()
-            return redirect(url_for("admin.users"))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.fields or {"_": exc.message}
-    return render_template("admin/users.html", form=form, errors=errors, editing=user,
-                           **_lists()), (400 if errors else 200)
