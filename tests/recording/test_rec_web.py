@@ -170,3 +170,25 @@ def test_node_disk_low_event_turns_recording_off_and_tells_the_chair(app, db_ses
     assert "ổ đĩa" in notices[0].message.lower()
     assert db_session.get(Meeting, meeting.id).status == MeetingStatus.LIVE.value  # it goes on
     node.disconnect(namespace="/node")
+
+
+def test_retention_purges_files_and_playback_ends(recorded, login, db_session, app) -> None:
+    from meetings.models.recording import Recording
+
+    store = RecordingStore(Path(app.config["RECORDINGS_DIR"]))
+    recording = db_session.scalar(select(Recording).where(Recording.meeting_id == recorded.id))
+    assert store.program_path(recorded.id).exists()
+    assert service.purge_expired(db_session, store) == []  # no expiry date: kept
+    recording.expires_at = datetime.now(UTC) + timedelta(days=1)
+    db_session.commit()
+    assert service.purge_expired(db_session, store) == []  # not yet
+    recording.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    db_session.commit()
+    assert service.purge_expired(db_session, store) == [recorded.id]
+    db_session.commit()
+    assert not store.meeting_dir(recorded.id).exists()
+    assert recording.status == RecordingStatus.PURGED
+    assert len(_audits(db_session, "recording.purge")) == 1
+    api = login("chutri")
+    assert api.get(f"/meetings/{recorded.id}/recording").status_code == 404
+    assert api.get(f"/meetings/{recorded.id}/recording/program.mp4").status_code == 404
