@@ -31,5 +31,5 @@ fi
 
 npm ci --no-audit --no-fund --loglevel=error
 
-.venv/bin/pybabel compile -q -d web/translations -f
+.venv/bin/pybabel compile -d web/translations -f >/dev/null
 echo "setup: done"
