@@ -116,7 +116,7 @@ def create_demo(session: Session, *, now: datetime | None = None) -> Meeting | N
         title="Giao ban trực tuyến UBND tỉnh tháng 11 năm 2026", kind="giao_ban",
         status=MeetingStatus.SCHEDULED.value, host_unit_id=province.id,
         chair_id=users["chutri"].id, secretary_id=users["thuky"].id, hall_endpoint_id=hall.id,
-        location="Hội trường UBND tỉnh", starts_at=start, ends_at=start + timedelta(hours=2),
+        location="Tầng 3, trụ sở UBND tỉnh", starts_at=start, ends_at=start + timedelta(hours=2),
         created_by_id=users["thuky"].id,
         description="Giao ban trực tuyến giữa UBND tỉnh với các sở, ngành và UBND các xã, phường.",
     )

@@ -297,3 +297,27 @@ def update_user(session: Session, actor: User, user: User, data: UserInput) -> U
         user.password_hash = hash_password(data.password)
     audit.record(session, actor, "user.update", object_type="user", object_id=user.id, role=user.role)
     return user
+
+
+KIND_ORDER = {k.value: n for n, k in enumerate(UnitKind)}
+
+
+def tree_order(units: list[Unit]) -> list[Unit]:
+    """Units depth first: each parent followed by its children, children by kind (departments
+    before districts before communes) then by name."""
+    by_parent: dict[int | None, list[Unit]] = {}
+    ids = {u.id for u in units}
+    for unit in units:
+        parent = unit.parent_id if unit.parent_id in ids else None
+        by_parent.setdefault(parent, []).append(unit)
+    for children in by_parent.values():
+        children.sort(key=lambda u: (KIND_ORDER.get(u.kind, 99), u.name))
+    out: list[Unit] = []
+
+    def walk(parent: int | None) -> None:
+        for child in by_parent.get(parent, []):
+            out.append(child)
+            walk(child.id)
+
+    walk(None)
+    return out

@@ -20,7 +20,7 @@ from web.serializers import endpoint_dict, unit_dict, user_dict
 @bp.get("/units")
 @login_required
 def list_units() -> Response:
-    units = db.session.scalars(select(Unit).order_by(Unit.path)).all()
+    units = org.tree_order(list(db.session.scalars(select(Unit))))
     return jsonify({"units": [unit_dict(u) for u in units]})
 
 

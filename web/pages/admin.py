@@ -27,7 +27,7 @@ def _only_admins() -> None:
 
 def _lists() -> dict[str, Any]:
     return {
-        "units": db.session.scalars(select(Unit).order_by(Unit.path)).all(),
+        "units": org.tree_order(list(db.session.scalars(select(Unit)))),
         "endpoints": db.session.scalars(select(Endpoint).order_by(Endpoint.name)).all(),
         "users": db.session.scalars(select(User).order_by(User.full_name)).all(),
         "unit_kinds": [k.value for k in UnitKind],

@@ -10,6 +10,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from meetings.actions import agenda, meetings, notifications
+from meetings.actions.org import tree_order
 from meetings.errors import ValidationFailed
 from meetings.ics import meeting_calendar
 from meetings.models import TRANSITIONS, Endpoint, MeetingStatus, Unit, User
@@ -51,7 +52,7 @@ def _choices() -> dict[str, Any]:
     session = db.session
     return {
         "users": session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name)).all(),
-        "units": session.scalars(select(Unit).order_by(Unit.path)).all(),
+        "units": tree_order(list(session.scalars(select(Unit)))),
         "endpoints": session.scalars(select(Endpoint).order_by(Endpoint.name)).all(),
     }
 
