@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 settings = load_settings()
 
-celery = Celery("giaoban", include=["tasks.reminders", "tasks.room"])
+celery = Celery("giaoban", include=["tasks.reminders", "tasks.room", "tasks.minutes"])
 celery.conf.update(
     broker_url=settings.celery_broker_url,
     task_ignore_result=True,
@@ -38,6 +38,7 @@ celery.conf.update(
             "kwargs": {"lead_minutes": int(settings.extra.get("GIAOBAN_REMINDER_LEAD_MINUTES", "30"))},
         },
         "stale-presences": {"task": "tasks.room.close_stale_presences", "schedule": 60.0},
+        "overdue-tasks": {"task": "tasks.minutes.remind_overdue", "schedule": 3600.0},
     },
     beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
 )

@@ -1,0 +1,242 @@
+"""Minutes tasks: generate a Biên bản / Thông báo version, issue (PDF + digital signature),
+the attendance report, and the daily reminder of overdue assigned tasks (beat).
+
+Progress of a job is kept in a small JSON file beside the meeting's minutes
+(``<storage>/minutes/<meeting>/jobs/<job>.json``, read by the web's job endpoint) and
+pushed to the browsers as ``minutes_progress`` on the ``/minutes`` namespace, room
+``minutes:<meeting id>``: ``{job, meeting_id, kind, percent, message, state, document_id,
+error}`` with state ``queued|running|done|failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from meetings.actions import minutes as ma
+from meetings.errors import DomainError
+from meetings.minutes.builder import agency_for, place_name
+from meetings.models import Meeting, User
+from meetings.models.minutes import MinutesDocument
+from meetings.office import ConversionError
+from meetings.signing import SigningConfig, SigningError, ensure_demo_certificate
+from tasks.celery_app import celery, session_scope, settings
+from tasks.push import emit
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/minutes"
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def progress_room(meeting_id: int) -> str:
+    return f"minutes:{meeting_id}"
+
+
+# ------------------------------------------------------------------------------------------
+# job files (shared with the web, which writes the first "queued" state and reads them)
+
+
+def job_path(storage_dir: Path, meeting_id: int, job_id: str) -> Path:
+    if not _JOB_ID.match(job_id):
+        raise ValueError("bad job id")
+    return storage_dir / "minutes" / str(meeting_id) / "jobs" / f"{job_id}.json"
+
+
+def write_job(storage_dir: Path, meeting_id: int, job_id: str, state: dict[str, Any]) -> None:
+    path = job_path(storage_dir, meeting_id, job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_job(storage_dir: Path, meeting_id: int, job_id: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(job_path(storage_dir, meeting_id, job_id).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+Scope = Callable[[], AbstractContextManager[Session]]
+Push = Callable[..., None]
+
+
+def _reporter(storage_dir: Path, meeting_id: int, job_id: str, base: dict[str, Any],
+              push: Push = emit) -> Callable[..., dict[str, Any]]:
+    """A function that records and pushes one progress step of this job."""
+    def report(percent: int, message: str, state: str = "running", **extra: Any) -> dict[str, Any]:
+        payload = {**base, "job": job_id, "meeting_id": meeting_id, "percent": percent,
+                   "message": message, "state": state, **extra}
+        try:
+            write_job(storage_dir, meeting_id, job_id, payload)
+        except OSError:
+            logger.exception("could not write job %s", job_id)
+        push("minutes_progress", payload, room=progress_room(meeting_id), namespace=NAMESPACE)
+        return payload
+    return report
+
+
+# ------------------------------------------------------------------------------------------
+# signing material
+
+
+def signing_config(meeting: Meeting, instance: Path | None = None,
+                   env: dict[str, str] | None = None) -> SigningConfig | None:
+    """The agency's certificate from the settings (GIAOBAN_SIGNING_P12 +
+    GIAOBAN_SIGNING_PASSPHRASE, or GIAOBAN_SIGNING_KEY + GIAOBAN_SIGNING_CERT); otherwise
+    the demo's own certificate in <instance>/signing. GIAOBAN_SIGNING=off: no signature."""
+    extra = env if env is not None else settings.extra
+    try:
+        unit, agency = agency_for(meeting)
+    except ValueError:
+        return None
+    place = place_name(unit)
+    if extra.get("GIAOBAN_SIGNING", "").lower() in ("off", "0", "no"):
+        return None
+    if extra.get("GIAOBAN_SIGNING_P12"):
+        passphrase = extra.get("GIAOBAN_SIGNING_PASSPHRASE")
+        return SigningConfig(pkcs12_path=Path(extra["GIAOBAN_SIGNING_P12"]),
+                             pkcs12_passphrase=passphrase.encode() if passphrase else None,
+                             location=place)
+    if extra.get("GIAOBAN_SIGNING_KEY") and extra.get("GIAOBAN_SIGNING_CERT"):
+        chain = tuple(Path(p) for p in extra.get("GIAOBAN_SIGNING_CHAIN", "").split(":") if p)
+        return SigningConfig(key_path=Path(extra["GIAOBAN_SIGNING_KEY"]),
+                             cert_path=Path(extra["GIAOBAN_SIGNING_CERT"]), chain_paths=chain,
+                             location=place)
+    name = agency.name.replace("\n", " ")
+    folder = (instance or settings.instance_path) / "signing"
+    return ensure_demo_certificate(name, folder).config(place)
+
+
+def trust_roots(instance: Path | None = None, env: dict[str, str] | None = None) -> list[Path]:
+    """Certificates a validator of our signatures trusts (GIAOBAN_SIGNING_TRUST, ':'
+    separated, else the demo root when it exists)."""
+    extra = env if env is not None else settings.extra
+    if extra.get("GIAOBAN_SIGNING_TRUST"):
+        return [Path(p) for p in extra["GIAOBAN_SIGNING_TRUST"].split(":") if p]
+    root = (instance or settings.instance_path) / "signing" / "demo-root-ca.pem"
+    return [root] if root.exists() else []
+
+
+# ------------------------------------------------------------------------------------------
+# the tasks
+
+
+def _load(session: Session, meeting_id: int, user_id: int) -> tuple[Meeting, User]:
+    meeting, user = session.get(Meeting, meeting_id), session.get(User, user_id)
+    if meeting is None or user is None:
+        raise LookupError(f"meeting {meeting_id} or user {user_id} is gone")
+    return meeting, user
+
+
+def _storage(storage_dir: str | None) -> Path:
+    return Path(storage_dir) if storage_dir else settings.storage_dir
+
+
+def run_generate(meeting_id: int, user_id: int, kind: str, job_id: str,
+                 storage_dir: str | None = None, pdf: bool = True, *,
+                 scope: Scope = session_scope, push: Push = emit) -> int | None:
+    """A new draft version; on a failed PDF conversion the DOCX is still kept."""
+    storage = _storage(storage_dir)
+    report = _reporter(storage, meeting_id, job_id, {"kind": kind, "action": "generate"}, push)
+    report(1, "Đã nhận yêu cầu")
+    warning = ""
+    try:
+        with scope() as session:
+            meeting, user = _load(session, meeting_id, user_id)
+            try:
+                doc = ma.generate_document(session, user, meeting, kind, storage, pdf=pdf,
+                                           progress=lambda p, m: report(p, m))
+            except ConversionError as exc:
+                session.rollback()
+                logger.warning("minutes PDF of meeting %s failed: %s", meeting_id, exc)
+                warning = "Chưa tạo được bản PDF (LibreOffice); bản DOCX đã sẵn sàng."
+                meeting, user = _load(session, meeting_id, user_id)
+                doc = ma.generate_document(session, user, meeting, kind, storage, pdf=False,
+                                           progress=lambda p, m: report(p, m))
+            doc_id = doc.id
+    except DomainError as exc:
+        report(100, exc.message, "failed", error=exc.code)
+        return None
+    except Exception as exc:
+        report(100, "Lỗi hệ thống khi lập văn bản.", "failed", error="internal")
+        logger.exception("generation of %s for meeting %s failed", kind, meeting_id)
+        raise exc
+    report(100, warning or "Hoàn thành", "done", document_id=doc_id, warning=warning)
+    return doc_id
+
+
+def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | None = None,
+              pdf: bool = True, *, scope: Scope = session_scope, push: Push = emit,
+              instance: Path | None = None) -> int | None:
+    """Number, final files, signature, distribution; all or nothing."""
+    storage = _storage(storage_dir)
+    with scope() as session:
+        doc = session.get(MinutesDocument, document_id)
+        meeting_id, kind = (doc.meeting_id, doc.kind) if doc is not None else (0, "")
+    report = _reporter(storage, meeting_id, job_id, {"kind": kind, "action": "issue",
+                                                     "document_id": document_id}, push)
+    report(1, "Đang ban hành")
+    try:
+        with scope() as session:
+            doc = ma.get_document(session, document_id)
+            user = session.get(User, user_id)
+            if user is None:
+                raise LookupError(f"user {user_id} is gone")
+            signing = signing_config(doc.meeting, instance) if pdf else None
+            ma.issue_document(session, user, doc, storage, signing=signing, pdf=pdf,
+                              progress=lambda p, m: report(p, m))
+            number = doc.number_text
+    except DomainError as exc:
+        report(100, exc.message, "failed", error=exc.code)
+        return None
+    except (ConversionError, SigningError) as exc:
+        logger.warning("issuing document %s failed: %s", document_id, exc)
+        report(100, "Không tạo hoặc ký được bản PDF; văn bản chưa được ban hành.", "failed",
+               error="pdf")
+        return None
+    except Exception:
+        report(100, "Lỗi hệ thống khi ban hành văn bản.", "failed", error="internal")
+        logger.exception("issuing document %s failed", document_id)
+        raise
+    report(100, f"Đã ban hành số {number}", "done", number=number)
+    return document_id
+
+
+@celery.task(name="tasks.minutes.generate", acks_late=True)
+def generate(meeting_id: int, user_id: int, kind: str, job_id: str,
+             storage_dir: str | None = None, pdf: bool = True) -> int | None:
+    return run_generate(meeting_id, user_id, kind, job_id, storage_dir, pdf)
+
+
+@celery.task(name="tasks.minutes.issue", acks_late=True)
+def issue(document_id: int, user_id: int, job_id: str, storage_dir: str | None = None,
+          pdf: bool = True) -> int | None:
+    """Safe to run twice: an issued document refuses a second issuance (nothing changes)."""
+    return run_issue(document_id, user_id, job_id, storage_dir, pdf)
+
+
+@celery.task(name="tasks.minutes.attendance")
+def attendance(meeting_id: int, user_id: int, storage_dir: str | None = None) -> list[str]:
+    """Write the attendance report (XLSX, DOCX) beside the minutes; returns the paths."""
+    with session_scope() as session:
+        meeting, user = _load(session, meeting_id, user_id)
+        paths = ma.write_attendance_report(session, user, meeting, _storage(storage_dir))
+    return [str(p) for p in paths]
+
+
+@celery.task(name="tasks.minutes.remind_overdue")
+def remind_overdue() -> list[int]:
+    """Beat task: each overdue task is reminded once per day (claimed in the database)."""
+    with session_scope() as session:
+        return ma.remind_overdue_tasks(session)
