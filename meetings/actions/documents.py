@@ -31,7 +31,7 @@ from meetings.documents.intake import accept_upload
 from meetings.documents.names import title_from_name
 from meetings.documents.rendition import render_version
 from meetings.documents.search import Hit, find_in_text
-from meetings.documents.stamping import stamp_text, stamped_copy
+from meetings.documents.stamping import latest_copy, stamp_text, stamped_copy
 from meetings.documents.storage import DocumentStore
 from meetings.documents.summary import CommentRow
 from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -54,6 +54,7 @@ from meetings.validation import Fields
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "Không tìm thấy tài liệu."
+REUSE_STAMPED_SECONDS = 4 * 3600
 MAX_COMMENT_CHARS = 5000
 
 
@@ -566,10 +567,18 @@ def reading_file(store: DocumentStore, user: User, document: Document, version: 
     pdf = store.path(version.pdf_path)
     if not document.restricted:
         return str(pdf)
-    when = stamp_at or utcnow()
+    cache = store.temp_dir() / "stamped"
+    prefix = f"{version.storage_key}-u{user.id}-t"
+    if stamp_at is None:
+        # No viewing of its own (a direct link, the live room): keep reading the copy made
+        # for this reader in the last hours, so that every range request of a long reading
+        # gets the same bytes; its stamp shows when that reading began.
+        recent = latest_copy(cache, prefix, REUSE_STAMPED_SECONDS)
+        if recent is not None:
+            return str(recent)
+    when = (stamp_at or utcnow()).replace(microsecond=0)
     text, mark = stamp_label(user, when)
-    ident = f"{version.storage_key}-u{user.id}-t{int(when.timestamp())}"
-    return str(stamped_copy(store.temp_dir() / "stamped", pdf, ident, text, mark))
+    return str(stamped_copy(cache, pdf, f"{prefix}{int(when.timestamp())}", text, mark))
 
 
 def packet_documents(session: Session, user: User, meeting: Meeting) -> list[tuple[Document, DocumentVersion]]:

@@ -10,6 +10,7 @@ import re
 import secrets
 import time
 from datetime import datetime
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -140,3 +141,16 @@ def stamped_copy(cache_dir: Path, source: Path, ident: str, text: str,
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def latest_copy(cache_dir: Path, prefix: str, max_age_seconds: float) -> Path | None:
+    """The newest stamped copy named ``<prefix><unix time>.pdf`` made within max_age_seconds."""
+    if not cache_dir.is_dir():
+        return None
+    now = time.time()
+    best: tuple[int, Path] | None = None
+    for path in cache_dir.glob(f"{glob_escape(prefix)}*.pdf"):
+        stamp = path.stem[len(prefix):]
+        if stamp.isdigit() and now - int(stamp) <= max_age_seconds and (best is None or int(stamp) > best[0]):
+            best = (int(stamp), path)
+    return best[1] if best else None

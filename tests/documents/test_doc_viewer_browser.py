@@ -100,6 +100,9 @@ def test_viewer_renders_pages_and_can_be_driven(doc_app, demo, login, live_serve
             assert page.is_visible("#follow-presenter")
             page.click("#follow-presenter")
             page.wait_for_selector("canvas[data-rendered-page='1']")
+            page.evaluate("() => window.giaobanViewer.destroy()")
+            page.keyboard.press("ArrowRight")  # no longer handled
+            assert page.get_attribute("#pdf-canvas", "data-rendered-page") == "1"
         finally:
             browser.close()
     assert requests_seen and all(u.startswith(live_server) for u in requests_seen)

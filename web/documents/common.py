@@ -38,9 +38,9 @@ def stamp_token(when: datetime, user_id: int, version_id: int) -> str:
     return f"{ts}-{mac}"
 
 
-def stamp_time(token: str | None, user_id: int, version_id: int) -> datetime:
-    """The moment to stamp with: the viewer's signed token if recent and valid, else now
-    (to the minute, so unsigned fetches make at most one copy per minute)."""
+def stamp_time(token: str | None, user_id: int, version_id: int) -> datetime | None:
+    """The moment to stamp with: the viewer's signed token if recent and valid, else None
+    (the reader's current stamped copy is reused, or one stamped now is made)."""
     now = utcnow()
     if token and "-" in token:
         ts, _, _mac = token.partition("-")
@@ -49,7 +49,7 @@ def stamp_time(token: str | None, user_id: int, version_id: int) -> datetime:
             fresh = now - STAMP_WINDOW <= when <= now + timedelta(minutes=1)
             if fresh and hmac.compare_digest(stamp_token(when, user_id, version_id), token):
                 return when
-    return now.replace(second=0, microsecond=0)
+    return None
 
 
 REJECT_STATUS = {"too_large": 413, "unknown_type": 415, "type_mismatch": 415, "executable": 415}
@@ -107,7 +107,10 @@ def version_dict(document: Document, version: DocumentVersion, user: User) -> di
         "uploaded_at": iso(version.uploaded_at),
         "urls": {
             "view": url_for("documents.view_page", document_id=document.id, v=version.number),
-            "pdf": url_for("documents.reading_pdf", document_id=document.id, number=version.number)
+            # For a restricted document the link carries a signed stamp time: one reading,
+            # one stamped copy, whatever ranges the reader asks for.
+            "pdf": url_for("documents.reading_pdf", document_id=document.id, number=version.number,
+                           s=stamp_token(utcnow(), user.id, version.id) if document.restricted else None)
             if ready else None,
             "thumbnail": url_for("documents.thumbnail", document_id=document.id, number=version.number)
             if ready and version.thumb_path else None,

@@ -7,6 +7,7 @@
 //                                 source is "user", "api" or "presenter"
 //   viewer.presenter({page, zoom})  the presenter's position: applied while following
 //   viewer.follow(on)             follow the presenter (true) or browse freely (false)
+//   viewer.destroy()              stop listening and free the document (before opening another)
 //   viewer.page, viewer.zoom, viewer.pageCount, viewer.following
 // The canvas gets data-rendered-page="<n>" and data-rendered-zoom="<z>" after each draw.
 
@@ -125,6 +126,13 @@ export async function openViewer(options) {
       if (position.zoom !== undefined) state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, Number(position.zoom) || 1));
       return render("presenter");
     },
+    destroy() {
+      document.removeEventListener("keydown", onKey);
+      window.removeEventListener("resize", onResize);
+      listeners.length = 0;
+      if (state.renderTask) state.renderTask.cancel();
+      return task.destroy();
+    },
     follow(on = true) {
       state.following = Boolean(on);
       if (followButton) followButton.hidden = state.following || !state.presenterState;
@@ -141,11 +149,13 @@ export async function openViewer(options) {
   byId("zoom-out")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom / 1.25, "user"); });
   pageInput?.addEventListener("change", () => { userMoved(); viewer.goToPage(pageInput.value, "user"); });
   followButton?.addEventListener("click", () => viewer.follow(true));
-  document.addEventListener("keydown", (ev) => {
+  function onKey(ev) {
+    if (!canvas.isConnected) return;
     if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement) return;
     if (ev.key === "ArrowRight" || ev.key === "PageDown") { userMoved(); viewer.goToPage(state.page + 1, "user"); }
     if (ev.key === "ArrowLeft" || ev.key === "PageUp") { userMoved(); viewer.goToPage(state.page - 1, "user"); }
-  });
+  }
+  document.addEventListener("keydown", onKey);
   // Tablets: a horizontal swipe on the page turns it.
   let touchX = null;
   stage?.addEventListener("touchstart", (ev) => { touchX = ev.touches.length === 1 ? ev.touches[0].clientX : null; },
@@ -159,10 +169,11 @@ export async function openViewer(options) {
     viewer.goToPage(state.page + (dx < 0 ? 1 : -1), "user");
   }, { passive: true });
   let resizeTimer = null;
-  window.addEventListener("resize", () => {
+  function onResize() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => render("resize"), 150);
-  });
+  }
+  window.addEventListener("resize", onResize);
 
   state.page = clampPage(page);
   state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, Number(zoom) || 1));
