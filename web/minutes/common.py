@@ -78,7 +78,7 @@ def document_dict(doc: MinutesDocument, user: User) -> dict[str, Any]:
     for which, rel in (("docx", doc.docx_path), ("pdf", doc.pdf_path),
                        ("signed", doc.signed_pdf_path)):
         if rel:
-            files[which] = url_for("minutes.document_file", document_id=doc.id, which=which)
+            files[which] = url_for("minutes.document_file", doc_id=doc.id, which=which)
     return {
         "id": doc.id, "meeting_id": doc.meeting_id, "kind": doc.kind,
         "kind_label": KIND_LABELS.get(doc.kind, doc.kind), "version": doc.version,
