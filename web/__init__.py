@@ -91,6 +91,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(__import__("web.room.pages", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("web.minutes", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("web.recording", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("web.documents", fromlist=["bp"]).bp)
 
     from web import cli
 
