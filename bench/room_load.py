@@ -3,7 +3,7 @@ meeting; the chair changes the floor R times; how long until each change reaches
 delegate (p50/p99 delivery latency; target p99 <= 250 ms on this machine).
 
     .venv/bin/python bench/room_load.py [--clients 200] [--rounds 20] [--workers 4]
-        [--server gunicorn|werkzeug] [--threads 450] [--queue embedded|none]
+        [--server gunicorn|werkzeug] [--threads 450] [--queue embedded|none] [--preload]
 
 A throwaway SQLite database gets the demo province plus N delegate users created with the
 domain actions (meetings.actions.org.create_user) and invited to the demo briefing
@@ -45,7 +45,33 @@ def make_app():  # server entry: room_load:make_app()
     from web import create_app
 
     queue = os.environ.get("BENCH_QUEUE", "embedded")
+    if os.environ.get("BENCH_PRELOAD") == "1":
+        preload_snapshot()
     return create_app({"SOCKETIO_EMBEDDED_QUEUE": queue == "embedded", "RATELIMIT_ENABLED": False})
+
+
+def preload_snapshot() -> None:
+    """--preload: what eager loading in room_state.snapshot would save. Before each
+    snapshot, load the meeting's open presences with their users, endpoints and units in
+    a few queries (the snapshot's lazy loads then hit the identity map), instead of about
+    one query per participant."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from meetings.actions import room_state
+    from meetings.models import Endpoint, User
+    from meetings.models.live import Presence
+
+    original = room_state.snapshot
+
+    def snapshot(session: Any, meeting: Any, viewer: Any) -> dict[str, Any]:
+        session.scalars(select(Presence).where(
+            Presence.meeting_id == meeting.id, Presence.left_at.is_(None)).options(
+            selectinload(Presence.user).selectinload(User.unit),
+            selectinload(Presence.endpoint).selectinload(Endpoint.unit))).all()
+        return original(session, meeting, viewer)
+
+    room_state.snapshot = snapshot  # type: ignore[assignment]
 
 
 def free_port() -> int:
@@ -218,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
     env, meeting_id, names = prepare(tmp, args.clients)
     print(f"setup: {args.clients} delegates created and invited in {time.monotonic() - t0:.1f} s")
     env["BENCH_QUEUE"] = args.queue
+    env["BENCH_PRELOAD"] = "1" if args.preload else "0"
     server = Server(args.server, args.threads, env)
     procs: list[mp.Process] = []
     try:
@@ -312,6 +339,8 @@ def main() -> int:
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
     parser.add_argument("--threads", type=int, default=450, help="gunicorn threads (one per websocket)")
     parser.add_argument("--queue", choices=("embedded", "none"), default="embedded")
+    parser.add_argument("--preload", action="store_true",
+                        help="measure with eager loading patched into room_state.snapshot")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server.log)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
