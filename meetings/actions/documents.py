@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from meetings.actions import audit
 from meetings.actions.notifications import invitee_ids, notify
@@ -94,7 +94,8 @@ def may_download(user: User, document: Document) -> bool:
 
 
 def get_readable(session: Session, user: User, document_id: int) -> Document:
-    document = session.get(Document, document_id)
+    document = session.get(Document, document_id, options=[
+        joinedload(Document.meeting), selectinload(Document.versions), selectinload(Document.readers)])
     if document is None or not can_read(session, user, document):
         raise NotFound(NOT_FOUND)
     return document
