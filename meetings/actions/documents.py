@@ -29,7 +29,7 @@ from meetings.documents.detect import KINDS
 from meetings.documents.errors import UploadRejected
 from meetings.documents.intake import accept_upload
 from meetings.documents.names import title_from_name
-from meetings.documents.rendition import render_version
+from meetings.documents.rendition import failure_reason_vi, render_version
 from meetings.documents.search import Hit, find_in_text
 from meetings.documents.stamping import latest_copy, stamp_text, stamped_copy
 from meetings.documents.storage import DocumentStore
@@ -339,7 +339,7 @@ def convert_version(session: Session, store: DocumentStore, version_id: int) -> 
     except (ConversionError, OSError, ValueError) as exc:
         session.refresh(version)
         version.state = ConversionState.FAILED.value
-        version.failure_reason = str(exc)[:2000] or "Không rõ lý do"
+        version.failure_reason = failure_reason_vi(str(exc) or "không rõ lý do")
         version.converted_at = utcnow()
         audit.record(session, None, "document.conversion_failed", object_type="document",
                      object_id=version.document_id, meeting_id=version.document.meeting_id,

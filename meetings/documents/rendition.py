@@ -113,3 +113,15 @@ def discard_rendition(store: DocumentStore, key: str, sha256: str) -> None:
     for suffix in ("pdf", "thumb.png"):
         with contextlib.suppress(ValueError):
             store.remove(store.derived_relpath(key, sha256, suffix))
+
+
+_NOISE = ("Warning: failed to launch javaldx - java may not function correctly",)
+
+
+def failure_reason_vi(message: str) -> str:
+    """A conversion failure in words for the secretary (Vietnamese, without tool noise)."""
+    detail = message
+    for noise in _NOISE:
+        detail = detail.replace(noise, "")
+    detail = " ".join(detail.split()).replace("( ", "(").replace(" )", ")")
+    return f"Không chuyển được tệp sang PDF để đọc trực tuyến — {detail}"[:2000]

@@ -120,3 +120,12 @@ def test_odt_and_ods_made_by_libreoffice_are_detected_and_converted(store: Docum
     ra, rb = render(store, a), render(store, b)
     assert ra.page_count == 2 and DOCX_PAGE2 in " ".join(ra.text.split())
     assert XLSX_CELL in rb.text
+
+
+def test_failure_reason_in_vietnamese_without_tool_noise() -> None:
+    from meetings.documents.rendition import failure_reason_vi
+
+    raw = ("LibreOffice could not convert the file (Warning: failed to launch javaldx - java may not "
+           "function correctly\nError: source file could not be loaded)")
+    assert failure_reason_vi(raw) == ("Không chuyển được tệp sang PDF để đọc trực tuyến — LibreOffice could "
+                                      "not convert the file (Error: source file could not be loaded)")
