@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from meetings.models.live import AgendaMove, FloorTurn, Presence, RollCallAnswer
+from tests.documents.samples import make_pdf
+from tests.documents.web_helpers import upload
 from tests.room.browser_kit import (
     ROOT,
     chromium,
@@ -53,8 +55,14 @@ def text(page, selector: str) -> str:
     return page.locator(selector).inner_text()
 
 
-def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
+def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_path) -> None:
     mid = live_meeting
+    app.config["DOCUMENTS_CONVERT_EAGER"] = True
+    secretary_api = login("thuky")
+    doc = upload(secretary_api, mid, make_pdf(tmp_path / "bao-cao.pdf", pages=3),
+                 "Báo cáo kinh tế - xã hội.pdf").get_json()["document"]
+    assert secretary_api.post(f"/api/v1/documents/{doc['id']}/publish",
+                              json={"to_all": True}).status_code == 200
     ep1_id, ep2_id = demo["kythuat.01"], demo["kythuat.02"]
     with serve(app) as url, media_node(app, url), chromium() as browser:
         chair = logged_in_page(browser, url, "chutri", demo.password)
@@ -122,6 +130,25 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
         chair.wait_for_selector("#roll-report[data-closed='1']")
         assert "Tổng số người dự: 19" in text(chair, "#roll-summary")
 
+        # the chair presents a document; endpoints follow, browse freely, and follow again
+        chair.select_option("#present-doc", str(doc["id"]))
+        chair.click("#present-start")
+        canvas = "#present-canvas[data-rendered-page='{}']"
+        ep1.wait_for_selector(canvas.format(1))
+        chair.wait_for_selector(canvas.format(1))
+        chair.click("#next-page")
+        ep1.wait_for_selector(canvas.format(2))
+        ep2.wait_for_selector(canvas.format(2))
+        ep1.click("#next-page")
+        ep1.wait_for_selector(canvas.format(3))
+        ep1.wait_for_selector("#follow-presenter", state="visible")
+        chair.click("#prev-page")
+        ep2.wait_for_selector(canvas.format(1))
+        assert ep1.locator("#present-canvas").get_attribute("data-rendered-page") == "3"
+        ep1.click("#follow-presenter")
+        ep1.wait_for_selector(canvas.format(1))
+        assert chair.locator("#follow-presenter").is_hidden()
+
         # chat: to everyone (HTML stays text), and privately to the chair and secretary
         ep1.fill("#chat-input", "<b>Xã An Bình</b> đã sẵn sàng")
         ep1.click("#chat-form button[type=submit]")
@@ -158,6 +185,16 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session) -> None:
                               "window.__room.media.pub.pc.connectionState === 'connected'")
         _, after = wait_rising(ep1, 1, "framesDecoded")
         assert after > before
+
+        # endpoint 1's network drops: both sockets close; it reconnects, rejoins, gets media
+        ep1.evaluate("window.__room.client.socket.io.engine.close();"
+                     " window.__room.media.media.socket.io.engine.close()")
+        ep1.wait_for_selector("#conn-status:has-text('Đã kết nối lại')")
+        ep1.wait_for_function("window.__room.media.sub && "
+                              "window.__room.media.sub.pc.connectionState === 'connected'")
+        wait_rising(ep1, 1, "framesDecoded")
+        assert text(ep1, "#item-title") == text(chair, "#item-title")
+        expect(chair.locator("#gallery .tile")).to_have_count(3)
 
         # the records the minutes need
         db_session.expire_all()

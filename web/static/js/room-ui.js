@@ -284,13 +284,13 @@ function renderRollCall(state) {
 async function renderPresenting(state) {
   const p = state.presenting;
   $("presenter").hidden = !p;
-  if (!p) { ui.viewerKey = null; ui.viewer = null; return; }
+  if (!p) { closeViewer(); return; }
   $("presenting-title").textContent = p.title || "";
   const key = `${p.document_id}:${p.version}`;
   const position = { page: p.page || 1, zoom: (p.zoom || 100) / 100 };
   if (ui.viewerKey !== key) {
+    closeViewer();
     ui.viewerKey = key;
-    ui.viewer = null;
     try {
       const { openViewer } = await import("/static/js/viewer.js");
       const viewer = await openViewer({
@@ -301,8 +301,10 @@ async function renderPresenting(state) {
       ui.viewer = viewer;
       if (config.mayPresent) {
         viewer.onPageChange((e) => {
+          // a presenter's own page turns go to everyone; the presenter keeps following
           if (e.source === "user" && ui.state && ui.state.presenting) {
-            client.present(ui.state.presenting.document_id, e.page, Math.round(e.zoom * 100));
+            client.present(ui.state.presenting.document_id, e.page, Math.round(e.zoom * 100))
+              .then(() => { if (ui.viewer === viewer) viewer.follow(true); });
           }
         });
       }
@@ -312,6 +314,12 @@ async function renderPresenting(state) {
     }
   }
   if (ui.viewer) ui.viewer.presenter(position);
+}
+
+function closeViewer() {
+  if (ui.viewer && ui.viewer.destroy) ui.viewer.destroy();
+  ui.viewer = null;
+  ui.viewerKey = null;
 }
 
 function tick() {
@@ -425,23 +433,13 @@ function confirmEnd() {
   });
 }
 
-if (config.mayPresent && $("present-start")) {
+if ($("present-start")) {
   $("present-start").addEventListener("click", () => {
     const id = Number($("present-doc").value);
     if (id) check(client.present(id, 1, 100));
   });
   $("present-stop").addEventListener("click", () => check(client.stopPresenting()));
 }
-for (const [id, step] of [["page-prev", -1], ["page-next", 1]]) {
-  $(id).addEventListener("click", () => {
-    const p = ui.state && ui.state.presenting;
-    if (!p || !ui.viewer) return;
-    const page = Math.max(1, ui.viewer.page + step);
-    if (config.mayPresent) check(client.present(p.document_id, page, p.zoom || 100));
-    else ui.viewer.goToPage(page);
-  });
-}
-
 // ---------------------------------------------------------------- events
 
 client.addEventListener("state", (e) => render(e.detail));
