@@ -234,6 +234,10 @@ def upload(session: Session, store: DocumentStore, actor: User, meeting: Meeting
     except Exception:
         store.remove(accepted.stored.relpath)
         raise
+    if number > 1:
+        readers = audience_ids(session, target)
+        notify(session, readers, "document", f"Phiên bản mới ({number}) của tài liệu: {target.title} — {meeting.title}",
+               f"/documents/{target.id}/view", meeting.id)
     logger.info("document %s v%d uploaded to meeting %s", target.id, number, meeting.id)
     return version
 

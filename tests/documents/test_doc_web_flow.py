@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from meetings.actions.documents import meeting_read_report
-from meetings.models import AuditEntry, Meeting, User
+from meetings.models import AuditEntry, Meeting, Notification, User
 from meetings.models.documents import Document, DocumentVersion
 
 from .samples import (
@@ -89,6 +89,10 @@ def test_new_version_keeps_old_one_readable(doc_app, demo, login, tmp_path: Path
     assert body["id"] == doc_id and body["version_count"] == 2
     assert [v["number"] for v in body["versions"]] == [1, 2]
     assert body["latest"]["original_name"] == "Tờ trình (sửa).pdf" and body["latest"]["page_count"] == 2
+    db_session.expire_all()
+    syt_id = db_session.scalar(select(User.id).where(User.username == "daibieu.syt"))
+    notes = db_session.scalars(select(Notification.message).where(Notification.user_id == syt_id)).all()
+    assert any(n.startswith("Phiên bản mới (2) của tài liệu: Tờ trình") for n in notes)
     reader = login("daibieu.syt")
     old = reader.get(f"/documents/{doc_id}/v/1/file.pdf")
     new = reader.get(f"/documents/{doc_id}/v/2/file.pdf")
