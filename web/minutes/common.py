@@ -177,12 +177,21 @@ def new_job() -> str:
     return uuid.uuid4().hex
 
 
+def pdf_wanted() -> bool:
+    """PDF beside the DOCX (LibreOffice): config MINUTES_PDF, else GIAOBAN_MINUTES_PDF
+    (default on)."""
+    value = current_app.config.get("MINUTES_PDF")
+    if value is None:
+        value = current_app.config["SETTINGS"].extra.get("GIAOBAN_MINUTES_PDF", "1") != "0"
+    return bool(value)
+
+
 def start_generate(meeting: Meeting, user: User, kind: str) -> str:
     from tasks import minutes as jobs
 
     job = new_job()
     storage = storage_dir()
-    pdf = bool(current_app.config.get("MINUTES_PDF", True))
+    pdf = pdf_wanted()
     jobs.write_job(storage, meeting.id, job, {"job": job, "meeting_id": meeting.id, "kind": kind,
                                               "action": "generate", "percent": 0,
                                               "message": "Đang chờ xử lý", "state": "queued"})
@@ -196,7 +205,7 @@ def start_issue(doc: MinutesDocument, user: User) -> str:
 
     job = new_job()
     storage = storage_dir()
-    pdf = bool(current_app.config.get("MINUTES_PDF", True))
+    pdf = pdf_wanted()
     jobs.write_job(storage, doc.meeting_id, job, {
         "job": job, "meeting_id": doc.meeting_id, "kind": doc.kind, "action": "issue",
         "document_id": doc.id, "percent": 0, "message": "Đang chờ xử lý", "state": "queued"})
