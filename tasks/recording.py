@@ -1,8 +1,9 @@
 """Recording tasks: build (or resume) a meeting's program with progress pushed to the
 browsers, and the periodic housekeeping (programs of ended meetings, retention clean-up).
 
-Progress: event ``recording.progress`` ``{"meeting_id", "progress", "status"}`` on the
-default namespace, room ``recording:<meeting id>``.
+Progress: event ``recording.progress`` ``{"meeting_id", "progress", "status"}`` on
+namespace ``/recording``, room ``recording:<meeting id>`` (web/recording/sockets.py lets
+the playback page join it).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def build_program(meeting_id: int) -> str:
     def progress(percent: int) -> None:
         emit("recording.progress", {"meeting_id": meeting_id, "progress": percent,
                                     "status": "building" if percent < 100 else "ready"},
-             room=progress_room(meeting_id))
+             room=progress_room(meeting_id), namespace="/recording")
 
     with session_scope() as session:
         recording = service.build(session, store, meeting_id, progress=progress,

@@ -34,6 +34,7 @@ MESSAGES = {
 }
 
 ProgressFn = Callable[[int], None]
+STALE_BUILD = timedelta(minutes=15)  # a building status not touched since: the worker died
 
 
 # --------------------------------------------------------------------------- rights
@@ -218,8 +219,11 @@ def pending_builds(session: Session, store: RecordingStore) -> list[int]:
         if not store.sessions(meeting_id):
             continue
         recording = session.scalar(select(Recording).where(Recording.meeting_id == meeting_id))
-        if recording is None or recording.status in (RecordingStatus.RECORDING, RecordingStatus.STOPPED):
-            out.append(meeting_id)
+        stale = utcnow() - STALE_BUILD
+        if (recording is None
+                or recording.status in (RecordingStatus.RECORDING, RecordingStatus.STOPPED)
+                or (recording.status == RecordingStatus.BUILDING and recording.updated_at < stale)):
+            out.append(meeting_id)  # a build whose worker died resumes from its parts
     return out
 
 

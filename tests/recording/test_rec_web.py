@@ -192,3 +192,26 @@ def test_retention_purges_files_and_playback_ends(recorded, login, db_session, a
     api = login("chutri")
     assert api.get(f"/meetings/{recorded.id}/recording").status_code == 404
     assert api.get(f"/meetings/{recorded.id}/recording/program.mp4").status_code == 404
+
+
+def test_build_progress_reaches_only_those_who_may_watch(recorded, login, outsider, app) -> None:
+    from web.extensions import socketio
+    from web.recording.sockets import progress_room
+
+    watcher = socketio.test_client(app, namespace="/recording",
+                                   flask_test_client=login("daibieu.stc").client)
+    stranger = socketio.test_client(app, namespace="/recording",
+                                    flask_test_client=login(outsider).client)
+    ack = watcher.emit("watch", {"meeting_id": recorded.id}, namespace="/recording", callback=True)
+    assert ack["ok"] is True and ack["status"] == "ready"
+    refused = stranger.emit("watch", {"meeting_id": recorded.id}, namespace="/recording",
+                            callback=True)
+    assert refused == {"ok": False, "error": "not_found"}
+    socketio.emit("recording.progress", {"meeting_id": recorded.id, "progress": 40,
+                                         "status": "building"},
+                  to=progress_room(recorded.id), namespace="/recording")
+    got = [m for m in watcher.get_received("/recording") if m["name"] == "recording.progress"]
+    assert got and got[0]["args"][0]["progress"] == 40
+    assert [m for m in stranger.get_received("/recording") if m["name"] == "recording.progress"] == []
+    anonymous = socketio.test_client(app, namespace="/recording")
+    assert not anonymous.is_connected("/recording")

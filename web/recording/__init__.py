@@ -13,7 +13,7 @@ bp = Blueprint("recording", __name__, template_folder="templates", static_folder
 
 @bp.record_once
 def _register_node_events(state: BlueprintSetupState) -> None:
-    from web.recording.node_events import register
+    from web.recording.sockets import register
 
     register()
 

@@ -66,6 +66,19 @@
       .catch(function () { setTimeout(poll, 10000); });
   }
 
+  // progress pushed by the build task (namespace /recording); polling is the fallback
+  if (window.io) {
+    var socket = window.io("/recording", {transports: ["websocket", "polling"]});
+    socket.on("connect", function () {
+      socket.emit("watch", {meeting_id: Number(script.getAttribute("data-meeting"))}, function () {});
+    });
+    socket.on("recording.progress", function (data) {
+      show({status: data.status, progress: data.progress,
+            status_label: data.status === "ready" ? "Sẵn sàng" : "Đang dựng tệp"});
+      if (data.status === "ready" && !video) { window.location.reload(); }
+    });
+  }
+
   var status = document.getElementById("rec-status");
   if (status && status.getAttribute("data-status") === "building") { poll(); }
 })();
