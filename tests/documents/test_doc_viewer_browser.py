@@ -146,3 +146,36 @@ def test_upload_page_uploads_many_files_with_progress_and_publishes(doc_app, dem
     sec = login("thuky")
     listed = sec.get(f"/api/v1/meetings/{demo.meeting_id}/documents").get_json()["documents"]
     assert [(d["title"], d["published"]) for d in listed] == [("Báo cáo quý", True), ("Tờ trình", False)]
+
+
+@pytest.mark.browser
+def test_delegate_comments_on_the_page_being_read(doc_app, demo, login, live_server: str, tmp_path: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    sec = login("thuky")
+    doc = upload(sec, demo.meeting_id, make_pdf(tmp_path / "d.pdf", pages=3), "Dự thảo Đề án chuyển đổi số.pdf",
+                 kind="draft").get_json()["document"]
+    sec.post(f"/api/v1/documents/{doc['id']}/publish", json={"to_all": True})
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=live_server).new_page()
+            page.goto("/login")
+            page.fill("input[name=username]", "daibieu.syt")
+            page.fill("input[name=password]", demo.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"/documents/{doc['id']}/view")
+            page.wait_for_selector("canvas[data-rendered-page='1']")
+            page.click("#next-page")
+            page.wait_for_selector("canvas[data-rendered-page='2']")
+            assert page.input_value("#comment-form input[name=page]") == "2"
+            page.fill("#comment-form textarea[name=text]", "Đề nghị làm rõ lộ trình năm 2027.")
+            page.click("#comment-form button[type=submit]")
+            page.wait_for_selector("#comments li")
+            shown = page.text_content("#comments li")
+            assert "Võ Thị Mai" in shown and "trang 2" in shown and "lộ trình năm 2027" in shown
+        finally:
+            browser.close()
+    comments = sec.get(f"/api/v1/documents/{doc['id']}/comments").get_json()["comments"]
+    assert [(c["user"]["full_name"], c["page"], c["text"]) for c in comments] == \
+        [("Võ Thị Mai", 2, "Đề nghị làm rõ lộ trình năm 2027.")]

@@ -38,7 +38,7 @@ async function load() {
 form?.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const data = new FormData(form);
-  const page = data.get("page") || (window.giaobanViewer ? null : null);
+  const page = data.get("page");
   const resp = await fetch(form.dataset.url, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
@@ -54,5 +54,18 @@ form?.addEventListener("submit", async (ev) => {
     error.textContent = body.message || `Lỗi ${resp.status}`;
   }
 });
+
+// Anchor a new comment to the page being read (the reader may clear or change it).
+const pageField = form?.querySelector("input[name=page]");
+function follow(viewer) {
+  if (!pageField || !viewer) return;
+  let touched = false;
+  pageField.addEventListener("input", () => { touched = true; });
+  pageField.value = String(viewer.page);
+  viewer.onPageChange((info) => { if (!touched) pageField.value = String(info.page); });
+  form.addEventListener("reset", () => { touched = false; setTimeout(() => { pageField.value = String(viewer.page); }); });
+}
+if (window.giaobanViewer) follow(window.giaobanViewer);
+else document.addEventListener("giaoban:viewer-ready", (e) => follow(e.detail), { once: true });
 
 load();
