@@ -196,6 +196,7 @@ class NoteEditor {
     box.append(el("p", {}, S.conflict.replace("{v}", String(current.version))));
     for (const f of FIELDS) {
       if (!this.nodes[f] || current[f] === undefined) continue;
+      if (same(current[f], readField(this.nodes[f]))) continue; // nothing to compare here
       const label = { notes_html: S.notes, conclusions_html: S.conclusions, recipients: S.recipients }[f];
       box.append(el("strong", {}, label));
       const other = el("div", { class: "mn-other", "data-other": f });
