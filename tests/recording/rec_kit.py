@@ -202,5 +202,8 @@ def synthetic_recording(root: Path, room: str, script: list[tuple[float, str, st
             if abs(n / 50 - t) < 1e-3 and n < len(audio):
                 recorder.write(slot, "audio", EncodedFrame("audio", "opus", 48000, audio[n], n * 960,
                                                            True, arrival))
+    # the recorder's clock says the session lasted ``seconds`` (frames came faster than
+    # real time), so that it stops where the media ends
+    recorder.mono0 = time.monotonic() - seconds
     recorder.close()
     return recorder.directory
