@@ -1,7 +1,7 @@
 """The on-disk layout of recordings and the journal the node appends to.
 
 Layout: ``<recordings dir>/<room>/<session>/`` holds ``journal.jsonl`` and the segment
-files ``<slot>-<seq>.webm``. A session is one start..stop of the recorder; its id starts
+files ``<slot>-<seq>.webm`` (``.mkv`` for H.264). A session is one start..stop of the recorder; its id starts
 with the UTC start time, so sessions sort chronologically by name.
 
 The journal is append-only JSON lines, each flushed and fsynced when it matters (segment
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 JOURNAL = "journal.jsonl"
 VERSION = 1
 SEGMENT_EXT = ".webm"
+MATROSKA_EXT = ".mkv"
 _SAFE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
@@ -40,8 +41,9 @@ def room_dir(root: Path, room: str) -> Path:
     return root / safe_name(room)
 
 
-def segment_name(slot: str, seq: int) -> str:
-    return f"{safe_name(slot)}-{seq:05d}{SEGMENT_EXT}"
+def segment_name(slot: str, seq: int, matroska: bool = False) -> str:
+    """``hall-00001.webm`` (VP8/Opus), ``.mkv`` when the video is H.264 (not WebM)."""
+    return f"{safe_name(slot)}-{seq:05d}{MATROSKA_EXT if matroska else SEGMENT_EXT}"
 
 
 class JournalWriter:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from media.recording.bitstream import video_dimensions
 from media.recording.manifest import JournalWriter, segment_name
-from media.recording.segment import SegmentFile, VideoFormat
+from media.recording.segment import SegmentFile, VideoFormat, container_format
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,8 @@ class SlotWriter:
         t0 = min([t, *(f.t for f in held)])
         audio = self.sources["audio"] is not None or bool(held)
         self.seq += 1
-        path = self.directory / segment_name(self.slot, self.seq)
+        matroska = container_format(video) == "matroska"
+        path = self.directory / segment_name(self.slot, self.seq, matroska)
         participant = self.sources["video"] if video is not None else self.sources["audio"]
         self.current = SegmentFile(path, t0, video, audio)
         self.journal.write(

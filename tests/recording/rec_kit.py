@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import asyncio
 import fractions
+import functools
 import math
 import sys
 import time
@@ -130,6 +131,7 @@ def switch_times(patterns: list[tuple[float, int]]) -> list[tuple[float, int]]:
 # --------------------------------------------------------------------------- synthetic
 
 
+@functools.lru_cache(maxsize=16)
 def _vp8_packets(pattern: int, count: int, fps: int = 15) -> list[tuple[bytes, bool]]:
     from media.synthetic import pattern_luma
 
@@ -150,6 +152,7 @@ def _vp8_packets(pattern: int, count: int, fps: int = 15) -> list[tuple[bytes, b
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def _opus_packets(count: int) -> list[bytes]:
     encoder = av.CodecContext.create("libopus", "w")
     encoder.sample_rate, encoder.layout, encoder.format = 48000, "stereo", "s16"
@@ -163,7 +166,7 @@ def _opus_packets(count: int) -> list[bytes]:
 
 
 def synthetic_recording(root: Path, room: str, script: list[tuple[float, str, str | None]],
-                        seconds: float, fps: int = 15) -> Path:
+                        seconds: float, fps: int = 10) -> Path:
     """Feed a real SegmentRecorder with encoded frames (no network, faster than real time).
     ``script``: (at seconds, slot, participant) source changes; pattern = index of the
     participant in order of appearance. Returns the session folder."""

@@ -44,7 +44,7 @@ def test_picture_size_from_vp8_and_h264_key_frames() -> None:
 
 def test_h264_segment_is_written_as_matroska_and_decodes(tmp_path: Path) -> None:
     packets = _encode("libx264", 320, 240, count=30, preset="ultrafast", tune="zerolatency")
-    segment = SegmentFile(tmp_path / "hall-00001.webm", 0.0, VideoFormat("H264", 320, 240), False)
+    segment = SegmentFile(tmp_path / "hall-00001.mkv", 0.0, VideoFormat("H264", 320, 240), False)
     for k, packet in enumerate(packets):
         segment.write("video", k / 30, bytes(packet), packet.is_keyframe)
     segment.close()
