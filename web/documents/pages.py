@@ -6,6 +6,7 @@ import logging
 
 from flask import render_template, request, url_for
 from flask_login import login_required
+from sqlalchemy import select
 
 from meetings.actions import documents as docs
 from meetings.actions.meetings import get_visible_meeting
@@ -45,7 +46,7 @@ def meeting_documents(meeting_id: int) -> str:
     published = {}
     if manage:
         ids = invitee_ids(db.session, meeting)
-        people = sorted((db.session.get(User, i) for i in ids), key=lambda u: u.full_name)  # type: ignore[arg-type,union-attr]
+        people = list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.full_name))) if ids else []
         published = {d.id: docs.is_published(db.session, d) for d in documents}
     query = (request.args.get("q") or "").strip()[:200]
     results = docs.search(db.session, user, meeting, query) if query else []
