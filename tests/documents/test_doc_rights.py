@@ -260,3 +260,12 @@ def test_packet_contents_per_person(world: World, login, tmp_path: Path, db_sess
     sec_names, _ = names("thuky")
     assert len(sec_names) == 1 + 5
     assert db_session.scalar(select(User.id).where(User.username == "daibieu.stc")) is not None
+
+
+def test_documents_page_shows_each_person_only_their_documents(world: World, login) -> None:
+    for username in ("thuky", "daibieu.stc", "daibieu.syt"):
+        html = login(username).get(f"/meetings/{world.meeting_id}/documents").get_data(as_text=True)
+        shown = {int(x) for x in re.findall(r'<tr data-document="(\d+)"', html)}
+        assert shown == {getattr(world, k) for k in READABLE[username]}, username
+        assert ('id="upload"' in html) == (username == "thuky")
+        assert ("Bảng tổng hợp ý kiến góp ý" in html) == (username == "thuky")
