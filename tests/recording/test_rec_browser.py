@@ -1,0 +1,62 @@
+"""Headless Chromium plays the program on the playback page; clicking an agenda item or a
+speaker turn seeks the video there."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM_ARGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.mark.browser
+def test_playback_page_plays_and_seeks_by_agenda_and_speaker(recorded, demo, live_server: str) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=live_server).new_page()
+            page.goto("/login")
+            page.fill("input[name=username]", "daibieu.stc")
+            page.fill("input[name=password]", demo.password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"/meetings/{recorded.id}/recording")
+            page.wait_for_function(
+                "() => { const v = document.getElementById('rec-video'); return v && v.readyState >= 1; }",
+                timeout=20_000)
+            info = page.evaluate("""() => { const v = document.getElementById('rec-video');
+                return {w: v.videoWidth, h: v.videoHeight, d: v.duration, err: v.error && v.error.code}; }""")
+            assert info["err"] is None
+            assert (info["w"], info["h"]) == (320, 240)
+            assert abs(info["d"] - 5.0) < 0.6
+
+            def seek_by(selector: str) -> float:
+                page.evaluate("() => { window.__seeked = false; document.getElementById('rec-video')"
+                              ".addEventListener('seeked', () => { window.__seeked = true; }, {once: true}); }")
+                page.click(selector)
+                page.wait_for_function("() => window.__seeked === true", timeout=10_000)
+                return float(page.evaluate("() => document.getElementById('rec-video').currentTime"))
+
+            assert abs(seek_by("#rec-chapters li:nth-child(2) button") - 2.0) < 0.3
+            assert abs(seek_by("#rec-floor li:nth-child(2) button") - 3.0) < 0.3
+            assert abs(seek_by("#rec-chapters li:nth-child(1) button") - 0.0) < 0.3
+        finally:
+            browser.close()
