@@ -185,7 +185,9 @@ def start_node(web: WebApp) -> subprocess.Popen[bytes]:
         cwd=str(ROOT),
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ["BENCH_NODE_LOG"], "w")  # noqa: SIM115
+        if os.environ.get("BENCH_NODE_LOG")
+        else subprocess.DEVNULL,
     )
     from web.media_link import media_nodes
 
