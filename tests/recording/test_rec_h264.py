@@ -36,6 +36,7 @@ def test_h264_publisher_is_recorded_into_matroska_segments(tmp_path: Path) -> No
         assert segment.file.endswith(".mkv") and segment.video["codec"] == "H264"
         assert (segment.video["width"], segment.video["height"]) == (320, 240)
         video, audio = decode_all(journal.directory / segment.file)
-        assert video > 0 and audio > 0
+        assert video > 0
+        assert audio > 0 or segment.t1 - segment.t0 < 0.2  # cut by the stop right after opening
         with av.open(str(journal.directory / segment.file)) as container:
             assert container.streams.video[0].codec_context.name == "h264"

@@ -114,7 +114,8 @@ def test_recorded_meeting_gives_segments_program_chapters_and_speakers(
     assert {s.state for s in segments} == {"complete"}
     for segment in segments:
         video, audio = decode_all(store.meeting_dir(meeting.id) / segment.session / segment.file)
-        assert video > 0 and audio > 0, segment.file
+        assert video > 0, segment.file
+        assert audio > 0 or segment.seconds < 0.2, segment.file  # a rotation just before stop
     hall = [s for s in segments if s.slot == "hall"]
     speaker = [s for s in segments if s.slot == "speaker"]
     assert len(hall) >= 3  # 2 s segments over ~7.5 s
