@@ -113,3 +113,27 @@ def test_vote_panel(app, demo, live_meeting):
         expect(result.locator('li[data-option="0"] .vote-count')).to_have_text("1")
         expect(result.locator(".vote-voters")).to_have_text("Phạm Quốc Bảo")
         shot(chair, "minutes-vote-panel-chair.png")
+
+
+def test_documents_page_generate_and_approve(eager, demo, login, live_meeting):
+    assert login("chutri").post(f"/api/v1/meetings/{live_meeting}/status",
+                                json={"status": "ended"}).status_code == 200
+    with serve(eager) as url, chromium() as browser:
+        sec = logged_in_page(browser, url, "thuky", demo.password)
+        chair = logged_in_page(browser, url, "chutri", demo.password)
+        sec.goto(f"{url}/meetings/{live_meeting}/minutes")
+        sec.click("button.generate[data-kind=BB]")
+        row = sec.locator("#document-rows tr[data-status=draft]")
+        expect(row).to_have_count(1, timeout=20000)
+        expect(sec.locator(".mn-job[data-kind=BB] .mn-status")).to_contain_text("100%")
+        expect(row.locator("a", has_text="DOCX")).to_have_count(1)
+        row.locator("button[data-action=submit]").click()
+        expect(sec.locator("#document-rows tr[data-status=submitted]")).to_have_count(1)
+        chair.goto(f"{url}/meetings/{live_meeting}/minutes")
+        chair.fill("#document-rows input[name=comment]", "Bổ sung ý kiến xã Bình Minh.")
+        chair.click("#document-rows form button[type=submit]")
+        returned = chair.locator("#document-rows tr[data-status=returned]")
+        expect(returned).to_contain_text("Bổ sung ý kiến xã Bình Minh.")
+        # the secretary's page follows (minutes_documents over /minutes)
+        expect(sec.locator("#document-rows tr[data-status=returned]")).to_have_count(1, timeout=10000)
+        shot(sec, "minutes-documents-page.png")
