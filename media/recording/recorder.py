@@ -86,13 +86,18 @@ class SegmentRecorder:
         self.stop_reason: str | None = None
         self._resync: set[str] = set()
         self._closers: list[Callable[[], None]] = []
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=config.queue_frames)
+        # unbounded for control items (source changes, speech, stop: never lost, never
+        # blocking); frames are bounded by ``queue_frames`` in flight (produced - written,
+        # each counter touched by one thread only)
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._produced = 0
+        self._consumed = 0
         self._thread = threading.Thread(
             target=self._run, name=f"recorder-{safe_name(room_id)}", daemon=True
         )
         self._thread.start()
         if free_bytes(config.directory) < config.min_free_bytes:
-            self._put(("stop", REASON_DISK_LOW))
+            self._queue.put(("stop", REASON_DISK_LOW))
 
     # -- Recorder protocol (event loop) ----------------------------------------------------
 
@@ -120,16 +125,19 @@ class SegmentRecorder:
             frame.data,
             frame.keyframe,
         )
-        if not self._put(item):
+        if self._produced - self._consumed >= self.config.queue_frames:
             self.frames_dropped += 1
             if kind == "video":  # a gap in the picture: wait for the next key frame
                 self._resync.add(key)
                 self._want_keyframe(slot)
+            return
+        self._produced += 1
+        self._queue.put(item)
 
     def source_changed(self, slot: str, kind: str, participant_id: str | None) -> None:
         if not self.stopped:
             self._resync.discard(f"{slot}/{kind}")
-            self._put(("source", slot, kind, participant_id, self.now()), block=True)
+            self._queue.put(("source", slot, kind, participant_id, self.now()))
 
     def close(self) -> dict[str, object]:
         for closer in self._closers:
@@ -140,7 +148,7 @@ class SegmentRecorder:
         self._closers.clear()
         if self._thread.is_alive():
             self.speech.flush()
-            self._put(("stop", REASON_STOPPED), block=True)
+            self._queue.put(("stop", REASON_STOPPED))
             self._thread.join(30)
         return self.summary()
 
@@ -167,7 +175,7 @@ class SegmentRecorder:
         }
 
     def _on_turn(self, turn: SpeechTurn) -> None:
-        self._put(("speech", turn), block=True)
+        self._queue.put(("speech", turn))
 
     def _want_keyframe(self, slot: str) -> None:
         if self._request_keyframe is not None:
@@ -175,13 +183,6 @@ class SegmentRecorder:
                 self._request_keyframe(slot)
             except Exception:
                 logger.exception("keyframe request for %s failed", slot)
-
-    def _put(self, item: tuple[Any, ...], block: bool = False) -> bool:
-        try:
-            self._queue.put(item, block=block, timeout=5 if block else None)
-            return True
-        except queue.Full:
-            return False
 
     # -- writer thread -------------------------------------------------------------------
 
@@ -221,6 +222,7 @@ class SegmentRecorder:
                     reason = item[1]
                     break
                 if op == "frame":
+                    self._consumed += 1
                     _, slot, kind, codec, ts, rate, arrival, data, keyframe = item
                     writer = self._slot(slot)
                     t = writer.clocks[kind].map(ts, rate, arrival)
