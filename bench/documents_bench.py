@@ -259,22 +259,37 @@ def bench_readers(server: Server, readers: int, pdf_mb: int, range_kb: int, tmp:
     latencies: list[float] = []
     lock = threading.Lock()
 
-    import requests
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    agent = reader.headers["User-Agent"]  # Flask-Login "strong" sessions are bound to it
 
     def read_all(_: int) -> int:
-        sess = requests.Session()
-        sess.cookies.update(cookies)
+        """One reader: a keep-alive connection (as a browser has) asking range after range."""
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         got = 0
-        for start in range(0, size, chunk):
-            end = min(size, start + chunk) - 1
-            t0 = time.perf_counter()
-            resp = sess.get(url, headers={"Range": f"bytes={start}-{end}"})
-            dt = time.perf_counter() - t0
-            if resp.status_code != 206 or len(resp.content) != end - start + 1:
-                raise RuntimeError(f"bad range answer {resp.status_code}")
-            got += len(resp.content)
-            with lock:
-                latencies.append(dt)
+        try:
+            for start in range(0, size, chunk):
+                end = min(size, start + chunk) - 1
+                t0 = time.perf_counter()
+                conn.request("GET", path, headers={"Range": f"bytes={start}-{end}", "Cookie": cookie,
+                                                    "User-Agent": agent})
+                resp = conn.getresponse()
+                body = resp.read()
+                dt = time.perf_counter() - t0
+                if resp.status != 206 or len(body) != end - start + 1:
+                    raise RuntimeError(f"bad range answer {resp.status}")
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+                got += len(body)
+                with lock:
+                    latencies.append(dt)
+        finally:
+            conn.close()
         return got
 
     t0 = time.perf_counter()
