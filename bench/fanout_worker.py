@@ -45,7 +45,10 @@ class Worker:
         deadline = time.monotonic() + 60
         while counter.first_frame_at is None:
             if time.monotonic() > deadline:
-                raise RuntimeError("no first frame within 60 s")
+                raise RuntimeError(
+                    f"no first frame within 60 s (connection {pc.connectionState}, "
+                    f"ICE {pc.iceConnectionState}, {counter.bytes} payload bytes)"
+                )
             await asyncio.sleep(0.01)
         return counter.first_frame_at - start
 
