@@ -97,16 +97,19 @@ def test_broken_pdf_fails(store: DocumentStore) -> None:
     assert "PDF" in str(info.value)
 
 
-def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> Path:
-    """DOCX -> ODT, XLSX -> ODS with the real LibreOffice (files as users' offices make them)."""
+def libreoffice_convert(source: Path, fmt: str, outdir: Path, infilter: str | None = None) -> Path:
+    """DOCX -> ODT, XLSX -> ODS, PDF -> PPTX/ODP (Impress) with the real LibreOffice."""
     import subprocess
     import tempfile
 
+    extra = [f"--infilter={infilter}"] if infilter else []
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
         subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-                        "--convert-to", fmt, "--outdir", str(outdir), str(source)],
+                        *extra, "--convert-to", fmt, "--outdir", str(outdir), str(source)],
                        capture_output=True, timeout=120, check=True)
-    return outdir / f"{source.stem}.{fmt}"
+    out = outdir / f"{source.stem}.{fmt}"
+    assert out.exists(), out
+    return out
 
 
 @pytest.mark.office
@@ -129,3 +132,18 @@ def test_failure_reason_in_vietnamese_without_tool_noise() -> None:
            "function correctly\nError: source file could not be loaded)")
     assert failure_reason_vi(raw) == ("Không chuyển được tệp sang PDF để đọc trực tuyến — LibreOffice could "
                                       "not convert the file (Error: source file could not be loaded)")
+
+
+@pytest.mark.office
+def test_pptx_and_odp_made_by_libreoffice_are_detected_and_converted(store: DocumentStore,
+                                                                     tmp_path: Path) -> None:
+    slides = make_pdf(tmp_path / "trinh-chieu.pdf", pages=3, text="Trang")
+    pptx = libreoffice_convert(slides, "pptx", tmp_path / "p", infilter="impress_pdf_import")
+    odp = libreoffice_convert(slides, "odp", tmp_path / "o", infilter="impress_pdf_import")
+    a = upload(store, pptx, "Trình chiếu.pptx")
+    b = upload(store, odp, "Trình chiếu.odp")
+    assert (a.kind.ext, b.kind.ext) == ("pptx", "odp")
+    for accepted in (a, b):
+        result = render(store, accepted)
+        assert result.page_count == 3
+        assert "Trang 2" in result.text.split("\f")[1]
