@@ -248,3 +248,14 @@ def node_stopped(session: Session, meeting_id: int, reason: str, free_bytes: int
           meeting_id=meeting.id, reason=reason, free_bytes=free_bytes)
     session.flush()
     return True
+
+
+def speech_turns(session: Session, meeting_id: int) -> list[dict[str, object]]:
+    """Who actually spoke and when (audio level above the voice threshold), for the
+    minutes: [{"user_id", "name", "started_at", "ended_at", "seconds"}], in order."""
+    rows = list(session.scalars(select(SpeakerActivity).where(SpeakerActivity.meeting_id == meeting_id)
+                                .order_by(SpeakerActivity.started_at, SpeakerActivity.id)))
+    names = _names(session, {r.user_id for r in rows if r.user_id})
+    return [{"user_id": r.user_id, "name": names.get(r.user_id or 0, r.participant),
+             "started_at": r.started_at, "ended_at": r.ended_at,
+             "seconds": round((r.ended_at - r.started_at).total_seconds(), 1)} for r in rows]

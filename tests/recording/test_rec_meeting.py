@@ -157,11 +157,15 @@ def test_recorded_meeting_gives_segments_program_chapters_and_speakers(
         assert abs(_seconds(times[start], row.started_at)) <= 0.5
         assert abs(_seconds(times[end], row.ended_at)) <= 1.0
 
+    turns = service.speech_turns(db_session, meeting.id)
+    assert [t["user_id"] for t in turns] == [users["chair"], users["a"], users["b"]]
+    assert turns[1]["name"] == "Phạm Quốc Bảo" and turns[1]["seconds"] >= 3.0
+
     # the index the playback page shows
     index = recording.index
     assert [c["label"][:2] for c in index["chapters"]] == ["1.", "2."]
     assert [f["user_id"] for f in index["floor"]] == [users["a"], users["b"]]
-    assert abs(index["floor"][0]["start"] - expected[0]) <= 0.05
+    assert abs(index["floor"][0]["start"] - expected[0]) <= 0.25
 
     # idempotent: a second build with the same inputs leaves the file alone
     mtime = program.stat().st_mtime_ns

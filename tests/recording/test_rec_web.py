@@ -168,3 +168,23 @@ def test_build_progress_reaches_only_those_who_may_watch(recorded, login, outsid
     assert [m for m in stranger.get_received("/recording") if m["name"] == "recording.progress"] == []
     anonymous = socketio.test_client(app, namespace="/recording")
     assert not anonymous.is_connected("/recording")
+
+
+def test_housekeeping_finds_programs_to_build(recorded, db_session, app) -> None:
+    from meetings.models.recording import Recording
+
+    store = RecordingStore(Path(app.config["RECORDINGS_DIR"]))
+    assert service.pending_builds(db_session, store) == []  # built already
+    recording = db_session.scalar(select(Recording).where(Recording.meeting_id == recorded.id))
+    recording.status = RecordingStatus.BUILDING
+    db_session.commit()
+    assert service.pending_builds(db_session, store) == []  # a worker is on it
+    db_session.execute(  # (the ORM would stamp updated_at itself)
+        Recording.__table__.update().where(Recording.id == recording.id)
+        .values(updated_at=datetime.now(UTC) - timedelta(hours=1)))
+    db_session.commit()
+    db_session.expire_all()
+    assert service.pending_builds(db_session, store) == [recorded.id]  # its worker died
+    recording.status = RecordingStatus.STOPPED
+    db_session.commit()
+    assert service.pending_builds(db_session, store) == [recorded.id]
