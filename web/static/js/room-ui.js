@@ -16,7 +16,7 @@ const media = new RoomMedia({ meetingId: config.meetingId });
 const ui = {
   state: null, joined: false, endpointId: null, preview: null, stopMeter: null,
   reportedQuality: null, viewer: null, viewerKey: null, chatIds: new Set(), rollAnswered: null,
-  console: null,
+  console: null, rejoins: 0, ended: false,
 };
 window.__room = { client, media, ui, config };
 
@@ -24,6 +24,7 @@ window.__room = { client, media, ui, config };
 
 let noticeTimer = null;
 function notify(text, isError = false, sticky = false) {
+  if (ui.ended && text !== t.meeting_ended) return; // late answers after the end say nothing new
   const box = $("notice");
   box.textContent = text;
   box.classList.toggle("error", isError);
@@ -348,11 +349,14 @@ function tick() {
 }
 
 function ended() {
+  if (ui.ended) return;
+  ui.ended = true;
   sessionStorage.removeItem(STORE_KEY);
   notify(t.meeting_ended, false, true);
   for (const id of ["hand-button", "mute-button", "audio-only-button"]) $(id).disabled = true;
+  if (ui.console) $("console").querySelectorAll("button").forEach((b) => { b.disabled = true; });
   media.stop();
-  client.close();
+  setTimeout(() => client.close(), 2000); // let answers already on the way arrive
 }
 
 // ---------------------------------------------------------------- chat
@@ -449,13 +453,13 @@ client.addEventListener("connection", (e) => {
   if (d.status === "reconnecting") connStatus(`${t.reconnecting} (${d.attempt})`, "warn");
   else if (d.status === "connected" && ui.joined) connStatus(t.reconnected, "ok");
 });
-client.addEventListener("rejoined", () => notify(t.reconnected));
+client.addEventListener("rejoined", () => { ui.rejoins += 1; notify(t.reconnected); });
 client.addEventListener("rejoin-failed", (e) => notify(e.detail.ack.message || e.detail.ack.error, true, true));
 
 media.addEventListener("streams", () => { syncEchoGuards(); playAll(); });
 media.addEventListener("media-state", (e) => {
   if (e.detail.status === "reconnecting") connStatus(`${t.reconnecting} (${e.detail.attempt})`, "warn");
-  else if (e.detail.status === "connected" && ui.joined) connStatus(t.joined, "ok");
+  else if (e.detail.status === "connected" && ui.joined) connStatus(ui.rejoins ? t.reconnected : t.joined, "ok");
 });
 media.addEventListener("quality", (e) => {
   const q = e.detail.quality;
