@@ -164,25 +164,3 @@ def shot(page: Any, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     return path
 
-
-BOT_AGENT = "giaoban-room-test/1"
-
-
-def socket_delegate(url: str, username: str, password: str, meeting_id: int) -> Any:
-    """A python-socketio client over the real server: logged in through the API, joined."""
-    import requests
-    import socketio
-
-    http = requests.Session()
-    http.headers["User-Agent"] = BOT_AGENT
-    token = http.get(url + "/api/v1/auth/csrf").json()["csrf_token"]
-    resp = http.post(url + "/api/v1/auth/login", json={"username": username, "password": password},
-                     headers={"X-CSRFToken": token})
-    assert resp.status_code == 200, resp.text
-    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-    sio = socketio.Client(reconnection=False)
-    sio.connect(url, namespaces=["/room"], wait_timeout=10,
-                headers={"Cookie": cookie, "User-Agent": BOT_AGENT})
-    ack = sio.call("join", {"meeting_id": meeting_id}, namespace="/room", timeout=10)
-    assert ack["ok"], ack
-    return sio

@@ -27,13 +27,90 @@ from tests.room.browser_kit import (
 from web.media_link.state import STATE
 from web.media_link.store import MemoryStore
 
-pytestmark = pytest.mark.browser
 logger = logging.getLogger(__name__)
 
 
 @pytest.fixture(autouse=True)
 def fresh_media_store() -> None:
     STATE.memory = MemoryStore()
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_room_page_only_for_those_who_may_attend(app, demo, login, live_meeting) -> None:
+    mid = live_meeting
+    # the operator of an invited endpoint: the page offers that endpoint and a head count
+    page = login("kythuat.02").get(f"/meetings/{mid}/room")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'<option value="{demo["endpoint:dc-xa-02"]}"' in html and "Điểm cầu Xã Bình Minh" in html
+    assert f'value="{demo["endpoint:dc-xa-01"]}"' not in html
+    assert 'id="console"' not in html and 'id="room-config"' in html
+    # the chair gets the console; the meeting page links to the room
+    chair = login("chutri")
+    assert 'id="console"' in chair.get(f"/meetings/{mid}/room").get_data(as_text=True)
+    assert f'href="/meetings/{mid}/room"' in chair.get(f"/meetings/{mid}").get_data(as_text=True)
+    # someone not invited: 404 (the commune 1 invitation is withdrawn first), and no link
+    secretary = login("thuky")
+    m = secretary.get(f"/api/v1/meetings/{mid}").get_json()["meeting"]
+    resp = secretary.put(f"/api/v1/meetings/{mid}/invitations", json={
+        "unit_ids": [u for u in m["invited_unit_ids"] if u != demo["unit:xa-01"]],
+        "endpoint_ids": [e for e in m["invited_endpoint_ids"] if e != demo["endpoint:dc-xa-01"]],
+        "user_ids": m["invited_user_ids"]})
+    assert resp.status_code == 200, resp.get_json()
+    outsider = login("chutich.01")
+    assert outsider.get(f"/meetings/{mid}/room").status_code == 404
+    assert outsider.get("/meetings/999999/room").status_code == 404
+    # not logged in: sent to the login page
+    assert app.test_client().get(f"/meetings/{mid}/room").status_code in (302, 401)
+
+
+def test_room_page_strings_are_escaped_json(app, demo, login, live_meeting, db_session) -> None:
+    from meetings.models import Meeting
+
+    meeting = db_session.get(Meeting, live_meeting)
+    meeting.title = "</script><script>alert(1)</script> Giao ban"
+    db_session.commit()
+    html = login("chutri").get(f"/meetings/{live_meeting}/room").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; Giao ban" in html
+
+
+# --------------------------------------------------------------------------- the scripts alone
+
+
+@pytest.mark.browser
+def test_backoff_and_weak_link_rules_in_chromium(app) -> None:
+    with serve(app) as url, chromium() as browser:
+        page = browser.new_page()
+        page.goto(url + "/login")
+        result = page.evaluate("""async () => {
+            const { backoffDelay } = await import('/static/js/room-client.js');
+            const q = await import('/static/js/room-quality.js');
+            const mid = () => 0.5;
+            const delays = [1, 2, 3, 4, 5, 6, 10].map((n) => backoffDelay(n, { random: mid }));
+            const low = backoffDelay(1, { random: () => 0 }), high = backoffDelay(1, { random: () => 1 });
+            const d = new q.WeakLinkDetector();
+            const trips = [];
+            // 4 s of low bitrate, one good second, then 6 s of 12 % loss
+            for (let s = 0; s <= 4; s++) trips.push(d.push({ at: s * 1000, loss: 0, availableBitrate: 100000 }));
+            trips.push(d.push({ at: 5000, loss: 0, availableBitrate: 900000 }));
+            for (let s = 6; s <= 12; s++) trips.push(d.push({ at: s * 1000, loss: 0.12, availableBitrate: null }));
+            return {
+                delays, low, high, trips,
+                classes: [q.classify({ loss: 0, rttMs: 20 }), q.classify({ loss: 0.05, rttMs: 20 }),
+                          q.classify({ loss: 0.2, rttMs: 20 }), q.classify({ loss: 0, rttMs: 300 }),
+                          q.classify({ loss: 0, rttMs: 900 })],
+                loss: q.lossBetween({ lost: 10, received: 100 }, { lost: 20, received: 190 }),
+            };
+        }""")
+    assert result["delays"] == [500, 1000, 2000, 4000, 8000, 10000, 10000]
+    assert (result["low"], result["high"]) == (350, 650)
+    # drops video once, after 5 s of unusable link (not for the 4 s dip)
+    assert result["trips"].count(True) == 1 and result["trips"].index(True) == 11
+    assert result["classes"] == ["good", "fair", "poor", "fair", "poor"]
+    assert result["loss"] == 0.1
 
 
 def enter(page, url: str, meeting_id: int, head_count: int | None = None) -> None:
@@ -71,6 +148,7 @@ def text(page, selector: str) -> str:
     return page.locator(selector).inner_text()
 
 
+@pytest.mark.browser
 def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_path) -> None:
     mid = live_meeting
     app.config["DOCUMENTS_CONVERT_EAGER"] = True
