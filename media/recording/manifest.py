@@ -27,6 +27,7 @@ VERSION = 1
 SEGMENT_EXT = ".webm"
 MATROSKA_EXT = ".mkv"
 _SAFE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_SEGMENT_FILE = re.compile(r"^[A-Za-z0-9_@-]{1,64}-[0-9]{5,}\.(webm|mkv)$")
 
 
 def safe_name(value: str) -> str:
@@ -164,6 +165,9 @@ def read_journal(directory: Path) -> SessionJournal | None:
         if isinstance(t, int | float):
             journal.last_t = max(journal.last_t, float(t))
         if kind == "open":
+            if not _SEGMENT_FILE.match(str(rec.get("file", ""))):
+                logger.warning("journal %s: bad segment name %r ignored", path, rec.get("file"))
+                continue
             entry = SegmentEntry(
                 file=str(rec["file"]),
                 slot=str(rec["slot"]),

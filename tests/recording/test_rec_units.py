@@ -128,3 +128,14 @@ def test_aiortc_internals_used_for_audio_levels_are_there() -> None:
     audio_level.check_aiortc()
     params = inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters
     assert list(params)[1:] == ["packet", "arrival_time_ms"]
+
+
+def test_journal_ignores_segment_names_leaving_the_session_folder(tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path / "journal.jsonl")
+    journal.write({"e": "start", "room": "1", "session": "s", "wall": 1.0})
+    for name in ("../../etc/passwd", "hall-00001.webm", "/abs-00002.webm", "speaker-00003.mkv"):
+        journal.write({"e": "open", "t": 0.0, "file": name, "slot": "hall", "seq": 1})
+    journal.close()
+    read = read_journal(tmp_path)
+    assert read is not None
+    assert [s.file for s in read.segments] == ["hall-00001.webm", "speaker-00003.mkv"]
