@@ -207,3 +207,29 @@ def test_english_interface(login, demo):
     assert "Upcoming" in page
     page = api.get("/?lang=vi").get_data(as_text=True)
     assert "Sắp diễn ra" in page
+
+
+def test_agenda_edited_moved_and_removed_through_the_page(login, demo, db_session):
+    secretary = login("thuky")
+    items = secretary.get(f"/api/v1/meetings/{demo.meeting_id}/agenda").get_json()["agenda"]
+    url = f"/meetings/{demo.meeting_id}/agenda/{items[3]['id']}"
+    resp = secretary.client.post(url, data={"csrf_token": secretary.csrf, "op": "save",
+                                            "title": "Ý kiến của các xã, phường (tối đa 3 phút)",
+                                            "presenter_unit_id": str(demo["unit:xa-02"]),
+                                            "presenter_user_id": "", "duration_minutes": "25",
+                                            "speaking_limit_seconds": "180"})
+    assert resp.status_code == 302
+    secretary.client.post(url, data={"csrf_token": secretary.csrf, "op": "up"})
+    secretary.client.post(f"/meetings/{demo.meeting_id}/agenda/{items[0]['id']}",
+                          data={"csrf_token": secretary.csrf, "op": "delete"})
+    after = secretary.get(f"/api/v1/meetings/{demo.meeting_id}/agenda").get_json()["agenda"]
+    assert [a["title"][:11] for a in after] == ["Báo cáo tìn", "Ý kiến của ", "Báo cáo côn", "Kết luận củ"]
+    moved = after[1]
+    assert moved["presenter"] == "Xã Bình Minh" and moved["speaking_limit_seconds"] == 180
+    assert [a["position"] for a in after] == [1, 2, 3, 4]
+    bad = secretary.client.post(url, data={"csrf_token": secretary.csrf, "op": "save", "title": "",
+                                           "duration_minutes": "0"})
+    assert bad.status_code == 400
+    assert secretary.get(f"/api/v1/meetings/{demo.meeting_id}/agenda").get_json()["agenda"] == after
+    page = secretary.get(f"/meetings/{demo.meeting_id}").get_data(as_text=True)
+    assert "Thời gian phát biểu tối đa (giây)" in page

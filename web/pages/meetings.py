@@ -170,8 +170,11 @@ def change_agenda(meeting_id: int, item_id: int) -> Response:
         agenda.move_item(db.session, user, meeting, item, 1)
     elif op == "delete":
         agenda.remove_item(db.session, user, meeting, item)
-    else:
-        agenda.update_item(db.session, user, meeting, item, agenda.parse_item(_form_data()))
+    else:  # an edit form posts every field: empty selects clear the presenter
+        data = _form_data()
+        data.setdefault("presenter_user_id", None)
+        data.setdefault("presenter_unit_id", None)
+        agenda.update_item(db.session, user, meeting, item, agenda.parse_item(data, partial=True))
     db.session.commit()
     return redirect(url_for("meetings.detail", meeting_id=meeting.id) + "#agenda")
 
