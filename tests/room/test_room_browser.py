@@ -288,6 +288,8 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         assert chair.locator("#chat-list .chat-body").first.inner_text() == "<b>Xã An Bình</b> đã sẵn sàng"
         assert chair.locator("#chat-list .chat-body b").count() == 0
 
+        chair.click("#present-stop")
+        ep1.wait_for_selector("#presenter", state="hidden")
         chair.wait_for_timeout(800)  # let timers and quality badges settle for the pictures
         console_png = shot(chair, "room-chair-console.png")
         endpoint_png = shot(ep1, "room-endpoint.png")

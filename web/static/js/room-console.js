@@ -6,8 +6,9 @@ import { $, clear, el, hhmm } from "/static/js/room-dom.js";
 export const PAGE_SIZE = 16;
 
 export class ChairConsole {
-  constructor({ client, strings, notify, confirmEnd }) {
+  constructor({ client, strings, notify, confirmEnd, userId }) {
     this.client = client;
+    this.userId = userId;
     this.t = strings;
     this.notify = notify;
     this.confirmEnd = confirmEnd;
@@ -85,7 +86,8 @@ export class ChairConsole {
       p.audio_only ? el("span", { class: "flag", text: t.audio_only }) : null,
     ]);
     const isFloor = p.user_id === floorId;
-    const buttons = el("div", { class: "tile-buttons" }, [
+    const own = p.user_id === this.userId;
+    const buttons = own ? el("div", { class: "tile-buttons muted", text: t.you }) : el("div", { class: "tile-buttons" }, [
       isFloor
         ? el("button", { class: "small", text: t.take_floor, type: "button", onClick: () => this._do(this.client.takeFloor()) })
         : el("button", { class: "small give", text: t.give_floor, type: "button",

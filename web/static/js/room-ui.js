@@ -479,6 +479,6 @@ media.addEventListener("weak-link", async () => {
   await client.updateSelf({ audio_only: true, quality: "audio_only" });
 });
 
-if (config.canRun) ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd });
+if (config.canRun) ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId });
 setInterval(tick, 1000);
 setupPrejoin();
