@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from meetings.db import utcnow
 from meetings.errors import Forbidden, NotFound, ValidationFailed
-from meetings.models import Meeting, MeetingStatus, User
+from meetings.models import Endpoint, Meeting, MeetingStatus, User
 from meetings.models.live import (
     AgendaMove,
     ChatMessage,
@@ -122,13 +122,18 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
     """Everything a participant's view shows, as one JSON-ready dict. Without a viewer:
     the public state broadcast to everyone (no private chat, no "you")."""
     state = state_of(session, meeting)
-    hands = list(session.scalars(select(HandRaise).where(
-        HandRaise.meeting_id == meeting.id, HandRaise.closed_at.is_(None)).order_by(HandRaise.raised_at,
-                                                                                   HandRaise.id)))
+    hands = list(session.scalars(
+        select(HandRaise)
+        .where(HandRaise.meeting_id == meeting.id, HandRaise.closed_at.is_(None))
+        .options(selectinload(HandRaise.user), selectinload(HandRaise.endpoint))
+        .order_by(HandRaise.raised_at, HandRaise.id)))
     by_user = {h.user_id: h for h in hands}
-    present = list(session.scalars(select(Presence).where(
-        Presence.meeting_id == meeting.id, Presence.left_at.is_(None)).order_by(Presence.joined_at,
-                                                                               Presence.id)))
+    present = list(session.scalars(
+        select(Presence)
+        .where(Presence.meeting_id == meeting.id, Presence.left_at.is_(None))
+        .options(selectinload(Presence.user).selectinload(User.unit),
+                 selectinload(Presence.endpoint).selectinload(Endpoint.unit))
+        .order_by(Presence.joined_at, Presence.id)))
     seen: set[int] = set()
     participants = []
     for p in present:  # one entry per person even with two tabs open
