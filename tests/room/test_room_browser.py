@@ -169,6 +169,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         ep1.wait_for_selector("#camera-select option", state="attached")
         assert ep1.locator("#endpoint-select").input_value() == str(demo["endpoint:dc-xa-01"])
         ep1.wait_for_function("parseFloat(document.getElementById('mic-level').style.width) > 0")
+        shot(ep1, "room-prejoin.png")
 
         enter(chair, url, mid)
         assert chair.locator("#console").is_visible()

@@ -479,6 +479,7 @@ media.addEventListener("weak-link", async () => {
   await client.updateSelf({ audio_only: true, quality: "audio_only" });
 });
 
+$("hand-button").hidden = config.canRun; // the chair gives the floor, never asks for it
 if (config.canRun) ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId });
 setInterval(tick, 1000);
 setupPrejoin();
