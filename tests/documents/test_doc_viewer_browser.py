@@ -141,11 +141,17 @@ def test_upload_page_uploads_many_files_with_progress_and_publishes(doc_app, dem
             page.click("#documents tr[data-document] button[data-publish]")
             page.wait_for_selector("#documents tr[data-document] span.ok")
             assert "người nhận thông báo" in page.text_content("#documents tr[data-document] span.ok")
+            page.reload()
+            page.click("#documents tr[data-document] button[data-unpublish]")  # take it back
+            page.wait_for_selector("#documents tr[data-document] button[data-publish]")
+            page.on("dialog", lambda d: d.accept())
+            page.click("#documents tr[data-document]:nth-child(2) button[data-delete]")
+            page.wait_for_function("document.querySelectorAll('#documents tr[data-document]').length === 1")
         finally:
             browser.close()
     sec = login("thuky")
     listed = sec.get(f"/api/v1/meetings/{demo.meeting_id}/documents").get_json()["documents"]
-    assert [(d["title"], d["published"]) for d in listed] == [("Báo cáo quý", True), ("Tờ trình", False)]
+    assert [(d["title"], d["published"]) for d in listed] == [("Báo cáo quý", False)]
 
 
 @pytest.mark.browser

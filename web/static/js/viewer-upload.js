@@ -141,3 +141,20 @@ for (const button of document.querySelectorAll("button[data-publish]")) {
     }));
   });
 }
+
+for (const button of document.querySelectorAll("button[data-unpublish]")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const resp = await fetch(button.dataset.unpublish, { method: "POST", headers: { "X-CSRFToken": csrf } });
+    if (resp.ok) window.location.reload();
+    else button.disabled = false;
+  });
+}
+
+for (const button of document.querySelectorAll("button[data-delete]")) {
+  button.addEventListener("click", async () => {
+    if (!window.confirm(`Xoá tài liệu “${button.dataset.title}” và mọi phiên bản của nó?`)) return;
+    const resp = await fetch(button.dataset.delete, { method: "DELETE", headers: { "X-CSRFToken": csrf } });
+    if (resp.ok) button.closest("tr").remove();
+  });
+}

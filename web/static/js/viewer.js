@@ -88,6 +88,8 @@ export async function openViewer(options) {
       return render(next);
     }
     canvas.dataset.renderedPage = String(number);
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `Trang ${number} / ${pdf.numPages}`);
     canvas.dataset.renderedZoom = String(state.zoom);
     if (pageInput) pageInput.value = String(number);
     if (zoomLabel) zoomLabel.textContent = `${Math.round(state.zoom * 100)}%`;
