@@ -355,11 +355,17 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
                        " con.render(window.__room.client.state); }")
         expect(chair.locator("#gallery .tile")).to_have_count(3)
 
+        step('endpoint 2 leaves')
+        # endpoint 2 leaves the room: back on the meeting page, gone from the gallery
+        ep2.click("#leave-button")
+        ep2.wait_for_url(f"{url}/meetings/{mid}")
+        expect(chair.locator("#gallery .tile")).to_have_count(2)
+
         step('the chair ends the meeting (after conf')
         # the chair ends the meeting (after confirming); everyone is told
         chair.click("#c-end")
         chair.click("#end-yes")
-        for page in (ep1, ep2, chair):
+        for page in (ep1, chair):
             page.wait_for_selector("#notice:has-text('Cuộc họp đã kết thúc.')")
         assert ep1.locator("#hand-button").is_disabled()
 
@@ -368,7 +374,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         db_session.expire_all()
         joins = db_session.scalars(select(Presence).where(Presence.meeting_id == mid,
                                                           Presence.user_id == ep2_id)).all()
-        assert sorted(p.leave_reason for p in joins) == ["disconnected", "meeting_ended"]
+        assert sorted(p.leave_reason for p in joins) == ["disconnected", "left"]
         turn = db_session.scalar(select(FloorTurn).where(FloorTurn.meeting_id == mid))
         assert turn.user_id == ep2_id and turn.granted_by_id == demo["chutri"]
         assert turn.ended_at is not None

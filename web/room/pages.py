@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -141,6 +141,7 @@ def room_page(meeting_id: int) -> str:
         "mayPresent": may_present,
         "documents": presentable(session, user, meeting) if may_present else [],
         "strings": _strings(),
+        "meetingUrl": url_for("meetings.detail", meeting_id=meeting.id),
     }
     return render_template("room/room.html", meeting=meeting, endpoints=endpoints, config=config,
                            can_run=can_run)

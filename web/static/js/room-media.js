@@ -139,7 +139,9 @@ export class RoomMedia extends EventTarget {
   }
 
   async _connect() {
-    if (this.media) this.media.disconnect();
+    const old = this.media;
+    this.media = null; // its own "disconnect" must not schedule another restart
+    if (old) old.disconnect();
     const media = new GiaobanMedia({ meetingId: this.meetingId });
     this.media = media;
     media.addEventListener("disconnect", () => { if (media === this.media) this._restart("signal"); });

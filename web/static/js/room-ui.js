@@ -422,6 +422,14 @@ async function switchAudioOnly(on) {
 
 $("audio-only-button").addEventListener("click", () => switchAudioOnly(!media.audioOnly));
 
+$("leave-button").addEventListener("click", async () => {
+  sessionStorage.removeItem(STORE_KEY);
+  media.stop();
+  await client.leave();
+  client.close();
+  window.location.href = config.meetingUrl;
+});
+
 $("roll-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const heads = ui.endpointId ? Math.max(1, Number($("roll-heads").value) || 1) : 1;
