@@ -25,7 +25,11 @@ def convert(version_id: int) -> str:
 
 @celery.task(name="tasks.documents.requeue_stale")
 def requeue_stale(older_than_minutes: int = 10) -> list[int]:
-    """Beat task: convert versions whose conversion task was lost (worker crash, broker down)."""
+    """Beat task: convert versions whose conversion task was lost (worker crash, broker down)
+    and remove leftovers of interrupted uploads."""
+    swept = store().sweep_tmp()
+    if swept:
+        logger.info("removed %d leftovers of interrupted uploads", swept)
     with session_scope() as session:
         ids = stale_versions(session, older_than_minutes)
     for version_id in ids:

@@ -13,6 +13,8 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +168,26 @@ class DocumentStore:
         os.replace(tmp, target)
         _fsync_dir(target.parent)
         return target
+
+    def sweep_tmp(self, max_age_seconds: float = 24 * 3600) -> int:
+        """Remove leftovers of interrupted uploads and conversions (a crashed process) older
+        than ``max_age_seconds`` from ``tmp/``; returns how many entries were removed."""
+        now = time.time()
+        removed = 0
+        for entry in (self.root / "tmp").iterdir():
+            try:
+                if now - entry.stat().st_mtime <= max_age_seconds:
+                    continue
+                if entry.is_dir() and entry.name != "stamped":
+                    shutil.rmtree(entry, ignore_errors=True)
+                elif entry.is_file():
+                    entry.unlink()
+                else:
+                    continue
+                removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     def remove(self, relpath: str) -> None:
         with contextlib.suppress(FileNotFoundError):

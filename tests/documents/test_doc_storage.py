@@ -108,3 +108,23 @@ def test_same_content_twice_gets_two_files(store: DocumentStore, tmp_path: Path)
     b = accept_upload(store, io.BytesIO(data), "a.pdf")
     assert a.key != b.key and a.stored.relpath != b.stored.relpath
     assert a.stored.sha256 == b.stored.sha256
+
+
+def test_sweep_removes_only_old_leftovers(store: DocumentStore) -> None:
+    import os
+    import time
+
+    old_part = store.root / "tmp" / "up-old.part"
+    old_part.write_bytes(b"x")
+    old_dir = store.root / "tmp" / "render-old"
+    old_dir.mkdir()
+    (old_dir / "source.docx").write_bytes(b"x")
+    fresh = store.root / "tmp" / "up-fresh.part"
+    fresh.write_bytes(b"y")
+    stamped = store.root / "tmp" / "stamped"
+    stamped.mkdir()
+    day_ago = time.time() - 2 * 24 * 3600
+    for path in (old_part, old_dir, stamped):
+        os.utime(path, (day_ago, day_ago))
+    assert store.sweep_tmp() == 2
+    assert sorted(p.name for p in (store.root / "tmp").iterdir()) == ["stamped", "up-fresh.part"]
