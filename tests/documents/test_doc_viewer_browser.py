@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
+
+from meetings.models import AuditEntry
+from meetings.models.documents import ReadReceipt
 
 from .samples import make_pdf
 from .web_helpers import upload
@@ -31,7 +35,8 @@ def live_server(doc_app) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_viewer_renders_pages_and_can_be_driven(doc_app, demo, login, live_server: str, tmp_path: Path) -> None:
+def test_viewer_renders_pages_and_can_be_driven(doc_app, demo, login, live_server: str, tmp_path: Path,
+                                                db_session) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     sec = login("thuky")
     pdf = make_pdf(tmp_path / "a.pdf", pages=3, text="Trang")
@@ -107,6 +112,14 @@ def test_viewer_renders_pages_and_can_be_driven(doc_app, demo, login, live_serve
             browser.close()
     assert requests_seen and all(u.startswith(live_server) for u in requests_seen)
     assert any("/static/vendor/pdfjs-dist/build/pdf.worker.min.mjs" in u for u in requests_seen)
+    # One reading in the viewer (with its range requests) is one view in the audit log and
+    # in the read receipts.
+    db_session.expire_all()
+    views = db_session.scalars(select(AuditEntry.actor_id).where(
+        AuditEntry.action == "document.view", AuditEntry.object_id == doc["id"])).all()
+    assert views == [demo["daibieu.stc"]]
+    receipt = db_session.scalar(select(ReadReceipt).where(ReadReceipt.document_id == doc["id"]))
+    assert receipt.user_id == demo["daibieu.stc"] and receipt.open_count == 1
 
 
 @pytest.mark.browser
