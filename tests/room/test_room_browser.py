@@ -229,6 +229,23 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
             page.wait_for_selector("#rec-badge", state="visible")
         expect(chair.locator("#c-recording")).to_have_text("Dừng ghi hình")
 
+        step('next in queue, mute all, floor back')
+        # endpoint 1 asks too; "next in queue" gives it the floor; "mute all" spares the floor
+        ep1.click("#hand-button")
+        chair.wait_for_selector(f"#c-queue li[data-user-id='{ep1_id}']")
+        chair.click("#c-next-speaker")
+        for page in (chair, ep1, ep2):
+            page.wait_for_selector(f"#floor-name[data-user-id='{ep1_id}']")
+        chair.click("#c-mute-all")
+        ep2.wait_for_selector("#muted-note", state="visible")
+        assert ep1.locator("#muted-note").is_hidden()
+        # the floor back to endpoint 2 from its tile: that also gives it its voice back
+        chair.locator(f"#gallery .tile[data-user-id='{ep2_id}'] button.give").click()
+        for page in (chair, ep1, ep2):
+            page.wait_for_selector(f"#floor-name[data-user-id='{ep2_id}']")
+        ep2.wait_for_selector("#muted-note", state="hidden")
+        wait_rising(ep1, 1, "framesDecoded")
+
         step('the chair moves to the next agenda ite')
         # the chair moves to the next agenda item; both endpoints follow
         first_item = ep1.locator("#item-title").get_attribute("data-item-id")
@@ -375,9 +392,10 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         joins = db_session.scalars(select(Presence).where(Presence.meeting_id == mid,
                                                           Presence.user_id == ep2_id)).all()
         assert sorted(p.leave_reason for p in joins) == ["disconnected", "left"]
-        turn = db_session.scalar(select(FloorTurn).where(FloorTurn.meeting_id == mid))
-        assert turn.user_id == ep2_id and turn.granted_by_id == demo["chutri"]
-        assert turn.ended_at is not None
+        turns = db_session.scalars(select(FloorTurn).where(FloorTurn.meeting_id == mid)
+                                   .order_by(FloorTurn.started_at, FloorTurn.id)).all()
+        assert [t.user_id for t in turns] == [ep2_id, ep1_id, ep2_id]
+        assert all(t.granted_by_id == demo["chutri"] and t.ended_at is not None for t in turns)
         assert db_session.query(AgendaMove).filter_by(meeting_id=mid).count() == 2
         answers = {a.endpoint_id: a.head_count for a in db_session.scalars(select(RollCallAnswer))}
         assert answers == {demo["endpoint:dc-xa-01"]: 11, demo["endpoint:dc-xa-02"]: 8}
