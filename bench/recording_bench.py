@@ -242,6 +242,7 @@ async def measure(mode: str, packets: list[tuple[bytes, bool]], streams: int, wi
                   directory: Path) -> dict[str, float]:
     node = NodeProcess(mode, directory)
     pcs = await publish(node, packets, streams, mode)
+    started = time.monotonic()
     await asyncio.sleep(3)  # connected, warmed up
     base = await node.cpu_over(window)
     out = {"receive": base}
@@ -252,6 +253,7 @@ async def measure(mode: str, packets: list[tuple[bytes, bool]], streams: int, wi
             assert reply["ok"], reply
         await asyncio.sleep(1)
         out["record"] = await node.cpu_over(window)
+    out["seconds"] = time.monotonic() - started
     await node.stop()
     for pc in pcs:
         await pc.close()
@@ -263,7 +265,12 @@ def mediarecorder_run(packets: list[tuple[bytes, bool]], streams: int, window: f
     async def main() -> dict[str, float]:
         decode = await measure("decode", packets, streams, window, directory)
         record = await measure("mediarecorder", packets, streams, window, directory)
-        return {"receive": decode["receive"], "record": record["receive"]}
+        written = 0
+        for path in directory.glob("mediarecorder-*.webm"):
+            with av.open(str(path)) as container:
+                written += sum(1 for p in container.demux(video=0) if p.size)
+        return {"receive": decode["receive"], "record": record["receive"],
+                "kept_up": written / max(1.0, record["seconds"] * FPS * streams)}
 
     return asyncio.run(main())
 
@@ -329,6 +336,8 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=2, help="recorded streams (even)")
     parser.add_argument("--window", type=float, default=15.0, help="seconds per CPU window")
     parser.add_argument("--program", type=float, default=60.0, help="program seconds to build")
+    parser.add_argument("--scale", type=int, default=8,
+                        help="also record this many streams with SegmentRecorder alone (0: skip)")
     parser.add_argument("--node-process", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.node_process:
@@ -362,6 +371,20 @@ def main() -> None:
         ratio_rec = theirs_cost / max(1e-6, ours_cost)
         print(f"MediaRecorder / SegmentRecorder: {ratio_total:.1f}x (total per stream), "
               f"{ratio_rec:.1f}x (recorder cost alone)")
+        if args.scale > n:
+            m = args.scale - args.scale % 2
+            more = asyncio.run(measure("node", packets, m, args.window, work / "scale"))
+            print(f"SegmentRecorder alone, {m} streams: node CPU {more['receive']:.1%} receiving, "
+                  f"{more['record']:.1%} recording: {(more['record'] - more['receive']) / m:.2%} "
+                  f"recorder cost and {more['record'] / m:.2%} in total per stream")
+        kept = max(0.01, min(1.0, theirs["kept_up"]))
+        print(f"MediaRecorder wrote {theirs['kept_up']:.0%} of the frames sent while it ran "
+              "(below 100 %: it fell behind, and its CPU figure is a lower bound)")
+        if kept < 0.95:
+            full = theirs_cost / kept
+            print(f"MediaRecorder at full frame rate (its cost / share written): ~{full:.0%} of a "
+                  f"core per stream for the recording step, {full / max(1e-6, ours_cost):.0f}x "
+                  f"ours; total {(full + theirs['receive'] / n) / max(1e-6, ours['record'] / n):.0f}x")
         program = program_run(packets, args.program, work / "program")
         print(f"program: {program['seconds']:.1f} s of 640x480/25 fps H.264+AAC built in "
               f"{program['wall']:.1f} s wall ({program['seconds'] / program['wall']:.1f}x real time), "
