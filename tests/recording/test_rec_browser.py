@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
@@ -58,5 +60,8 @@ def test_playback_page_plays_and_seeks_by_agenda_and_speaker(recorded, demo, liv
             assert abs(seek_by("#rec-chapters li:nth-child(2) button") - 2.0) < 0.3
             assert abs(seek_by("#rec-floor li:nth-child(2) button") - 3.0) < 0.3
             assert abs(seek_by("#rec-chapters li:nth-child(1) button") - 0.0) < 0.3
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "recording-playback.png"))
         finally:
             browser.close()
