@@ -353,6 +353,9 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         wait_rising(ep1, 1, "framesDecoded")
         assert text(ep1, "#item-title") == text(chair, "#item-title")
         expect(chair.locator("#gallery .tile")).to_have_count(3)
+        # still audio-only after the drop, and the chair sees it on the new presence
+        assert ep1.evaluate("window.__room.media.audioOnly") is True
+        expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Chỉ âm thanh")
 
         step('more than 16 in the room: the gallery ')
         # more than 16 in the room (16 more tiles fed to the console): the gallery pages

@@ -16,7 +16,7 @@ const media = new RoomMedia({ meetingId: config.meetingId });
 const ui = {
   state: null, joined: false, endpointId: null, preview: null, stopMeter: null,
   reportedQuality: null, viewer: null, viewerKey: null, chatIds: new Set(), rollAnswered: null,
-  console: null, rejoins: 0, ended: false,
+  console: null, rejoins: 0, ended: false, qualityRun: null,
 };
 window.__room = { client, media, ui, config };
 
@@ -461,7 +461,13 @@ client.addEventListener("connection", (e) => {
   if (d.status === "reconnecting") connStatus(`${t.reconnecting} (${d.attempt})`, "warn");
   else if (d.status === "connected" && ui.joined) connStatus(t.reconnected, "ok");
 });
-client.addEventListener("rejoined", () => { ui.rejoins += 1; notify(t.reconnected); });
+client.addEventListener("rejoined", () => {
+  ui.rejoins += 1;
+  notify(t.reconnected);
+  // a new presence: tell the room again what it cannot know (the chair's mutes carry over)
+  ui.reportedQuality = media.audioOnly ? "audio_only" : null;
+  client.updateSelf(media.audioOnly ? { audio_only: true, quality: "audio_only" } : { audio_only: false });
+});
 client.addEventListener("rejoin-failed", (e) => notify(e.detail.ack.message || e.detail.ack.error, true, true));
 
 media.addEventListener("streams", () => { syncEchoGuards(); playAll(); });
@@ -474,7 +480,11 @@ media.addEventListener("quality", (e) => {
   $("quality-badge").className = `quality q-${q}`;
   $("quality-label").textContent = t[`quality_${q}`] || q;
   $("quality-badge").dataset.quality = q;
-  if (q !== ui.reportedQuality && client.connected && ui.joined) {
+  // report a change once it has held for 3 samples (3 s): a flapping link must not make
+  // every participant's state go out to the whole room every second
+  ui.qualityRun = ui.qualityRun && ui.qualityRun.q === q ? { q, n: ui.qualityRun.n + 1 } : { q, n: 1 };
+  const steady = ui.qualityRun.n >= 3 || ui.reportedQuality === null || q === "audio_only";
+  if (q !== ui.reportedQuality && steady && client.connected && ui.joined) {
     ui.reportedQuality = q;
     client.updateSelf({ quality: q });
   }
@@ -484,6 +494,8 @@ media.addEventListener("weak-link", async () => {
   $("self-view").hidden = true;
   updateAudioOnlyButton();
   ui.reportedQuality = "audio_only";
+  const stored = saved();
+  if (stored) sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, audioOnly: true }));
   await client.updateSelf({ audio_only: true, quality: "audio_only" });
 });
 
