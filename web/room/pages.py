@@ -6,6 +6,7 @@ over the /room and /signal Socket.IO namespaces."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, render_template, url_for
@@ -142,6 +143,7 @@ def room_page(meeting_id: int) -> str:
         "documents": presentable(session, user, meeting) if may_present else [],
         "strings": _strings(),
         "meetingUrl": url_for("meetings.detail", meeting_id=meeting.id),
+        "serverNow": datetime.now(UTC).isoformat(),  # timers correct the browser's clock
     }
     return render_template("room/room.html", meeting=meeting, endpoints=endpoints, config=config,
                            can_run=can_run)

@@ -10,6 +10,8 @@ import { RoomMedia, levelMeter, listDevices, openDevices } from "/static/js/room
 const config = JSON.parse($("room-config").textContent);
 const t = config.strings;
 const STORE_KEY = `giaoban.room.${config.meetingId}`;
+// server clock minus this browser's clock (the page was rendered a moment ago)
+const CLOCK_OFFSET_MS = config.serverNow ? Date.parse(config.serverNow) - Date.now() : 0;
 
 const client = new RoomClient();
 const media = new RoomMedia({ meetingId: config.meetingId });
@@ -329,14 +331,14 @@ function tick() {
   const item = s.current_item;
   const itemTimer = $("item-timer");
   if (item && item.started_at) {
-    const spent = since(item.started_at);
+    const spent = since(item.started_at, CLOCK_OFFSET_MS);
     const planned = (item.duration_minutes || 0) * 60;
     itemTimer.textContent = `${clock(spent)} / ${clock(planned)} (${t.planned})`;
     itemTimer.classList.toggle("over", planned > 0 && spent > planned);
   } else itemTimer.textContent = "";
   const floorTimer = $("floor-timer");
   if (s.floor) {
-    const spent = since(s.floor.started_at);
+    const spent = since(s.floor.started_at, CLOCK_OFFSET_MS);
     const limit = s.floor.limit_seconds || 0;
     floorTimer.textContent = limit ? `${clock(spent)} / ${clock(limit)}` : clock(spent);
     const over = limit > 0 && spent > limit;
