@@ -213,12 +213,12 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
 
         step('the chair mutes endpoint 1: its microp')
         # the chair mutes endpoint 1: its microphone goes off and it cannot unmute itself
-        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] .tile-buttons button.secondary-b").click()
+        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] .tile-buttons button.mute").click()
         ep1.wait_for_selector("#muted-note", state="visible")
         assert ep1.locator("#mute-button").is_disabled()
         assert ep1.evaluate("window.__room.media.local.getAudioTracks().every((t) => !t.enabled)")
         expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Đã tắt tiếng")
-        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] .tile-buttons button.secondary-b").click()
+        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] .tile-buttons button.mute").click()
         ep1.wait_for_selector("#muted-note", state="hidden")
         assert ep1.evaluate("window.__room.media.local.getAudioTracks().every((t) => t.enabled)")
 
@@ -245,6 +245,15 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
             page.wait_for_selector(f"#floor-name[data-user-id='{ep2_id}']")
         ep2.wait_for_selector("#muted-note", state="hidden")
         wait_rising(ep1, 1, "framesDecoded")
+
+        step('the chair previews endpoint 1')
+        # the chair looks at endpoint 1's camera before anything else
+        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] button.preview").click()
+        chair.wait_for_selector(f"#c-preview[data-user-id='{ep1_id}']", state="visible")
+        chair.wait_for_function("""async () => { const pc = window.__room.media.preview.pc;
+            let frames = 0; (await pc.getStats()).forEach((s) => {
+              if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0; });
+            return frames > 5; }""", polling=300)
 
         step('the chair moves to the next agenda ite')
         # the chair moves to the next agenda item; both endpoints follow

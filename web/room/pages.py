@@ -110,6 +110,7 @@ def _strings() -> dict[str, str]:
         "participants": _("Thành phần đã vào"),
         "hand": _("Giơ tay"),
         "muted_flag": _("Đã tắt tiếng"),
+        "preview": _("Xem trước"),
         "present": _("Trình chiếu"),
         "stop_present": _("Dừng trình chiếu"),
         "presenting": _("Đang trình chiếu"),

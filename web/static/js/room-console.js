@@ -6,8 +6,9 @@ import { $, clear, el, hhmm } from "/static/js/room-dom.js";
 export const PAGE_SIZE = 16;
 
 export class ChairConsole {
-  constructor({ client, strings, notify, confirmEnd, userId }) {
+  constructor({ client, strings, notify, confirmEnd, userId, onPreview = null }) {
     this.client = client;
+    this.onPreview = onPreview;
     this.userId = userId;
     this.t = strings;
     this.notify = notify;
@@ -92,8 +93,10 @@ export class ChairConsole {
         ? el("button", { class: "small", text: t.take_floor, type: "button", onClick: () => this._do(this.client.takeFloor()) })
         : el("button", { class: "small give", text: t.give_floor, type: "button",
           onClick: () => this._do(this.client.giveFloor(p.user_id)) }),
-      el("button", { class: "small secondary-b", type: "button", text: p.muted ? t.unmute_one : t.mute_one,
+      el("button", { class: "small secondary-b mute", type: "button", text: p.muted ? t.unmute_one : t.mute_one,
         onClick: () => this._do(this.client.mute(p.user_id, !p.muted)) }),
+      this.onPreview && !p.audio_only ? el("button", { class: "small secondary-b preview", type: "button",
+        text: t.preview, onClick: () => this.onPreview(p) }) : null,
     ]);
     return el("div", { class: `tile${isFloor ? " on-floor" : ""}${p.hand_raised_at ? " hand" : ""}`,
       data: { userId: p.user_id } }, [

@@ -64,6 +64,7 @@ export class RoomMedia extends EventTarget {
     this.muted = false;
     this.pub = null;
     this.sub = null;
+    this.preview = null;
     this.hall = new MediaStream();
     this.speaker = new MediaStream();
     this._attempt = 0;
@@ -122,6 +123,21 @@ export class RoomMedia extends EventTarget {
     this._emit("local", { stream: this.local });
   }
 
+  /**
+   * Chair only: one participant's camera in a preview (slot "participant:<id>"); the first
+   * call opens a one-slot subscription, later calls re-point it. Returns its MediaStream.
+   */
+  async previewParticipant(userId) {
+    const slot = `participant:${userId}`;
+    if (!this.preview) {
+      this.preview = await this.media.subscribe({ slots: [slot], audio: false });
+      this._watch(this.preview);
+    } else {
+      await this.media.setSlot(this.preview.peerId, 0, slot);
+    }
+    return this.preview.streams[0];
+  }
+
   get publishPc() { return this.pub ? this.pub.pc : null; }
   get subscribePc() { return this.sub ? this.sub.pc : null; }
 
@@ -152,6 +168,7 @@ export class RoomMedia extends EventTarget {
       const sender = this._videoSender();
       if (sender) await sender.replaceTrack(null);
     }
+    this.preview = null; // a chair's preview belonged to the old connection
     this.sub = await media.subscribe();
     this._watch(this.pub);
     this._watch(this.sub);

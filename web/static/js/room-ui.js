@@ -502,6 +502,23 @@ media.addEventListener("weak-link", async () => {
 });
 
 $("hand-button").hidden = config.canRun; // the chair gives the floor, never asks for it
-if (config.canRun) ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId });
+async function preview(p) {
+  try {
+    const stream = await media.previewParticipant(p.user_id);
+    $("c-preview-video").srcObject = stream;
+    $("c-preview-name").textContent = `${t.preview}: ${p.endpoint || p.name}`;
+    $("c-preview").hidden = false;
+    $("c-preview").dataset.userId = String(p.user_id);
+    $("c-preview-video").play().catch(() => {});
+  } catch (err) {
+    notify(`${t.no_media} (${err.code || err.message || err})`, true);
+  }
+}
+
+if (config.canRun) {
+  ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId,
+    onPreview: preview });
+  $("c-preview-close").addEventListener("click", () => { $("c-preview").hidden = true; });
+}
 setInterval(tick, 1000);
 setupPrejoin();
