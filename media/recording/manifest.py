@@ -207,9 +207,9 @@ def list_sessions(root: Path, room: str) -> list[SessionJournal]:
     if not base.is_dir():
         return []
     sessions = []
-    for child in sorted(base.iterdir()):
+    for child in base.iterdir():
         if child.is_dir():
             journal = read_journal(child)
             if journal is not None:
                 sessions.append(journal)
-    return sessions
+    return sorted(sessions, key=lambda j: (j.wall, j.session))

@@ -37,7 +37,8 @@ StoppedCallback = Callable[[str, dict[str, Any]], None]
 
 
 def new_session_id(now: float) -> str:
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S")
+    moment = datetime.fromtimestamp(now, UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}"
     return f"{stamp}Z-{secrets.token_hex(3)}"
 
 
