@@ -21,7 +21,10 @@ logger = logging.getLogger(__name__)
 
 settings = load_settings()
 
-celery = Celery("giaoban", include=["tasks.reminders", "tasks.room", "tasks.minutes"])
+celery = Celery(
+    "giaoban",
+    include=["tasks.reminders", "tasks.room", "tasks.minutes", "tasks.documents", "tasks.recording"],
+)
 celery.conf.update(
     broker_url=settings.celery_broker_url,
     task_ignore_result=True,
@@ -39,6 +42,8 @@ celery.conf.update(
         },
         "stale-presences": {"task": "tasks.room.close_stale_presences", "schedule": 60.0},
         "overdue-tasks": {"task": "tasks.minutes.remind_overdue", "schedule": 3600.0},
+        "recording-housekeeping": {"task": "tasks.recording.housekeeping", "schedule": 300.0},
+        "documents-requeue-stale": {"task": "tasks.documents.requeue_stale", "schedule": 300.0},
     },
     beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
 )

@@ -12,6 +12,7 @@ from meetings.validation import Fields
 from web.api import body, bp
 from web.auth import domain_user
 from web.extensions import db
+from web.hooks import after_status_change
 from web.serializers import agenda_dict, meeting_dict
 
 
@@ -81,6 +82,7 @@ def change_status(meeting_id: int) -> Response:
     f.done()
     meetings.change_status(db.session, user, meeting, target)
     db.session.commit()
+    after_status_change(meeting)
     return jsonify({"meeting": meeting_dict(meeting)})
 
 

@@ -23,6 +23,7 @@ from meetings.permissions import (
 )
 from web.auth import domain_user
 from web.extensions import db
+from web.hooks import after_status_change
 
 bp = Blueprint("meetings", __name__)
 
@@ -127,6 +128,7 @@ def change_status(meeting_id: int) -> Response:
     meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
     meetings.change_status(db.session, user, meeting, request.form.get("status", ""))
     db.session.commit()
+    after_status_change(meeting)
     return redirect(url_for("meetings.detail", meeting_id=meeting.id))
 
 

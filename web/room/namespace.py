@@ -34,6 +34,7 @@ from meetings.models.live import Presence
 from meetings.permissions import can_see_private_chat
 from meetings.validation import Fields
 from web.extensions import db, socketio
+from web.hooks import after_status_change
 from web.room import bridge as media
 
 logger = logging.getLogger(__name__)
@@ -273,6 +274,8 @@ class RoomNamespace(Namespace):
                 meeting_actions.change_status(s, s.get(User, m.chair_id) or u, m, MeetingStatus.ENDED.value)
             else:
                 meeting_actions.change_status(s, u, m, MeetingStatus.ENDED.value)
+            s.commit()
+            after_status_change(m)
             return {"media": media.close(m.id)}
         return self._act(data, action)
 
