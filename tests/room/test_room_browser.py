@@ -248,7 +248,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
 
         step('the chair previews endpoint 1')
         # the chair looks at endpoint 1's camera before anything else
-        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] button.preview").click()
+        chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] button.peek").click()
         chair.wait_for_selector(f"#c-preview[data-user-id='{ep1_id}']", state="visible")
         chair.wait_for_function("""async () => { const pc = window.__room.media.preview.pc;
             let frames = 0; (await pc.getStats()).forEach((s) => {

@@ -86,6 +86,7 @@ def _strings() -> dict[str, str]:
         "send": _("Gửi"),
         "give_floor": _("Cho phát biểu"),
         "take_floor": _("Thu hồi quyền phát biểu"),
+        "take_floor_short": _("Thu hồi"),
         "next_speaker": _("Người tiếp theo"),
         "mute_one": _("Tắt tiếng"),
         "unmute_one": _("Bật tiếng"),

@@ -90,12 +90,13 @@ export class ChairConsole {
     const own = p.user_id === this.userId;
     const buttons = own ? el("div", { class: "tile-buttons muted", text: t.you }) : el("div", { class: "tile-buttons" }, [
       isFloor
-        ? el("button", { class: "small", text: t.take_floor, type: "button", onClick: () => this._do(this.client.takeFloor()) })
+        ? el("button", { class: "small take", text: t.take_floor_short, title: t.take_floor, type: "button",
+          onClick: () => this._do(this.client.takeFloor()) })
         : el("button", { class: "small give", text: t.give_floor, type: "button",
           onClick: () => this._do(this.client.giveFloor(p.user_id)) }),
       el("button", { class: "small secondary-b mute", type: "button", text: p.muted ? t.unmute_one : t.mute_one,
         onClick: () => this._do(this.client.mute(p.user_id, !p.muted)) }),
-      this.onPreview && !p.audio_only ? el("button", { class: "small secondary-b preview", type: "button",
+      this.onPreview && !p.audio_only ? el("button", { class: "small secondary-b peek", type: "button",
         text: t.preview, onClick: () => this.onPreview(p) }) : null,
     ]);
     return el("div", { class: `tile${isFloor ? " on-floor" : ""}${p.hand_raised_at ? " hand" : ""}`,
