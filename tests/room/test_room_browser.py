@@ -173,6 +173,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
 
         enter(chair, url, mid)
         assert chair.locator("#console").is_visible()
+        chair.wait_for_selector("#vote-panel form.vote-open")  # the voting panel is mounted
         enter(ep1, url, mid, head_count=12)
         enter(ep2, url, mid, head_count=8)
         assert not ep1.locator("#console").count()

@@ -154,7 +154,20 @@ async function join(c) {
   $("room").hidden = false;
   connStatus(t.joined, "ok");
   $("roll-heads").value = String(c.headCount || 1);
+  mountVotePanel(ack.state);
   await startMedia(c);
+}
+
+/** The voting panel (room-votes.js, from the minutes area) on the same /room connection. */
+async function mountVotePanel(state) {
+  try {
+    const { mountVotes } = await import("/static/js/room-votes.js");
+    ui.votes = mountVotes(client.socket, $("vote-panel"), state);
+    client.addEventListener("rejoined", () => { if (ui.votes) ui.votes.refresh(); });
+  } catch (err) {
+    $("vote-panel").hidden = true;
+    console.error("vote panel", err);
+  }
 }
 
 async function startMedia(c) {
