@@ -14,8 +14,8 @@ def store(tmp_path: Path) -> DocumentStore:
 
 @pytest.fixture
 def doc_app(app):
-    """The app with the documents blueprint (registered here until create_app does it),
-    converting in-process so tests see the real LibreOffice result."""
+    """The app (create_app registers the documents blueprint; registered here too if a
+    future create_app drops it), converting in-process so tests see LibreOffice's result."""
     from web.documents import bp
 
     if "documents" not in app.blueprints:
