@@ -50,6 +50,8 @@ def _strings() -> dict[str, str]:
         "connecting": _("Đang kết nối…"),
         "reconnecting": _("Mất kết nối, đang kết nối lại…"),
         "reconnected": _("Đã kết nối lại."),
+        "not_connected": _("Chưa kết nối được tới máy chủ; thao tác chưa được gửi."),
+        "no_answer": _("Máy chủ không trả lời kịp; hãy thử lại."),
         "joined": _("Đã vào phòng họp."),
         "hall": _("Hội trường"),
         "speaker": _("Người phát biểu"),

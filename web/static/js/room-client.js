@@ -42,8 +42,10 @@ export class RoomClient extends EventTarget {
    * @param {string} [options.url] origin of the web app ("" = this page)
    * @param {number} [options.ackTimeoutMs]
    */
-  constructor({ url = "", ackTimeoutMs = ACK_TIMEOUT_MS } = {}) {
+  constructor({ url = "", ackTimeoutMs = ACK_TIMEOUT_MS, messages = {} } = {}) {
     super();
+    // texts of the errors this client makes up itself (the server's come translated)
+    this.messages = { disconnected: "disconnected", timeout: "timeout", invalid: "no answer", ...messages };
     this.url = url;
     this.ackTimeoutMs = ackTimeoutMs;
     this.socket = null;
@@ -146,13 +148,12 @@ export class RoomClient extends EventTarget {
 
   /** Emit an event and resolve with its acknowledgement (never rejects). */
   request(event, data) {
-    if (!this.connected) {
-      return Promise.resolve({ ok: false, error: "disconnected", message: "disconnected" });
-    }
+    const local = (error) => ({ ok: false, error, message: this.messages[error] });
+    if (!this.connected) return Promise.resolve(local("disconnected"));
     return new Promise((resolve) => {
       this.socket.timeout(this.ackTimeoutMs).emit(event, data, (err, ack) => {
-        if (err) resolve({ ok: false, error: "timeout", message: "timeout" });
-        else resolve(ack || { ok: false, error: "invalid", message: "no answer" });
+        if (err) resolve(local("timeout"));
+        else resolve(ack || local("invalid"));
       });
     });
   }

@@ -13,7 +13,8 @@ const STORE_KEY = `giaoban.room.${config.meetingId}`;
 // server clock minus this browser's clock (the page was rendered a moment ago)
 const CLOCK_OFFSET_MS = config.serverNow ? Date.parse(config.serverNow) - Date.now() : 0;
 
-const client = new RoomClient();
+const client = new RoomClient({ messages: { disconnected: t.not_connected, timeout: t.no_answer,
+  invalid: t.no_answer } });
 const media = new RoomMedia({ meetingId: config.meetingId });
 const ui = {
   state: null, joined: false, endpointId: null, preview: null, stopMeter: null,
