@@ -76,22 +76,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     _init_socketio(app)
 
-    from web import auth, errors, filters, vendor
+    from web import auth, documents, errors, filters, minutes, recording, vendor
     from web.api import bp as api_bp
     from web.pages import admin, meetings
+    from web.room import pages as room_pages
 
     errors.init_app(app)
     filters.init_app(app)
     auth.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(meetings.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(vendor.bp)
-    app.register_blueprint(__import__("web.room.pages", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("web.minutes", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("web.recording", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("web.documents", fromlist=["bp"]).bp)
+    for blueprint in (auth.bp, api_bp, meetings.bp, admin.bp, vendor.bp, room_pages.bp, minutes.bp,
+                      recording.bp, documents.bp):
+        app.register_blueprint(blueprint)
 
     from web import cli
 
