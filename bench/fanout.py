@@ -220,7 +220,7 @@ def measure_levels(
     print(f"\n== {label}: window {window:.0f} s per level ==")
     print(
         f"{'N':>5} {'node CPU':>9} {'per stream':>11} {'fps min':>8} {'fps med':>8} "
-        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9} {'pub CPU':>8} {'sub CPU':>8} {'sent fps':>9} {'load':>5}  held"
+        f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9} {'pub CPU':>8} {'sub CPU':>8} {'sent fps':>9} {'in fps':>7} {'kf/PLI':>7} {'load':>5}  held"
     )
     for n in levels:
         add = n - current
@@ -277,16 +277,26 @@ def measure_levels(
             "held": held,
             "publisher_cpu": (pub1 - pub0) / (wall1 - wall0),
             "subscribers_cpu": (sub1 - sub0) / (wall1 - wall0),
-            "sent_fps": None if sent0 is None else (sent1 - sent0) / n / (wall1 - wall0),
+            "sent_fps": None
+            if sent0 is None
+            else (sent1["sent"] - sent0["sent"]) / n / (wall1 - wall0),
+            "node_in_fps": None
+            if sent0 is None
+            else (sent1["published"] - sent0["published"]) / (wall1 - wall0),
+            "keyframes": None if sent0 is None else sent1["keyframes"] - sent0["keyframes"],
+            "pli_sent": None if sent0 is None else sent1["pli"] - sent0["pli"],
             "load": load,
         }
         rows.append(row)
+        kf_text = "n/a" if row["keyframes"] is None else f"{row['keyframes']}/{row['pli_sent']}"
         print(
             f"{n:>5} {cpu * 100:>8.1f}% {cpu / n * 100:>10.3f}% {row['fps_min']:>8.1f} "
             f"{row['fps_median']:>8.1f} {_s(row['lag_growth_median']):>9} "
             f"{_s(row['lag_growth_max']):>9} {row['kbps_median']:>9.0f} "
             f"{row['publisher_cpu'] * 100:>7.1f}% {row['subscribers_cpu'] * 100:>7.1f}% "
             f"{'n/a' if row['sent_fps'] is None else format(row['sent_fps'], '.1f'):>9} "
+            f"{'n/a' if row['node_in_fps'] is None else format(row['node_in_fps'], '.1f'):>7} "
+            f"{kf_text:>7} "
             f"{load:>5.1f}  "
             f"{'yes' if held else 'NO'}",
             flush=True,
@@ -300,15 +310,22 @@ def _s(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.3f}s"
 
 
-def forwarded_frames(web: WebApp) -> int:
+def forwarded_frames(web: WebApp) -> dict[str, int]:
+    """From the node's last stats push: frames forwarded to all subscribers, and the
+    publishers' frames and keyframes received."""
     from web.media_link import latest_stats
 
-    total = 0
+    out = {"sent": 0, "published": 0, "keyframes": 0, "pli": 0}
     for summary in web.call(latest_stats, web.meeting_id).values():
         for peer in summary.get("peers", []):
             if peer.get("kind") == "subscribe":
-                total += sum(t.get("frames_forwarded") or 0 for t in peer.get("tracks", []))
-    return total
+                out["sent"] += sum(t.get("frames_forwarded") or 0 for t in peer["tracks"])
+            elif peer.get("kind") == "publish":
+                video = (peer.get("tracks") or {}).get("video") or {}
+                out["published"] += video.get("frames") or 0
+                out["keyframes"] += video.get("keyframes_seen") or 0
+                out["pli"] += video.get("pli_sent") or 0
+    return out
 
 
 def measure_switch(web: WebApp, rounds: int) -> list[float]:
