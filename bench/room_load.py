@@ -3,7 +3,7 @@ meeting; the chair changes the floor R times; how long until each change reaches
 delegate (p50/p99 delivery latency; target p99 <= 250 ms on this machine).
 
     .venv/bin/python bench/room_load.py [--clients 200] [--rounds 20] [--workers 4]
-        [--server gunicorn|werkzeug] [--threads 450] [--queue embedded|none] [--preload]
+        [--server gunicorn|werkzeug] [--threads 500] [--queue embedded|none] [--preload]
 
 A throwaway SQLite database gets the demo province plus N delegate users created with the
 domain actions (meetings.actions.org.create_user) and invited to the demo briefing
@@ -51,7 +51,7 @@ def make_app():  # server entry: room_load:make_app()
 
 
 def preload_snapshot() -> None:
-    """--preload: what eager loading in room_state.snapshot would save. Before each
+    """--preload: eager loading for code older than 7b20498 (which does it itself). Before each
     snapshot, load the meeting's open presences with their users, endpoints and units in
     a few queries (the snapshot's lazy loads then hit the identity map), instead of about
     one query per participant."""
@@ -337,7 +337,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between floor changes")
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
-    parser.add_argument("--threads", type=int, default=450, help="gunicorn threads (one per websocket)")
+    parser.add_argument("--threads", type=int, default=500, help="gunicorn threads (one per websocket)")
     parser.add_argument("--queue", choices=("embedded", "none"), default="embedded")
     parser.add_argument("--preload", action="store_true",
                         help="measure with eager loading patched into room_state.snapshot")
