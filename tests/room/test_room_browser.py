@@ -332,6 +332,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         # a weak link (here: any bandwidth counts as too little) drops endpoint 1's video
         ep1.evaluate("window.__room.media.detector.limits.bitrate = 1e12")
         ep1.wait_for_selector("#notice:has-text('Đường truyền yếu: đã chuyển sang chỉ âm thanh')")
+        assert ep1.locator("#quality-badge").get_attribute("data-quality") == "audio_only"
         assert ep1.evaluate("window.__room.media.publishPc.getSenders()"
                             ".every((s) => !s.track || s.track.kind === 'audio')")
         expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Chỉ âm thanh")

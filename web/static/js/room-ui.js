@@ -433,6 +433,7 @@ async function switchAudioOnly(on) {
   const stored = saved();
   if (stored) sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, audioOnly: on }));
   ui.reportedQuality = on ? "audio_only" : null;
+  if (on) showQuality("audio_only");
   await check(client.updateSelf(on ? { audio_only: true, quality: "audio_only" } : { audio_only: false }));
 }
 
@@ -491,11 +492,15 @@ media.addEventListener("media-state", (e) => {
   if (e.detail.status === "reconnecting") connStatus(`${t.reconnecting} (${e.detail.attempt})`, "warn");
   else if (e.detail.status === "connected" && ui.joined) connStatus(ui.rejoins ? t.reconnected : t.joined, "ok");
 });
-media.addEventListener("quality", (e) => {
-  const q = e.detail.quality;
+function showQuality(q) {
   $("quality-badge").className = `quality q-${q}`;
   $("quality-label").textContent = t[`quality_${q}`] || q;
   $("quality-badge").dataset.quality = q;
+}
+
+media.addEventListener("quality", (e) => {
+  const q = e.detail.quality;
+  showQuality(q);
   // report a change once it has held for 3 samples (3 s): a flapping link must not make
   // every participant's state go out to the whole room every second
   ui.qualityRun = ui.qualityRun && ui.qualityRun.q === q ? { q, n: ui.qualityRun.n + 1 } : { q, n: 1 };
@@ -507,6 +512,7 @@ media.addEventListener("quality", (e) => {
 });
 media.addEventListener("weak-link", async () => {
   notify(t.weak_link, true, true);
+  showQuality("audio_only");
   $("self-view").hidden = true;
   updateAudioOnlyButton();
   ui.reportedQuality = "audio_only";
