@@ -232,6 +232,12 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
 
         step('next in queue, mute all, floor back')
         # endpoint 1 asks too; "next in queue" gives it the floor; "mute all" spares the floor
+        ep1.click("#hand-button")  # raised, then lowered: gone from the queue
+        chair.wait_for_selector(f"#c-queue li[data-user-id='{ep1_id}']")
+        ep1.wait_for_selector("#hand-button[data-raised='1']")
+        ep1.click("#hand-button")
+        chair.wait_for_selector(f"#c-queue li[data-user-id='{ep1_id}']", state="detached")
+        ep1.wait_for_selector("#hand-button[data-raised='0']")
         ep1.click("#hand-button")
         chair.wait_for_selector(f"#c-queue li[data-user-id='{ep1_id}']")
         chair.click("#c-next-speaker")
