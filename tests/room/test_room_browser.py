@@ -342,7 +342,18 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         assert ep1.evaluate("window.__room.media.publishPc.getSenders()"
                             ".every((s) => !s.track || s.track.kind === 'audio')")
         expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Chỉ âm thanh")
+        # it stops receiving video as well, and still hears the speaker
+        ep1.wait_for_function("window.__room.media.sub.pc.getTransceivers()"
+                              ".every((t) => t.receiver.track.kind === 'audio')")
+        wait_rising(ep1, 1, "audioPackets")
         shot(ep1, "room-endpoint-weak-link.png")
+        # the operator turns video back on: it sends and receives video again
+        steady_link(ep1)
+        ep1.click("#audio-only-button")
+        ep1.wait_for_selector("#audio-only-button[data-audio-only='0']")
+        wait_rising(ep1, 1, "framesDecoded")
+        ep1.wait_for_function("window.__room.media.publishPc.getSenders()"
+                              ".some((s) => s.track && s.track.kind === 'video')")
 
         step('endpoint 2 reloads: straight back in, ')
         # endpoint 2 reloads: straight back in, same item, still holding the floor, media again
@@ -370,9 +381,9 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         wait_rising(ep1, 1, "framesDecoded")
         assert text(ep1, "#item-title") == text(chair, "#item-title")
         expect(chair.locator("#gallery .tile")).to_have_count(3)
-        # still audio-only after the drop, and the chair sees it on the new presence
-        assert ep1.evaluate("window.__room.media.audioOnly") is True
-        expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}']")).to_contain_text("Chỉ âm thanh")
+        # still sending video after the drop, and the chair sees its quality on the new presence
+        assert ep1.evaluate("window.__room.media.audioOnly") is False
+        expect(chair.locator(f"#gallery .tile[data-user-id='{ep1_id}'] .quality")).not_to_have_text("Chưa đo")
 
         step('more than 16 in the room: the gallery ')
         # more than 16 in the room (16 more tiles fed to the console): the gallery pages

@@ -108,6 +108,7 @@ export class RoomMedia extends EventTarget {
     if (this.audioOnly) {
       for (const t of this.local.getVideoTracks()) { t.stop(); this.local.removeTrack(t); }
       if (sender) await sender.replaceTrack(null);
+      await this._resubscribe(); // and stop receiving video too
     } else {
       let track = this.local.getVideoTracks()[0];
       if (!track) {
@@ -118,6 +119,7 @@ export class RoomMedia extends EventTarget {
       }
       if (sender) await sender.replaceTrack(track || null);
       else await this._republish(); // the first offer had no video: negotiate again
+      await this._resubscribe();
       this.detector.reset();
     }
     this._emit("local", { stream: this.local });
@@ -169,7 +171,7 @@ export class RoomMedia extends EventTarget {
       if (sender) await sender.replaceTrack(null);
     }
     this.preview = null; // a chair's preview belonged to the old connection
-    this.sub = await media.subscribe();
+    this.sub = await this._subscribe(media);
     this._watch(this.pub);
     this._watch(this.sub);
     this._swapTracks(this.hall, this.sub.streams[0]);
@@ -178,6 +180,35 @@ export class RoomMedia extends EventTarget {
     this._prev = null;
     this._emit("streams", { hall: this.hall, speaker: this.speaker });
     this._emit("media-state", { status: "connected" });
+  }
+
+  /** Hall + speaker; audio only (no video m-lines at all) while this.audioOnly. */
+  async _subscribe(media) {
+    if (!this.audioOnly) return media.subscribe();
+    // giaoban-media.js has no audio-only subscribe: build the offer here and send it
+    // through its (internal) offer path; the node takes offers without video.
+    const pc = media._newPeerConnection();
+    const streams = [new MediaStream(), new MediaStream()];
+    for (const stream of streams) {
+      stream.addTrack(pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track);
+    }
+    const reply = await media._offer(pc, "subscribe", {});
+    media.peers.set(reply.peer_id, { pc, kind: "subscribe", slots: reply.slots });
+    return { peerId: reply.peer_id, pc, slots: reply.slots, streams };
+  }
+
+  /** Replace the hall + speaker subscription (after an audio-only switch). */
+  async _resubscribe() {
+    const media = this.media;
+    if (!media || !this.sub) return;
+    const old = this.sub;
+    this.sub = await this._subscribe(media);
+    this._watch(this.sub);
+    this._swapTracks(this.hall, this.sub.streams[0]);
+    this._swapTracks(this.speaker, this.sub.streams[1]);
+    this._prev = null;
+    await media.close(old.peerId).catch(() => {});
+    this._emit("streams", { hall: this.hall, speaker: this.speaker });
   }
 
   async _republish() {
