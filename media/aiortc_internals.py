@@ -26,16 +26,25 @@ Hooks:
    (wrapping ``add_remote_candidate``, before any pairing or mDNS lookup), and drop every
    datagram (STUN checks, DTLS, SRTP) whose source is outside the allowed networks
    (wrapping each socket protocol's ``datagram_received``).
+5. Consent freshness (``restrict_connection``): aioice sends each consent check once with a
+   0.5 s timeout and closes the connection after 6 misses in a row. A node whose event loop
+   is busy answers late, and then dropped its publishers (seen in bench/fanout.py at 200
+   subscribers). The replacement retransmits each check twice (0.5 + 1 + 2 s, still inside
+   the ~5 s interval); consent still expires after 6 checks without any answer (RFC 7675).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import aioice
+import aioice.ice
+from aioice import stun
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -63,6 +72,8 @@ RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
 PC_CREATE_DTLS = "_RTCPeerConnection__createDtlsTransport"
 CONNECTION_PROTOCOLS = "_protocols"
+CONNECTION_NOMINATED = "_nominated"
+CONSENT_RETRANSMISSIONS = 2
 
 _HOOKED = "_giaoban_hooked"
 
@@ -217,6 +228,29 @@ def restrict_connection(connection: aioice.Connection, policy: IcePolicy) -> Non
             return
         await original_add(candidate)
 
+    async def query_consent() -> None:
+        failures = 0
+        while True:
+            await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
+            for pair in list(getattr(connection, CONNECTION_NOMINATED).values()):
+                request = connection.build_request(pair, nominate=False)
+                try:
+                    await pair.protocol.request(
+                        request,
+                        pair.remote_addr,
+                        integrity_key=(connection.remote_password or "").encode("utf8"),
+                        retransmissions=CONSENT_RETRANSMISSIONS,
+                    )
+                    failures = 0
+                except stun.TransactionError:
+                    failures += 1
+                if failures >= aioice.ice.CONSENT_FAILURES:
+                    logger.info("consent to send expired (%s)", pair.remote_addr[0])
+                    connection._query_consent_task = None
+                    await connection.close()
+                    return
+
+    connection.query_consent = query_consent  # type: ignore[method-assign]
     connection.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
     connection.add_remote_candidate = add_remote_candidate  # type: ignore[method-assign]
     setattr(connection, _HOOKED, True)

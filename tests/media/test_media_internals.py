@@ -53,6 +53,24 @@ def test_private_attributes_exist() -> None:
     assert "_add_remote_candidate" in inspect.getsource(aioice.Connection.add_remote_candidate)
 
 
+def test_consent_check_internals() -> None:
+    src = inspect.getsource(aioice.Connection.query_consent)
+    assert "retransmissions=0" in src and "CONSENT_FAILURES" in src
+    assert "self._query_consent_task = asyncio.create_task(self.query_consent())" in (
+        inspect.getsource(aioice.Connection.connect)
+    )
+    assert isinstance(aioice.ice.CONSENT_INTERVAL, int | float)
+    assert isinstance(aioice.ice.CONSENT_FAILURES, int)
+    assert list(inspect.signature(aioice.ice.StunProtocol.request).parameters) == [
+        "self",
+        "request",
+        "addr",
+        "integrity_key",
+        "retransmissions",
+    ]
+    assert "self._query_consent_task.cancel()" in inspect.getsource(aioice.Connection.close)
+
+
 def test_bench_hooks_exist() -> None:
     import aiortc.codecs.vpx as vpx
 
@@ -251,3 +269,30 @@ def test_policy_allows() -> None:
     assert not policy.allows("abc.local")
     assert not policy.allows("")
     assert policy.allows("::ffff:127.0.0.1")
+
+
+def test_consent_checks_keep_a_live_peer_and_expire_a_dead_one(monkeypatch) -> None:
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.1)
+    monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 1)
+
+    async def main() -> None:
+        node = internals.create_peer_connection(LOOPBACK)
+        node.addTrack(PatternVideoTrack(pattern=1))
+        client = client_pc()
+        await negotiate(node, client)
+        await wait_for(lambda: node.connectionState == "connected")
+        connection = node.getTransceivers()[0].sender.transport.transport._connection
+        await asyncio.sleep(1.0)  # about ten consent checks, all answered
+        assert node.connectionState == "connected"
+        assert connection._query_consent_task is not None
+        # the client vanishes without a word (no DTLS close): its sockets just go away
+        client_connection = client.getTransceivers()[0].receiver.transport.transport._connection
+        for protocol in client_connection._protocols:
+            protocol.transport.close()
+        # unanswered checks (each retransmitted: 0.5 + 1 + 2 s) expire consent
+        await wait_for(lambda: node.connectionState in ("failed", "closed"), timeout=15)
+        assert connection._query_consent_task is None
+        await node.close()
+        await client.close()
+
+    run(main())
