@@ -20,7 +20,7 @@ QUALITIES = ("good", "fair", "poor", "audio_only")
 
 
 def join(session: Session, user: User, meeting: Meeting, sid: str, *, endpoint_id: int | None = None,
-         audio_only: bool = False) -> Presence:
+         audio_only: bool = False, head_count: int | None = None) -> Presence:
     """Record that this user (for an endpoint they operate, or alone) is now in the room."""
     if meeting.status not in OPEN_STATUSES:
         raise ValidationFailed("Cuộc họp đã kết thúc hoặc chưa được lên lịch.", {"status": meeting.status})
@@ -41,6 +41,10 @@ def join(session: Session, user: User, meeting: Meeting, sid: str, *, endpoint_i
     if last is not None:
         presence.muted, presence.muted_by_chair = last.muted, last.muted_by_chair
         presence.head_count = last.head_count
+    if head_count is not None:
+        if endpoint_id is None and head_count != 1:
+            raise ValidationFailed("Chỉ điểm cầu mới báo số người dự.", {"head_count": "Phải là 1."})
+        presence.head_count = head_count
     session.add(presence)
     session.flush()
     bump(state_of(session, meeting))

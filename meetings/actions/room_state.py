@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -159,7 +161,9 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
     # The broadcast state carries no chat: messages travel as their own "chat" events.
     chat = [] if viewer is None else list(
         session.scalars(chat_q.order_by(ChatMessage.at.desc(), ChatMessage.id.desc()).limit(100)))
+    digest = hashlib.sha1(json.dumps(participants, sort_keys=True).encode()).hexdigest()[:16]
     return {
+        "participants_digest": digest,
         "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status,
                     "chair_id": meeting.chair_id, "secretary_id": meeting.secretary_id},
         "version": state.version,

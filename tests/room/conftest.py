@@ -26,8 +26,22 @@ class RoomClient:
         return self.sio.emit(event, *args, namespace="/room", callback=True)
 
     def events(self, name: str | None = None) -> list[Any]:
+        """Events received since the last call. Broadcast states that left out an unchanged
+        participant list get it back, as the browser client does (docs/protocol-room.md)."""
         got = self.sio.get_received("/room")
-        return [e["args"][0] if e["args"] else None for e in got if name is None or e["name"] == name]
+        out = []
+        for e in got:
+            data = e["args"][0] if e["args"] else None
+            if e["name"] == "state" and isinstance(data, dict):
+                if "participants" in data:
+                    self._participants = (data["participants_digest"], data["participants"])
+                else:
+                    digest, known = getattr(self, "_participants", (None, None))
+                    assert digest == data["participants_digest"], "state without a list I know"
+                    data = {**data, "participants": known}
+            if name is None or e["name"] == name:
+                out.append(data)
+        return out
 
     def last_state(self) -> dict[str, Any]:
         states = self.events("state")

@@ -50,9 +50,23 @@ def organisers_room(meeting_id: int) -> str:
     return f"m:{meeting_id}:org"
 
 
+# Digest of the participant list this process last broadcast, per meeting.
+_sent_participants: dict[int, str] = {}
+
+
 def broadcast_state(session: Session, meeting: Meeting) -> None:
-    """Send the meeting's public state to everyone in its room (any web process)."""
+    """Send the meeting's public state to everyone in its room (any web process).
+
+    The participant list (most of the bytes at 200 endpoints) is left out when it has not
+    changed since this process last sent it; `participants_digest` is always there, and a
+    client whose list has another digest asks for the whole state (docs/protocol-room.md).
+    """
     state = room_state.snapshot(session, meeting, None)
+    digest = state["participants_digest"]
+    if _sent_participants.get(meeting.id) == digest:
+        del state["participants"]
+    else:
+        _sent_participants[meeting.id] = digest
     socketio.emit("state", state, to=meeting_room(meeting.id), namespace=ROOM_NS)
 
 
@@ -127,6 +141,7 @@ class RoomNamespace(Namespace):
             meeting_id = f.integer("meeting_id", required=True, minimum=1)
             endpoint_id = f.integer("endpoint_id", minimum=1)
             audio_only = f.boolean("audio_only")
+            head_count = f.integer("head_count", minimum=1, maximum=10000)
             f.done()
             meeting = room_state.room_meeting(session, user, meeting_id)
             sid = request.sid  # type: ignore[attr-defined]
@@ -135,7 +150,7 @@ class RoomNamespace(Namespace):
                 leave_room(meeting_room(old.meeting_id))
                 leave_room(organisers_room(old.meeting_id))
             presence = room_presence.join(session, user, meeting, sid, endpoint_id=endpoint_id,
-                                          audio_only=audio_only)
+                                          audio_only=audio_only, head_count=head_count)
             session.commit()
             join_room(meeting_room(meeting.id))
             private = can_see_private_chat(session, user, meeting)

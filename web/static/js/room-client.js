@@ -168,6 +168,16 @@ export class RoomClient extends EventTarget {
         && state.version < this.state.version && !state.you) {
       return; // an older broadcast overtaken by a newer one
     }
+    if (!Array.isArray(state.participants)) {
+      // The broadcast left the participant list out: it is unchanged since the server last
+      // sent it. Reuse ours when the digests agree, otherwise fetch the whole state.
+      if (this.state && this.state.participants_digest === state.participants_digest) {
+        state = { ...state, participants: this.state.participants };
+      } else {
+        this.refresh();
+        return;
+      }
+    }
     this.state = state;
     this._emit("state", state);
   }

@@ -137,7 +137,11 @@ async function join(c) {
     return;
   }
   const params = { meeting_id: config.meetingId, audio_only: Boolean(c.audioOnly) };
-  if (c.endpointId) params.endpoint_id = c.endpointId;
+  if (c.endpointId) {
+    params.endpoint_id = c.endpointId;
+    const count = Number.parseInt(c.headCount, 10);
+    if (Number.isInteger(count) && count > 0) params.head_count = count;
+  }
   const ack = await client.join(params);
   if (!ack.ok) {
     $("join-error").textContent = ack.message || ack.error;
@@ -149,7 +153,6 @@ async function join(c) {
   ui.joined = true;
   ui.endpointId = c.endpointId || null;
   sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...c, joined: true }));
-  if (c.endpointId) await client.updateSelf({ head_count: c.headCount });
   if (ui.stopMeter) { ui.stopMeter(); ui.stopMeter = null; }
   $("prejoin").hidden = true;
   $("room").hidden = false;
