@@ -97,6 +97,9 @@ def app(db_engine: Engine, db_session: Session) -> Iterator[Flask]:
         "TESTING": True,
         "DATABASE_URL": TEST_DB_URL,
         "SOCKETIO_QUEUE": None,
+        # One in-process app: the media-node registry lives in memory. Tests of several
+        # processes give their own processes REDIS_URL (login counters use Redis anyway).
+        "REDIS_URL": None,
         "STORAGE_DIR": str(_TMP / f"storage-{uuid.uuid4().hex[:8]}"),
         "BASE_URL": "http://127.0.0.1:5000",
     })

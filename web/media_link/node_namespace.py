@@ -53,6 +53,9 @@ class NodeNamespace(Namespace):
         store().put_node(info)
         join_room(NODES_ROOM)
         logger.info("media node %s registered (%s)", info["node_id"], info["addresses"])
+        from web.room.bridge import resume_recordings
+
+        resume_recordings(info["node_id"])
 
     def on_disconnect(self, reason: Any = None) -> None:
         node = store().node_by_sid(request.sid)

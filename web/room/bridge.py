@@ -51,3 +51,32 @@ def presentable_document(session: Session, user: User, meeting: Meeting, documen
     versions = getattr(document, "versions", None) or []
     latest = max((v.number for v in versions), default=1)
     return {"document_id": document.id, "title": document.title, "version": latest}
+
+
+def resume_recordings(node_id: str) -> list[int]:
+    """A media node (re)connected: meetings that are live with the recording flag on and
+    served by this node (or by none yet) get their recorder started again, so a node crash
+    loses only the seconds until it is back."""
+    from sqlalchemy import select
+
+    from meetings.models import MeetingStatus
+    from meetings.models.live import LiveState
+    from web import media_link
+    from web.extensions import db
+    from web.media_link.state import store
+
+    rows = db.session.execute(
+        select(LiveState.meeting_id)
+        .join(Meeting, Meeting.id == LiveState.meeting_id)
+        .where(LiveState.recording.is_(True), Meeting.status == MeetingStatus.LIVE.value)
+    ).scalars().all()
+    resumed = []
+    live_nodes = store().nodes()
+    for meeting_id in rows:
+        served_by = store().assignment(str(meeting_id))
+        if served_by in (None, node_id) or served_by not in live_nodes:
+            if media_link.start_recording(meeting_id):
+                resumed.append(meeting_id)
+    if resumed:
+        logger.info("node %s: recording resumed for meetings %s", node_id, resumed)
+    return resumed
