@@ -15,6 +15,7 @@ from meetings.models import Endpoint, Meeting, MeetingStatus, User
 from meetings.models.live import (
     AgendaMove,
     ChatMessage,
+    CoChair,
     FloorTurn,
     HandRaise,
     LiveState,
@@ -184,6 +185,7 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
                    "raised_at": h.raised_at.isoformat()} for h in hands],
         "participants": participants,
         "recording": state.recording,
+        "co_chair_ids": sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id))),
         "roll_call": roll,
         "presenting": state.presenting,
         "chat": [{"id": c.id, "sender_id": c.sender_id, "sender": c.sender.full_name,

@@ -201,6 +201,8 @@ def test_recording_flag_cochair_and_end(room, demo, db_session):
     # co-chair: the chair names the finance director, who can then give the floor
     assert delegate.call("set_cochair", {"user_id": demo["daibieu.stc"]})["error"] == "forbidden"
     assert chair.call("set_cochair", {"user_id": demo["daibieu.stc"], "on": True})["ok"]
+    assert delegate.last_state()["co_chair_ids"] == [demo["daibieu.stc"]]
+    assert delegate.call("state")["state"]["you"]["can_run"] is True
     assert delegate.call("give_floor", {"user_id": demo["kythuat.02"]})["ok"]
     assert delegate.call("set_cochair", {"user_id": demo["kythuat.02"]})["error"] == "forbidden"
     assert chair.call("set_cochair", {"user_id": demo["daibieu.stc"], "on": False})["ok"]

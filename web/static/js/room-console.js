@@ -98,6 +98,13 @@ export class ChairConsole {
         onClick: () => this._do(this.client.mute(p.user_id, !p.muted)) }),
       this.onPreview && !p.audio_only ? el("button", { class: "small secondary-b peek", type: "button",
         text: t.preview, onClick: () => this.onPreview(p) }) : null,
+      // Only the chair names co-chairs (the server checks it too).
+      this.state && this.state.meeting.chair_id === this.userId
+        ? el("button", { class: "small secondary-b cochair", type: "button",
+          text: (this.state.co_chair_ids || []).includes(p.user_id) ? t.cochair_off : t.cochair_on,
+          onClick: () => this._do(this.client.setCochair(p.user_id,
+            !(this.state.co_chair_ids || []).includes(p.user_id))) })
+        : null,
     ]);
     return el("div", { class: `tile${isFloor ? " on-floor" : ""}${p.hand_raised_at ? " hand" : ""}`,
       data: { userId: p.user_id } }, [

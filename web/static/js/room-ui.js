@@ -236,6 +236,14 @@ function render(state) {
   if (state.chat && state.you) { clear($("chat-list")); ui.chatIds.clear(); state.chat.forEach(addChat); }
   if (ui.console) ui.console.render(state);
   if (state.meeting.status === "ended") ended();
+  // Named (or no longer) co-chair: the page reloads with or without the console, and the
+  // tab rejoins by itself (session storage).
+  const runs = state.meeting.chair_id === config.userId || (state.co_chair_ids || []).includes(config.userId);
+  if (Array.isArray(state.co_chair_ids) && runs !== config.canRun && !ui.reloading) {
+    ui.reloading = true;
+    notify(runs ? t.cochair_named : t.cochair_removed);
+    setTimeout(() => window.location.reload(), 1500);
+  }
 }
 
 function renderAgenda(state) {
