@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from meetings.models import AuditEntry
 from meetings.models.documents import ReadReceipt
+from tests.browser import CHROMIUM_ARGS, serve
 
 from .samples import make_pdf
 from .web_helpers import upload
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 
 
 @pytest.fixture
 def live_server(doc_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, doc_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(doc_app) as url:
+        yield url
 
 
 @pytest.mark.browser

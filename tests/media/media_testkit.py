@@ -146,8 +146,6 @@ class Client:
 # --------------------------------------------------------------------------- web link
 
 import itertools  # noqa: E402
-import threading  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 
 import socketio  # noqa: E402
 
@@ -155,19 +153,7 @@ SIGNAL_EVENTS = ("answer", "error", "done", "peer_closed", "renegotiate", "stats
 _request_ids = itertools.count(1)
 
 
-@contextmanager
-def serve(app):
-    """Serve a Flask app (Flask-SocketIO threading mode) on 127.0.0.1 in a thread."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+from tests.browser import serve  # noqa: E402,F401  (used by the media tests)
 
 
 def session_headers(api_client) -> dict[str, str]:

@@ -10,26 +10,13 @@ from media_testkit import SignalClient, node_config, run, serve, session_headers
 
 from media.control import ControlLink
 from media.synthetic import LUMA_LEVELS
+from tests.browser import CHROMIUM_ARGS, LOGIN_JS
 from web.media_link.state import STATE
 from web.media_link.store import MemoryStore
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 
-LOGIN_JS = """async ([username, password]) => {
-  const csrf = (await (await fetch('/api/v1/auth/csrf')).json()).csrf_token;
-  const resp = await fetch('/api/v1/auth/login', {method: 'POST',
-    headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
-    body: JSON.stringify({username, password})});
-  return resp.status;
-}"""
 
 PUBLISH_JS = """async (meetingId) => {
   const { GiaobanMedia } = await import('/static/js/giaoban-media.js');

@@ -7,32 +7,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.browser import CHROMIUM_ARGS, LOGIN_JS, chromium, serve
+
+__all__ = ["CHROMIUM_ARGS", "LOGIN_JS", "chromium", "serve"]
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
-CHROMIUM_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
-LOGIN_JS = """async ([username, password]) => {
-  const csrf = (await (await fetch('/api/v1/auth/csrf')).json()).csrf_token;
-  const resp = await fetch('/api/v1/auth/login', {method: 'POST',
-    headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
-    body: JSON.stringify({username, password})});
-  return resp.status;
-}"""
 
 # Counters of the subscription's slot `index` (0 hall, 1 speaker) from getStats().
 SLOT_STATS_JS = """async (index) => {
@@ -55,21 +43,6 @@ SLOT_STATS_JS = """async (index) => {
   });
   return out;
 }"""
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """The Flask app (Flask-SocketIO threading mode) on 127.0.0.1, in a thread."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @contextmanager
@@ -109,18 +82,6 @@ def _node_linked(state: Any) -> bool:
     from web.media_link.commands import media_nodes
 
     return bool(media_nodes())
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def logged_in_page(browser: Any, url: str, username: str, password: str) -> Any:
