@@ -114,6 +114,19 @@ def _strings() -> dict[str, str]:
         "hand": _("Giơ tay"),
         "muted_flag": _("Đã tắt tiếng"),
         "preview": _("Xem trước"),
+        # The voting panel (web/static/js/room-votes.js). The default options stay as the
+        # legal wording, in Vietnamese, in every language.
+        "votes": {
+            "title": _("Biểu quyết"), "question": _("Nội dung biểu quyết"), "options": _("Phương án"),
+            "customOptions": _("Phương án khác (mỗi dòng một phương án)"),
+            "secret": _("Bỏ phiếu kín"), "perEndpoint": _("Mỗi điểm cầu một phiếu"),
+            "open": _("Mở biểu quyết"), "close": _("Kết thúc biểu quyết"),
+            "voted": _("Bạn đã biểu quyết."), "votedEndpoint": _("Điểm cầu đã biểu quyết."),
+            "endpointOnly": _("Biểu quyết theo điểm cầu: cán bộ kỹ thuật điểm cầu biểu quyết thay điểm cầu."),
+            "cast": _("đã biểu quyết"), "of": _("trên"), "result": _("Kết quả"),
+            "secretTag": _("kín"), "namedTag": _("công khai"), "none": _("Chưa có biểu quyết nào."),
+            "error": _("Lỗi"),
+        },
         "cochair_on": _("Đồng chủ trì"),
         "cochair_off": _("Bỏ đồng chủ trì"),
         "cochair_named": _("Chủ trì đã chỉ định bạn làm đồng chủ trì."),

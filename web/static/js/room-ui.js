@@ -166,7 +166,7 @@ async function join(c) {
 async function mountVotePanel(state) {
   try {
     const { mountVotes } = await import("/static/js/room-votes.js");
-    ui.votes = mountVotes(client.socket, $("vote-panel"), state);
+    ui.votes = mountVotes(client.socket, $("vote-panel"), { ...state, strings: t.votes });
     client.addEventListener("rejoined", () => { if (ui.votes) ui.votes.refresh(); });
   } catch (err) {
     $("vote-panel").hidden = true;
