@@ -123,12 +123,17 @@ def can_edit_meeting(user: User, meeting: Meeting) -> bool:
     return is_organiser(user, meeting)
 
 
-def can_change_status(user: User, meeting: Meeting, target: MeetingStatus) -> bool:
-    """Opening and closing the meeting is the chair's; the secretary schedules and files."""
+def can_change_status(user: User, meeting: Meeting, target: MeetingStatus,
+                      session: Session | None = None) -> bool:
+    """Opening and closing the meeting is the chair's (a co-chair may close it); the
+    secretary schedules and files."""
     if is_admin(user):
         return True
-    if target in {MeetingStatus.LIVE, MeetingStatus.ENDED}:
+    if target == MeetingStatus.LIVE:
         return is_meeting_chair(user, meeting)
+    if target == MeetingStatus.ENDED:
+        return is_meeting_chair(user, meeting) or (
+            session is not None and is_co_chair(session, user, meeting))
     return is_meeting_secretary(user, meeting) or is_meeting_chair(user, meeting) or (
         meeting.created_by_id == user.id
     )

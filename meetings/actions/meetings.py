@@ -224,7 +224,7 @@ def change_status(session: Session, actor: User, meeting: Meeting, target: str) 
             f"Không thể chuyển cuộc họp từ '{current.value}' sang '{to.value}'.",
             {"status": "Chuyển trạng thái không được phép."},
         )
-    require(can_change_status(actor, meeting, to))
+    require(can_change_status(actor, meeting, to, session))
     if to == MeetingStatus.SCHEDULED and not meeting.agenda:
         logger.info("meeting %s scheduled without agenda", meeting.id)
     meeting.status = to.value

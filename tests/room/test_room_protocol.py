@@ -207,12 +207,19 @@ def test_recording_flag_cochair_and_end(room, demo, db_session):
     assert delegate.call("set_cochair", {"user_id": demo["kythuat.02"]})["error"] == "forbidden"
     assert chair.call("set_cochair", {"user_id": demo["daibieu.stc"], "on": False})["ok"]
     assert delegate.call("take_floor")["error"] == "forbidden"
+    assert delegate.call("end_meeting")["error"] == "forbidden"
     assert ep2.call("end_meeting")["error"] == "forbidden"
-    assert chair.call("end_meeting")["ok"]
+    assert chair.call("set_cochair", {"user_id": demo["daibieu.stc"], "on": True})["ok"]
+    assert delegate.call("end_meeting")["ok"]  # a co-chair may close the meeting
     assert ep2.last_state()["meeting"]["status"] == "ended"
     db_session.expire_all()
     assert db_session.scalars(select(Presence).where(Presence.left_at.is_(None))).all() == []
     assert db_session.scalars(select(FloorTurn).where(FloorTurn.ended_at.is_(None))).all() == []
+    from meetings.models import AuditEntry
+
+    closed_by = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "meeting.status")
+                                   .order_by(AuditEntry.id.desc())).first()
+    assert closed_by.actor_id == demo["daibieu.stc"] and closed_by.detail["to"] == "ended"
     kinds = [e.kind for e in db_session.scalars(select(RoomEvent).order_by(RoomEvent.id))]
     assert kinds[0] == "agenda.move" and "recording.start" in kinds and "recording.stop" in kinds
     assert kinds[-1] == "meeting.end"

@@ -285,10 +285,7 @@ class RoomNamespace(Namespace):
     def on_end_meeting(self, data: Any = None) -> dict[str, Any]:
         def action(s: Session, u: User, m: Meeting, p: Presence, f: Fields) -> dict[str, Any]:
             room_state.require_runner(s, u, m)
-            if m.chair_id != u.id:
-                meeting_actions.change_status(s, s.get(User, m.chair_id) or u, m, MeetingStatus.ENDED.value)
-            else:
-                meeting_actions.change_status(s, u, m, MeetingStatus.ENDED.value)
+            meeting_actions.change_status(s, u, m, MeetingStatus.ENDED.value)
             s.commit()
             after_status_change(m)
             return {"media": media.close(m.id)}
