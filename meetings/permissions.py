@@ -22,6 +22,7 @@ from meetings.models import (
     Role,
     User,
 )
+from meetings.models.live import CoChair
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +146,6 @@ def require(allowed: bool, message: str = "Bạn không có quyền thực hiệ
 
 
 def is_co_chair(session: Session, user: User, meeting: Meeting) -> bool:
-    from meetings.models.live import CoChair
-
     stmt = select(CoChair.id).where(CoChair.meeting_id == meeting.id, CoChair.user_id == user.id)
     return session.scalar(stmt) is not None
 

@@ -23,7 +23,8 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from meetings.actions import audit
-from meetings.models import User
+from meetings.actions.meetings import get_visible_meeting
+from meetings.models import Meeting, User
 from meetings.passwords import hash_password, needs_rehash, verify_password
 from web.errors import error_response, wants_json
 from web.extensions import db, limiter, login_manager
@@ -77,6 +78,12 @@ class FlaskUser:
 def domain_user() -> User:
     """The logged-in domain User (call only behind login_required)."""
     return current_user.user  # type: ignore[no-any-return]
+
+
+def visible_meeting(meeting_id: int) -> tuple[User, Meeting]:
+    """The logged-in user and a meeting they may see (404 for anyone else)."""
+    user = domain_user()
+    return user, get_visible_meeting(db.session, user, meeting_id)
 
 
 def _check(username: str, password: str) -> User | None:

@@ -10,7 +10,7 @@ from meetings.ics import meeting_calendar
 from meetings.permissions import can_edit_meeting, require
 from meetings.validation import Fields
 from web.api import body, bp
-from web.auth import domain_user
+from web.auth import domain_user, visible_meeting
 from web.extensions import db
 from web.hooks import after_status_change
 from web.serializers import agenda_dict, meeting_dict
@@ -39,15 +39,14 @@ def create_meeting() -> tuple[Response, int]:
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def get_meeting(meeting_id: int) -> Response:
-    meeting = meetings.get_visible_meeting(db.session, domain_user(), meeting_id)
+    _, meeting = visible_meeting(meeting_id)
     return jsonify({"meeting": meeting_dict(meeting, full=True)})
 
 
 @bp.patch("/meetings/<int:meeting_id>")
 @login_required
 def update_meeting(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     meetings.update_meeting(db.session, user, meeting, meetings.parse_meeting(body(), partial=True))
     db.session.commit()
     return jsonify({"meeting": meeting_dict(meeting, full=True)})
@@ -56,8 +55,8 @@ def update_meeting(meeting_id: int) -> Response:
 @bp.delete("/meetings/<int:meeting_id>")
 @login_required
 def delete_meeting(meeting_id: int) -> Response:
-    user = domain_user()
-    meetings.delete_meeting(db.session, user, meetings.get_visible_meeting(db.session, user, meeting_id))
+    user, meeting = visible_meeting(meeting_id)
+    meetings.delete_meeting(db.session, user, meeting)
     db.session.commit()
     return jsonify({"ok": True})
 
@@ -65,8 +64,7 @@ def delete_meeting(meeting_id: int) -> Response:
 @bp.put("/meetings/<int:meeting_id>/invitations")
 @login_required
 def set_invitations(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     meetings.set_invitations(db.session, user, meeting, meetings.parse_invitations(body()))
     db.session.commit()
     return jsonify({"meeting": meeting_dict(meeting, full=True)})
@@ -75,8 +73,7 @@ def set_invitations(meeting_id: int) -> Response:
 @bp.post("/meetings/<int:meeting_id>/status")
 @login_required
 def change_status(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     f = Fields(body())
     target = f.text("status", required=True, max_len=20)
     f.done()
@@ -89,7 +86,7 @@ def change_status(meeting_id: int) -> Response:
 @bp.get("/meetings/<int:meeting_id>/invitation.ics")
 @login_required
 def ics(meeting_id: int) -> Response:
-    meeting = meetings.get_visible_meeting(db.session, domain_user(), meeting_id)
+    _, meeting = visible_meeting(meeting_id)
     data = meeting_calendar(meeting, current_app.config["BASE_URL"])
     return Response(data, mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="hop-{meeting.id}.ics"'})
@@ -98,15 +95,14 @@ def ics(meeting_id: int) -> Response:
 @bp.get("/meetings/<int:meeting_id>/agenda")
 @login_required
 def list_agenda(meeting_id: int) -> Response:
-    meeting = meetings.get_visible_meeting(db.session, domain_user(), meeting_id)
+    _, meeting = visible_meeting(meeting_id)
     return jsonify({"agenda": [agenda_dict(i) for i in meeting.agenda]})
 
 
 @bp.post("/meetings/<int:meeting_id>/agenda")
 @login_required
 def add_agenda_item(meeting_id: int) -> tuple[Response, int]:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     item = agenda.add_item(db.session, user, meeting, agenda.parse_item(body()))
     db.session.commit()
     return jsonify({"item": agenda_dict(item)}), 201
@@ -115,8 +111,7 @@ def add_agenda_item(meeting_id: int) -> tuple[Response, int]:
 @bp.patch("/meetings/<int:meeting_id>/agenda/<int:item_id>")
 @login_required
 def update_agenda_item(meeting_id: int, item_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     require(can_edit_meeting(user, meeting))
     item = agenda.get_item(meeting, item_id)
     agenda.update_item(db.session, user, meeting, item, agenda.parse_item(body(), partial=True))
@@ -127,8 +122,7 @@ def update_agenda_item(meeting_id: int, item_id: int) -> Response:
 @bp.delete("/meetings/<int:meeting_id>/agenda/<int:item_id>")
 @login_required
 def remove_agenda_item(meeting_id: int, item_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     require(can_edit_meeting(user, meeting))
     agenda.remove_item(db.session, user, meeting, agenda.get_item(meeting, item_id))
     db.session.commit()
@@ -138,8 +132,7 @@ def remove_agenda_item(meeting_id: int, item_id: int) -> Response:
 @bp.put("/meetings/<int:meeting_id>/agenda/order")
 @login_required
 def reorder_agenda(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     f = Fields(body())
     order = f.id_list("order")
     f.done()

@@ -21,7 +21,8 @@ from meetings.permissions import (
     can_edit_meeting,
     require,
 )
-from web.auth import domain_user
+from meetings.timefmt import local_str
+from web.auth import domain_user, visible_meeting
 from web.extensions import db
 from web.hooks import after_status_change
 
@@ -43,7 +44,6 @@ def dashboard() -> str:
 def calendar() -> str:
     items = meetings.visible_meetings(db.session, domain_user())
     by_day: dict[str, list[Any]] = {}
-    from meetings.timefmt import local_str
     for m in items:
         by_day.setdefault(local_str(m.starts_at, with_time=False), []).append(m)
     return render_template("calendar.html", by_day=by_day)
@@ -86,8 +86,7 @@ def new_meeting() -> Any:
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_meeting(meeting_id: int) -> Any:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     require(can_edit_meeting(user, meeting))
     errors: dict[str, str] = {}
     form: dict[str, Any] = {}
@@ -107,8 +106,7 @@ def edit_meeting(meeting_id: int) -> Any:
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def detail(meeting_id: int) -> str:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     moves = [s.value for s in TRANSITIONS[MeetingStatus(meeting.status)]
              if can_change_status(user, meeting, s)]
     return render_template(
@@ -124,8 +122,7 @@ def detail(meeting_id: int) -> str:
 @bp.post("/meetings/<int:meeting_id>/status")
 @login_required
 def change_status(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     meetings.change_status(db.session, user, meeting, request.form.get("status", ""))
     db.session.commit()
     after_status_change(meeting)
@@ -135,8 +132,7 @@ def change_status(meeting_id: int) -> Response:
 @bp.post("/meetings/<int:meeting_id>/invitations")
 @login_required
 def set_invitations(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     data = {
         "unit_ids": request.form.getlist("unit_ids"),
         "subtree_unit_ids": request.form.getlist("subtree_unit_ids"),
@@ -151,8 +147,7 @@ def set_invitations(meeting_id: int) -> Response:
 @bp.post("/meetings/<int:meeting_id>/agenda")
 @login_required
 def add_agenda(meeting_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     agenda.add_item(db.session, user, meeting, agenda.parse_item(_form_data()))
     db.session.commit()
     return redirect(url_for("meetings.detail", meeting_id=meeting.id) + "#agenda")
@@ -161,8 +156,7 @@ def add_agenda(meeting_id: int) -> Response:
 @bp.post("/meetings/<int:meeting_id>/agenda/<int:item_id>")
 @login_required
 def change_agenda(meeting_id: int, item_id: int) -> Response:
-    user = domain_user()
-    meeting = meetings.get_visible_meeting(db.session, user, meeting_id)
+    user, meeting = visible_meeting(meeting_id)
     require(can_edit_meeting(user, meeting))
     item = agenda.get_item(meeting, item_id)
     op = request.form.get("op", "save")
@@ -184,7 +178,7 @@ def change_agenda(meeting_id: int, item_id: int) -> Response:
 @bp.get("/meetings/<int:meeting_id>/invitation.ics")
 @login_required
 def ics(meeting_id: int) -> Response:
-    meeting = meetings.get_visible_meeting(db.session, domain_user(), meeting_id)
+    _, meeting = visible_meeting(meeting_id)
     return Response(meeting_calendar(meeting, current_app.config["BASE_URL"]),
                     mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="hop-{meeting.id}.ics"'})

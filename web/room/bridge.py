@@ -21,8 +21,6 @@ def _media(call: str, *args: Any) -> str:
 
     try:
         done = getattr(media_link, call)(*args)
-    except media_link.NoMediaNode:
-        done = False
     except Exception:
         logger.exception("media command %s failed", call)
         return "error"
