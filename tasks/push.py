@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from web.config import load_settings
+from web.config import load_settings, socketio_channel
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 def _manager() -> socketio.PubSubManager:
     settings = load_settings()
     if settings.redis_url:
-        return socketio.RedisManager(settings.redis_url, write_only=True)
+        return socketio.RedisManager(
+            settings.redis_url, channel=socketio_channel(settings.redis_url), write_only=True
+        )
     return socketio.KombuManager(
         "filesystem://", write_only=True,
         connection_options={"transport_options": settings.filesystem_transport_options("socketio")},

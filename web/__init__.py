@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from flask_login import current_user
 
-from web.config import ROOT, load_settings
+from web.config import ROOT, load_settings, socketio_channel
 from web.extensions import babel, csrf, db, limiter, login_manager, socketio
 
 logger = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ def _init_socketio(app: Flask) -> None:
     }
     if queue:
         kwargs["message_queue"] = queue
+        kwargs["channel"] = socketio_channel(queue)
     elif app.config.get("SOCKETIO_EMBEDDED_QUEUE"):
         # No Redis: workers reach browsers through kombu's filesystem transport.
         import socketio as sio

@@ -59,6 +59,18 @@ class Settings:
         }
 
 
+def socketio_channel(redis_url: str | None) -> str:
+    """Socket.IO pub/sub channel for a Redis URL. Redis pub/sub ignores the database
+    number, so two installations (or two test runs) sharing one Redis server on different
+    databases get different channels; database 0 keeps Flask-SocketIO's default name."""
+    from urllib.parse import urlparse
+
+    if not redis_url:
+        return "flask-socketio"
+    db = (urlparse(redis_url).path or "/0").strip("/") or "0"
+    return "flask-socketio" if db == "0" else f"flask-socketio-{db}"
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("GIAOBAN_INSTANCE", ROOT / "instance")).resolve()

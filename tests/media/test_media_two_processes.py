@@ -19,6 +19,7 @@ from media_testkit import SignalClient, node_config, run, wait_for
 
 from media.control import ControlLink
 from tests.conftest import REDIS_URL, TEST_DB_URL
+from web.config import socketio_channel
 
 HERE = Path(__file__).resolve().parent
 SECRET = "two-process-media-secret"
@@ -170,7 +171,7 @@ def test_offer_and_answer_cross_web_processes(web_processes, demo, redis_url) ->
 
         saved = (STATE.socketio, STATE.store, STATE.store_url)
         try:
-            STATE.socketio = SocketIO(message_queue=redis_url)
+            STATE.socketio = SocketIO(message_queue=redis_url, channel=socketio_channel(redis_url))
             STATE.store, STATE.store_url = None, redis_url
             assert [n["node_id"] for n in media_link.media_nodes()] == ["test-node"]
             assert media_link.set_speaker(demo.meeting_id, demo["chutri"])
