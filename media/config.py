@@ -42,6 +42,10 @@ class NodeConfig:
     pli_interval: float = 0.5
     stats_interval: float = 2.0
     max_message_bytes: int = 64 * 1024
+    publish_kbps: int = 1400  # REMB ceiling sent to each publisher (main + small + audio)
+    tick_interval: float = 0.5  # link levels, silent layers, `layers` events
+    command_burst: int = 30  # per participant: commands at once ...
+    command_rate: float = 10.0  # ... then per second (open_peer, close_peer, subscribe)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeConfig:
@@ -49,7 +53,8 @@ class NodeConfig:
         GIAOBAN_MEDIA_ICE_ADDRESSES (comma list, default 127.0.0.1),
         GIAOBAN_MEDIA_ALLOWED_NETWORKS (comma list, default 127.0.0.0/8),
         GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264),
-        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8)."""
+        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8), GIAOBAN_MEDIA_PUBLISH_KBPS
+        (REMB ceiling per publisher, default 1400)."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
@@ -72,4 +77,5 @@ class NodeConfig:
             capacity=int(env.get("GIAOBAN_MEDIA_CAPACITY", "400")),
             max_peers_per_participant=int(env.get("GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT", "8")),
             video_codec=codec,
+            publish_kbps=int(env.get("GIAOBAN_MEDIA_PUBLISH_KBPS", "1400")),
         )
