@@ -335,3 +335,21 @@ def test_peer_bucket_is_shared_by_the_sockets_driving_it(app, demo) -> None:
 
     with serve(app) as url:
         run(main(url), timeout=120)
+
+
+def test_node_with_a_wrong_secret_stops_instead_of_retrying(app) -> None:
+    async def main(url: str) -> None:
+        config = dataclasses.replace(
+            node_config(node_id="node-bad", web_url=url), secret="not-the-secret"
+        )
+        link = ControlLink(config)
+        started = time.monotonic()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            # no attempt limit: only the refusal can end this
+            await asyncio.wait_for(link.connect(retry_delay=0.2), 20)
+        assert link.refused == "unauthorized"
+        assert time.monotonic() - started < 15
+        assert not STATE.memory.nodes()
+
+    with serve(app) as url:
+        run(main(url))
