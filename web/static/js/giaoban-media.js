@@ -39,6 +39,31 @@ export class MediaRequestError extends Error {
   }
 }
 
+/**
+ * Only the video codecs a node forwards (VP8, H.264 packetization-mode 1; only `codec` when
+ * given) and their retransmission: keeps an offer with 16 video m-lines under the 32 KiB
+ * SDP limit (Chromium offers VP9, AV1 and more, ~5 KB per m-line with them, ~1.3 KB without).
+ */
+function preferNodeCodecs(transceiver, codec = null) {
+  const caps = typeof RTCRtpReceiver.getCapabilities === "function" ? RTCRtpReceiver.getCapabilities("video") : null;
+  if (!caps || typeof transceiver.setCodecPreferences !== "function") return;
+  const want = codec ? [`video/${codec.toLowerCase()}`] : ["video/vp8", "video/h264"];
+  const codecs = caps.codecs.filter((c) => {
+    const mime = c.mimeType.toLowerCase();
+    if (mime === "video/rtx") return true;
+    if (!want.includes(mime)) return false;
+    return mime !== "video/h264" || /packetization-mode=1/.test(c.sdpFmtpLine || "");
+  });
+  if (codecs.some((c) => c.mimeType.toLowerCase() !== "video/rtx")) transceiver.setCodecPreferences(codecs);
+}
+
+/** The codec of the first video m-line of an answer ("VP8", "H264") or null. */
+function answerVideoCodec(sdp) {
+  const video = (sdp || "").split(/\r?\nm=/).find((section) => section.startsWith("video") || section.startsWith("m=video"));
+  const match = video && /a=rtpmap:\d+ (VP8|H264)\/90000/i.exec(video);
+  return match ? match[1].toUpperCase() : null;
+}
+
 function waitForGathering(pc, timeoutMs) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
@@ -74,6 +99,7 @@ export class GiaobanMedia extends EventTarget {
     this.socket = null;
     this.peers = new Map(); // peerId -> { pc, kind, slots }
     this._pending = new Map(); // request_id -> { resolve, reject, timer }
+    this.videoCodec = null; // the node's video codec, from the first answer with video
     this._seq = 0;
   }
 
@@ -177,12 +203,26 @@ export class GiaobanMedia extends EventTarget {
    * Returns one MediaStream per slot, in order.
    */
   async subscribe({ slots = null, audio = true, video = true, layers = null } = {}) {
-    const pc = this._newPeerConnection();
     const names = slots || ["hall", "speaker"];
+    // many video m-lines need one codec each to stay under the SDP limit: the node's (known
+    // from an earlier answer), else VP8 (the default) and H.264 if the node refuses it
+    const guess = !this.videoCodec && video && names.length > 8;
+    try {
+      return await this._subscribe(names, { slots, audio, video, layers,
+        codec: this.videoCodec || (guess ? "VP8" : null) });
+    } catch (err) {
+      if (!guess || !(err instanceof MediaRequestError) || err.code !== "unsupported_codec") throw err;
+      return this._subscribe(names, { slots, audio, video, layers, codec: "H264" });
+    }
+  }
+
+  async _subscribe(names, { slots, audio, video, layers, codec }) {
+    const pc = this._newPeerConnection();
     const streams = names.map(() => new MediaStream());
     names.forEach((_, index) => {
       if (video) {
         const v = pc.addTransceiver("video", { direction: "recvonly" });
+        preferNodeCodecs(v, codec);
         streams[index].addTrack(v.receiver.track);
       }
       if (audio) {
@@ -246,6 +286,7 @@ export class GiaobanMedia extends EventTarget {
         ...extra,
       });
       await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      this.videoCodec = answerVideoCodec(reply.sdp) || this.videoCodec;
       return reply;
     } catch (err) {
       pc.close();
