@@ -353,3 +353,38 @@ def test_node_with_a_wrong_secret_stops_instead_of_retrying(app) -> None:
 
     with serve(app) as url:
         run(main(url))
+
+
+def test_legit_use_is_never_limited(app, demo, db_session) -> None:
+    """A chair paging a 16-tile gallery briskly and a page that re-joins after drops."""
+    meeting = demo.meeting_id
+    people = sorted(
+        db_session.scalars(select(User.id).where(User.username.like("chutich.%"))).all()
+        + db_session.scalars(select(User.id).where(User.username.like("kythuat.%"))).all()
+    )
+    assert len(people) >= 32
+
+    async def main(url: str) -> None:
+        async with CountingLink(app, url):
+            chair = await _client(url, "chutri")
+            await chair.publish(meeting, PatternVideoTrack(0), ToneAudioTrack())
+            await chair.subscribe(meeting)
+            gallery = await chair.subscribe(
+                meeting, slots=["none"] * 16, layers=["auto"] * 16, audio=False)
+            pages = [people[i:i + 16] for i in range(0, 32, 16)]
+            for turn in range(24):  # four clicks a second for six seconds
+                page = pages[turn % 2]
+                changes = [{"index": i, "slot": f"participant:{uid}"} for i, uid in enumerate(page)]
+                done = await chair.set_slots(meeting, gallery.peer_id, changes)
+                assert done["slots"] == [c["slot"] for c in changes]
+                await asyncio.sleep(0.25)
+            # a delegate's page loses its connection three times and joins again each time
+            for pattern in range(3):
+                page = await _client(url, "daibieu.stc")
+                await page.publish(meeting, PatternVideoTrack(pattern), ToneAudioTrack())
+                await page.subscribe(meeting)
+                await page.close()
+            await chair.close()
+
+    with serve(app) as url:
+        run(main(url), timeout=120)
