@@ -159,8 +159,8 @@ def _subscribe(participant: str, level: str | None, video: bool = True) -> dict:
 
 
 def test_summary_says_layers_sent_level_and_audio_only() -> None:
-    layers = {"main": {"kbps": 850.5, "frames": 300, "fps": 29.5},
-              "small": {"kbps": 120.0, "frames": 150, "fps": 15.0}}
+    layers = {"main": {"kbps": 850.5, "frames": 300, "fps": 29.5, "live": True},
+              "small": {"kbps": 120.0, "frames": 150, "fps": 15.0, "live": True}}
     grouped = group_stats([
         _publish("1", layers=layers, remb_kbps=1400),
         _subscribe("1", "main"),
@@ -174,7 +174,9 @@ def test_summary_says_layers_sent_level_and_audio_only() -> None:
     one, two, three, four = (grouped["7"][p] for p in "1234")
     assert one["layers_sent"] == layers and one["sends_video"] is True
     assert one["remb_kbps"] == 1400 and one["level"] == "small" and one["audio_only"] is False
-    assert one["kbps_in"] == 940.0 and one["kbps_out"] == 1680.0
+    # in: audio and both layers (the main layer's rate is not counted twice)
+    assert one["kbps_in"] == 40.0 + 850.5 + 120.0 and one["kbps_out"] == 1680.0
+    assert four["kbps_in"] == 940.0
     assert two["sends_video"] is False and two["level"] == "audio" and two["audio_only"] is True
     assert three["level"] == "audio" and three["audio_only"] is True
     assert three["layers_sent"] == {} and three["sends_video"] is False

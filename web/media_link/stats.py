@@ -27,7 +27,10 @@ def _number(value: Any) -> bool:
 
 def _layer(info: Any) -> dict[str, Any]:
     info = info if isinstance(info, dict) else {}
-    return {k: info.get(k) if _number(info.get(k)) else None for k in ("kbps", "fps", "frames")}
+    layer = {k: info.get(k) if _number(info.get(k)) else None for k in ("kbps", "fps", "frames")}
+    if isinstance(info.get("live"), bool):
+        layer["live"] = info["live"]  # the node saw a frame of it in the last second
+    return layer
 
 
 def layers_sent(publish: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -76,10 +79,14 @@ def summarise(peers: list[dict[str, Any]]) -> dict[str, Any]:
     subscribe = [p for p in peers if p.get("kind") == "subscribe"]
     for peer in publish:
         tracks = peer.get("tracks")
-        for track in (tracks if isinstance(tracks, dict) else {}).values():
+        layers = peer.get("layers")
+        for kind, track in (tracks if isinstance(tracks, dict) else {}).items():
             if isinstance(track, dict):
-                kbps_in.append(track.get("kbps"))
                 lost.append(track.get("packets_lost"))
+                if kind != "video" or not isinstance(layers, dict):
+                    kbps_in.append(track.get("kbps"))
+        if isinstance(layers, dict):  # every video layer the node receives, main and small
+            kbps_in.extend(v.get("kbps") for v in layers.values() if isinstance(v, dict))
     for peer in subscribe:
         tracks = peer.get("tracks")
         for track in tracks if isinstance(tracks, list) else []:
