@@ -48,6 +48,13 @@ PUBLISH_JS = """async ([meetingId, withVideo, endpointId]) => {
     for (let i = 0; i < senders.length; i++) await senders[i].replaceTrack(i ? track.clone() : track);
     return senders.length;
   };
+  // the main layer alone stops (the small one goes on): the node feeds the slot from it
+  window.__setMain = async (on) => {
+    const sender = videoSenders()[0];
+    if (!on) { if (sender.track) sender.track.stop(); await sender.replaceTrack(null); return; }
+    const cam = await navigator.mediaDevices.getUserMedia({ video: true });
+    await sender.replaceTrack(cam.getVideoTracks()[0]);
+  };
   window.__sentFrames = async () => {
     let frames = 0;
     (await pub.pc.getStats()).forEach((s) => {
@@ -68,6 +75,7 @@ class SlotMedia:
     audio: list[float] = field(default_factory=list)
     segments: list[tuple[float, float, str | None]] = field(default_factory=list)
     by_participant: dict[str | None, list[float]] = field(default_factory=dict)
+    sizes: list[tuple[float, int, int]] = field(default_factory=list)  # (segment start, w, h)
 
     def covered(self, times: list[float], start: float, end: float, gap: float) -> float:
         """Fraction of [start, end] within ``gap`` seconds after one of ``times``."""
@@ -82,6 +90,11 @@ class SlotMedia:
                 covered += b - a
                 last_end = b
         return covered / (end - start)
+
+    def first_after(self, times: list[float], t: float) -> float | None:
+        """Seconds from ``t`` to the first of ``times`` after it."""
+        later = [x for x in times if x >= t]
+        return min(later) - t if later else None
 
     def segment_seconds(self, start: float, end: float) -> float:
         """Seconds of [start, end] inside some segment of this slot."""
@@ -103,6 +116,8 @@ def read_slots(journal: SessionJournal) -> dict[str, SlotMedia]:
         slot = slots.setdefault(entry.slot, SlotMedia())
         start = journal.wall + entry.t0
         slot.segments.append((start, journal.wall + entry.t1, entry.participant))
+        if entry.video:
+            slot.sizes.append((start, int(entry.video["width"]), int(entry.video["height"])))
         with av.open(str(journal.directory / entry.file)) as container:
             streams = [*container.streams.video, *container.streams.audio]
             for packet in container.demux(streams):
