@@ -66,15 +66,15 @@ RECEIVE_STATS_JS = """async () => {
 }"""
 
 # A publisher without the room page: joins the meeting on /room and publishes its camera
-# (both layers) through giaoban-media.js. Args: [meetingId, width, height].
-LIGHT_PUBLISHER_JS = """async ([meetingId, width, height]) => {
+# (both layers) through giaoban-media.js. Args: [meetingId, width, height, audio].
+LIGHT_PUBLISHER_JS = """async ([meetingId, width, height, audio = true]) => {
   const { RoomClient } = await import('/static/js/room-client.js');
   const { GiaobanMedia } = await import('/static/js/giaoban-media.js');
   const room = new RoomClient();
   await room.connect();
   const ack = await room.join({ meeting_id: meetingId, audio_only: false });
   if (!ack.ok) throw new Error('join: ' + (ack.error || JSON.stringify(ack)));
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true,
+  const stream = await navigator.mediaDevices.getUserMedia({ audio,
       video: { width: { exact: width }, height: { exact: height } } });
   const media = new GiaobanMedia({ meetingId });
   await media.connect();
@@ -84,17 +84,24 @@ LIGHT_PUBLISHER_JS = """async ([meetingId, width, height]) => {
 }"""
 
 
-@contextmanager
-def chromium_with(extra_args: tuple[str, ...] | list[str] = (), executable: str = CHROMIUM, tag: str = "") -> Iterator[Any]:
+def launch(pw: Any, extra_args: tuple[str, ...] | list[str] = (), executable: str = CHROMIUM,
+           tag: str = "") -> Any:
     """Chromium with the loopback-only flags plus `extra_args`; `tag` marks its process
     (CpuMeter); `executable` may be a wrapper (e.g. one that enters a network namespace)."""
-    from playwright.sync_api import sync_playwright
-
     args = [*CHROMIUM_ARGS, *extra_args]
     if tag:
         args.append(f"{CHROMIUM_TAG_PREFIX}{tag}")
+    return pw.chromium.launch(executable_path=executable, args=args)
+
+
+@contextmanager
+def chromium_with(extra_args: tuple[str, ...] | list[str] = (), executable: str = CHROMIUM,
+                  tag: str = "") -> Iterator[Any]:
+    """One Chromium (see launch) under its own Playwright."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=args)
+        browser = launch(pw, extra_args, executable, tag)
         try:
             yield browser
         finally:
@@ -202,3 +209,93 @@ class CpuMeter:
         used = sum(cpu - self.start.get(pid, 0.0) for pid, cpu in now.items())
         wall = time.monotonic() - self.t0
         return used / wall if wall > 0 else 0.0
+
+
+@contextmanager
+def serve_on(app: Any, host: str) -> Iterator[str]:
+    """The app (Flask-SocketIO threading mode) on one more address, in a thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server(host, 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextmanager
+def media_node_on(app: Any, url: str, ice_addresses: list[str], allowed: list[str],
+                  name: str = "room-media-node-2") -> Iterator[Any]:
+    """``python -m media`` gathering on `ice_addresses` and answering `allowed` networks."""
+    import subprocess
+    import sys
+
+    from tests.room.browser_kit import ARTIFACTS, ROOT
+    from web.media_link.commands import media_nodes
+
+    env = dict(os.environ)
+    env.update({
+        "GIAOBAN_MEDIA_SECRET": app.config["MEDIA_SECRET"],
+        "GIAOBAN_WEB_URL": url,
+        "GIAOBAN_MEDIA_NODE_ID": name,
+        "GIAOBAN_MEDIA_ICE_ADDRESSES": ",".join(ice_addresses),
+        "GIAOBAN_MEDIA_ALLOWED_NETWORKS": ",".join(allowed),
+    })
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "media"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while not media_nodes():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"media node did not link: {log.read_text()[-2000:]}")
+                time.sleep(0.1)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+# In-page sampler of the room page's received audio (hall 0, speaker 1): the longest time
+# since the last audio packet arrived, from Chromium's own arrival timestamps (so a sampler
+# slowed down by a busy machine does not invent gaps), plus the receive level over time.
+AUDIO_WATCH_JS = """() => {
+  if (window.__audioWatch) return;
+  const w = window.__audioWatch = {maxGap: [0, 0], maxTick: 0, levels: [], last: null, running: true};
+  const m = window.__room.media;
+  let prevLevel = null;
+  const tick = async () => {
+    if (!w.running) return;
+    const started = performance.now();
+    const pc = m.subscribePc;
+    if (pc) {
+      const ids = [0, 1].map((i) => { const a = m.sub.streams[i] && m.sub.streams[i].getAudioTracks()[0];
+                                      return a ? a.id : null; });
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || !s.lastPacketReceivedTimestamp) return;
+        const i = ids.indexOf(s.trackIdentifier);
+        if (i >= 0) w.maxGap[i] = Math.max(w.maxGap[i], s.timestamp - s.lastPacketReceivedTimestamp);
+      });
+    }
+    if (m.receiveLevel !== prevLevel || m.sendLevel.level !== w.lastSend) {
+      prevLevel = m.receiveLevel; w.lastSend = m.sendLevel.level;
+      w.levels.push({at: Date.now(), receive: m.receiveLevel, send: m.sendLevel.level});
+    }
+    if (w.last !== null) w.maxTick = Math.max(w.maxTick, started - w.last);
+    w.last = started;
+    setTimeout(tick, 100);
+  };
+  tick();
+}"""
+
+AUDIO_WATCH_RESET_JS = "() => { const w = window.__audioWatch; w.maxGap = [0, 0]; w.maxTick = 0; }"

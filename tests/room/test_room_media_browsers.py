@@ -16,7 +16,15 @@ import pytest
 
 from tests.fake_camera import chromium_camera_args
 from tests.room.browser_kit import logged_in_page, media_node, serve, shot
-from tests.room.media_kit import chromium_with, enter, kbps, publish_stats, rate, receive_stats
+from tests.room.media_kit import (
+    LIGHT_PUBLISHER_JS,
+    chromium_with,
+    enter,
+    kbps,
+    publish_stats,
+    rate,
+    receive_stats,
+)
 from web.media_link.state import STATE
 from web.media_link.store import MemoryStore
 
@@ -55,6 +63,7 @@ def _windows(samples: list[dict[str, Any]], start_s: float, width_s: float) -> l
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(600)
 def test_chair_and_three_endpoints_for_two_minutes(app, demo, live_meeting) -> None:
     mid = live_meeting
     names = ["chutri", "kythuat.01", "kythuat.02", "kythuat.03"]
@@ -136,3 +145,97 @@ def test_chair_and_three_endpoints_for_two_minutes(app, demo, live_meeting) -> N
                 assert got >= 0.9 * sent, (n, index, round(got, 1), round(sent, 1), round(a["t"]))
             last = series[-1]["sub"]["slots"][index]
             assert (last["width"], last["height"]) == (640, 480), (n, index, last)
+
+
+GALLERY_PUBLISHERS = 17  # with the chair: 18 in the room, 16 on page 1 and 2 on page 2
+TILE_WIDTH, TILE_HEIGHT = 160, 120  # publishers' cameras kept small: 17 encoders on 2 cores
+
+TILES_JS = """() => [...document.querySelectorAll('#gallery .tile')].map((t) => {
+  const m = t.querySelector('.tile-media'); const v = m.querySelector('video');
+  return {user: Number(t.dataset.userId), live: m.dataset.live === '1', layer: t.dataset.layer || '',
+          frames: Number(m.dataset.frames || 0), width: v.videoWidth, height: v.videoHeight,
+          lost: !m.querySelector('.tile-overlay').hidden};
+})"""
+
+
+def _tiles(chair: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = chair.evaluate(TILES_JS)
+    return result
+
+
+def _wait_tiles(chair: Any, check: Any, what: str, timeout: float = 40.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    tiles = _tiles(chair)
+    while time.monotonic() < deadline:
+        tiles = _tiles(chair)
+        if check(tiles):
+            return tiles
+        chair.wait_for_timeout(500)
+    raise AssertionError(f"{what}: {tiles}")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(900)
+def test_chair_gallery_sixteen_live_tiles_and_paging(app, demo, live_meeting) -> None:
+    mid = live_meeting
+    chair_id = demo["chutri"]
+    with serve(app) as url, media_node(app, url), chromium_with() as browser:
+        chair = logged_in_page(browser, url, "chutri", demo.password)
+        enter(chair, url, mid)
+        # count the gallery's slot requests
+        chair.evaluate("""() => { const g = window.__room.ui.gallery; window.__slotCalls = [];
+            const wrap = () => { const m = window.__room.media.media; if (m.__wrapped) return;
+              const orig = m.setSlots.bind(m); m.__wrapped = true;
+              m.setSlots = (peer, changes) => { window.__slotCalls.push(changes.length); return orig(peer, changes); }; };
+            wrap(); window.__room.media.addEventListener('streams', wrap); }""")
+        publishers = []
+        for n in range(1, GALLERY_PUBLISHERS + 1):
+            page = logged_in_page(browser, url, f"kythuat.{n:02d}", demo.password)
+            page.goto(url + "/login")
+            started = time.monotonic()
+            layers = page.evaluate(LIGHT_PUBLISHER_JS, [mid, TILE_WIDTH, TILE_HEIGHT, False])
+            assert layers == ["main", "small"], layers
+            logger.info("publisher %d in %.1f s", n, time.monotonic() - started)
+            publishers.append(page)
+        expect_pages = "1/2"
+        chair.wait_for_function(f"document.getElementById('g-page').textContent === '{expect_pages}'")
+
+        # page 1: 16 tiles, every remote one decoding the small layer (half the camera size)
+        def page_live(tiles: list[dict[str, Any]]) -> bool:
+            remote = [t for t in tiles if t["user"] != chair_id]
+            return len(tiles) == 16 and all(t["live"] and t["layer"] == "small" for t in remote)
+
+        tiles = _wait_tiles(chair, page_live, "page 1 live on the small layer", timeout=60)
+        remote = [t for t in tiles if t["user"] != chair_id]
+        assert len(remote) >= 15
+        assert all((t["width"], t["height"]) == (TILE_WIDTH // 2, TILE_HEIGHT // 2) for t in remote), remote
+        first = {t["user"]: t["frames"] for t in remote}
+        chair.wait_for_timeout(3000)
+        later = {t["user"]: t["frames"] for t in _tiles(chair)}
+        assert all(later[u] > first[u] for u in first), (first, later)  # still decoding
+        shot(chair, "gallery-16-live-tiles.png")
+
+        # hovering a tile: that tile alone switches to the main layer, and back on leaving
+        target = remote[3]["user"]
+        chair.hover(f"#gallery .tile[data-user-id='{target}'] .tile-name")
+        _wait_tiles(chair, lambda ts: any(t["user"] == target and t["layer"] == "main"
+                                          and (t["width"], t["height"]) == (TILE_WIDTH, TILE_HEIGHT) for t in ts),
+                    "hovered tile on the main layer")
+        assert sum(t["layer"] == "main" for t in _tiles(chair)) == 1
+        chair.mouse.move(1, 1)
+        _wait_tiles(chair, lambda ts: all(t["layer"] != "main" for t in ts), "back on the small layer")
+
+        # paging moves the subscriptions with one set_slots request
+        calls_before = chair.evaluate("window.__slotCalls.length")
+        chair.click("#g-next")
+        tiles = _wait_tiles(chair, lambda ts: len(ts) == 2 and all(t["live"] for t in ts if t["user"] != chair_id),
+                            "page 2 live")
+        assert chair.evaluate("window.__slotCalls.length") == calls_before + 1
+        applied = chair.evaluate("window.__room.ui.gallery.applied")
+        page2 = [f"participant:{t['user']}" for t in tiles if t["user"] != chair_id]
+        assert applied[: len(page2)] == page2 and set(applied[len(page2):]) == {"none"}, applied
+        chair.click("#g-prev")
+        _wait_tiles(chair, page_live, "page 1 live again")
+        assert chair.evaluate("window.__slotCalls.length") == calls_before + 2
+        for page in publishers:
+            page.close()
