@@ -212,10 +212,14 @@ class SlotWriter:
             self._open(frame.t, None)
             segment = self.current
         elif not segment.has_audio:
-            self._rotate_on_keyframe = True  # audio appeared: next key frame opens a/v
-            self._ask_keyframe(frame.t)
-            self.dropped += 1
-            return
+            last_video = self._last_video_t if self._last_video_t is not None else segment.t0
+            if frame.t - last_video < VIDEO_STALL:
+                self._rotate_on_keyframe = True  # audio appeared: next key frame opens a/v
+                self._ask_keyframe(frame.t)
+                self.dropped += 1
+                return
+            self._open(frame.t, None)  # and video has stopped: the sound alone
+            segment = self.current
         elif not segment.has_video and frame.t - segment.t0 >= self.segment_seconds:
             self._open(frame.t, None)
             segment = self.current
