@@ -1,7 +1,10 @@
 """A meeting published by headless Chromium (fake camera and microphone, through the real
 app and giaoban-media.js) and recorded by a real node: the hall and speaker slots hold what
-the meeting saw, through an audio-only period of the hall, a floor turn and a speaker whose
-camera comes on late; the program shows a name card where a slot has sound but no picture.
+the meeting saw: the hall audio-only when recording starts and again at the end, floor
+turns to an endpoint with video and to one whose camera comes on late, the hall's main layer
+stopping while its small layer goes on; the program shows a name card where a slot has
+sound but no picture. Completeness figures go to test-artifacts/recording-completeness.json
+(docs/performance.md).
 """
 
 from __future__ import annotations
