@@ -196,3 +196,33 @@ def test_program_shows_the_name_card_where_a_slot_has_sound_but_no_picture(tmp_p
     for t in (1.0, 2.5, 7.0, 8.5):  # audio-only from the start; video stopped at 5 s
         assert _difference(near(t), card) < 6, t
     assert _difference(near(4.0), card) > 30  # the picture while there was one
+
+
+def test_recorder_key_frame_requests_go_to_the_layer_the_slot_is_bound_to(tmp_path: Path) -> None:
+    sent: dict[str, int] = {"main": 0, "small": 0}
+
+    def counter(name: str):
+        async def send() -> bool:
+            sent[name] += 1
+            return True
+        return send
+
+    async def main() -> None:
+        recorder = SegmentRecorder("1", RecordingConfig(directory=tmp_path, min_free_bytes=0),
+                                   request_keyframe=lambda slot: None)
+        main_layer = TrackSource("7", "video", "VP8", None, KeyframeRequester(counter("main"), 0.01))  # type: ignore[arg-type]
+        small_layer = TrackSource("7", "video", "VP8", None, KeyframeRequester(counter("small"), 0.01))  # type: ignore[arg-type]
+        recorder_input = RecorderInput(recorder, "hall", "video")
+        recorder_input.set_source(main_layer)  # binding asks once
+        await asyncio.sleep(0.05)
+        recorder._want_keyframe("hall")  # e.g. a segment about to rotate
+        await asyncio.sleep(0.05)
+        assert sent == {"main": 2, "small": 0}
+        recorder_input.set_source(small_layer)  # the node fell back to the small layer
+        await asyncio.sleep(0.05)
+        recorder._want_keyframe("hall")
+        await asyncio.sleep(0.05)
+        assert sent == {"main": 2, "small": 2}
+        recorder.close()
+
+    asyncio.run(main())
