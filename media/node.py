@@ -85,6 +85,7 @@ class MediaNode:
         self._meter = RateMeter()
         self._cpu = CpuMeter()
         self._buckets = BucketMap(config.command_burst, config.command_rate)
+        self._open_buckets = BucketMap(config.open_burst, config.open_rate)
         self._ticker: asyncio.Future[None] | None = None
         self.ticks = 0
         self._commands: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
@@ -120,7 +121,7 @@ class MediaNode:
             if size > self.config.max_message_bytes:
                 raise MediaError(TOO_LARGE, f"message larger than {self.config.max_message_bytes}")
             if command in LIMITED_COMMANDS:
-                self._check_rate(payload)
+                self._check_rate(command, payload)
             return {"ok": True} | await handler(payload)
         except MediaError as exc:
             logger.info("command %s refused: %s %s", command, exc.code, exc.message)
@@ -139,15 +140,20 @@ class MediaNode:
         except Exception:
             logger.exception("emitting %s failed", event)
 
-    def _check_rate(self, payload: dict[str, Any]) -> None:
-        """Per participant of a room: a burst of commands, then a steady rate."""
+    def _check_rate(self, command: str, payload: dict[str, Any]) -> None:
+        """Per participant of a room: a burst of commands, then a steady rate; opening a
+        peer (DTLS, ICE: the costly one) has its own, smaller budget."""
         owner: str | None = None
         peer = self.peers.get(str(payload.get("peer_id")))
         if peer is not None:
             owner = f"{peer.room_id}/{peer.participant_id}"
         elif "participant" in payload:
             owner = f"{payload.get('room')}/{payload.get('participant')}"
-        if owner is not None and not self._buckets.take(owner):
+        if owner is None:
+            return
+        if command == "open_peer" and not self._open_buckets.take(owner):
+            raise MediaError(RATE_LIMITED, "too many peers opened; slow down")
+        if not self._buckets.take(owner):
             raise MediaError(RATE_LIMITED, "too many commands; slow down")
 
     def _room(self, payload: dict[str, Any], create: bool = False) -> Room:
