@@ -37,6 +37,7 @@ PASSWORD = "giaoban2026"
 SECRET = "flood-test-media-secret"
 WATCHERS = ("chutich.01", "chutich.02", "chutich.03", "chutich.04")
 HERE = Path(__file__).resolve().parent
+RECOVERY = 1.0  # seconds after a window by which its frames must have arrived
 
 
 @pytest.fixture
@@ -84,8 +85,8 @@ class FrameCounter:
         if packet.marker:
             self.times.append(time.monotonic())
 
-    def fps(self, start: float, end: float) -> float:
-        return sum(1 for t in self.times if start <= t < end) / (end - start)
+    def count(self, start: float, end: float) -> int:
+        return sum(1 for t in self.times if start <= t < end)
 
 
 def test_one_flooding_client_leaves_the_others_at_full_frame_rate(
@@ -124,7 +125,7 @@ def test_one_flooding_client_leaves_the_others_at_full_frame_rate(
 
         await asyncio.sleep(3)  # everyone is receiving
         base_start, base_sent = time.monotonic(), published()
-        await asyncio.sleep(4)
+        await asyncio.sleep(4 + RECOVERY)
         base_end, base_done = time.monotonic(), published()
 
         # the flood, from another process (its own socket handling must not be charged to
@@ -143,9 +144,9 @@ def test_one_flooding_client_leaves_the_others_at_full_frame_rate(
             env=dict(os.environ, FLOOD_OFFER_FILE=str(offer_file)),
             stdout=asyncio.subprocess.PIPE,
         )
-        await asyncio.sleep(4)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)  # every result is in
+        await asyncio.sleep(RECOVERY)
         flood_end, flood_done = time.monotonic(), published()
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
         report = json.loads(out.decode().strip().splitlines()[-1])
 
         # every request got its result event; the excess says rate_limited
@@ -153,17 +154,18 @@ def test_one_flooding_client_leaves_the_others_at_full_frame_rate(
         codes = [code for event, code in report["results"].values() if event == "error"]
         assert codes.count("rate_limited") >= 150, codes[:20]
 
-        # the four others kept their frame rate during the flood: each line decodes at
-        # least 90 % of what its publisher sent in the same window (publishers, node and
-        # watchers share this process and the machine, so both sides feel the same load),
-        # as it did before the flood
+        # the four others kept their frame rate during the flood and the second after it:
+        # each line received at least 90 % of the frames its publisher sent in that window
+        # (publishers, node and watchers share this process and the machine, so both
+        # sides feel the same load), as it did in a quiet window before the flood
         for counter, publisher in counters:
             for start, end, sent, done in ((base_start, base_end, base_sent, base_done),
                                            (flood_start, flood_end, flood_sent, flood_done)):
-                source_fps = (done[publisher] - sent[publisher]) / (end - start)
-                assert source_fps > 0
-                assert counter.fps(start, end) >= 0.9 * source_fps, (
-                    counter.fps(start, end), source_fps, "flood" if start == flood_start else "")
+                source_frames = done[publisher] - sent[publisher]
+                received = counter.count(start, end)
+                assert source_frames > 0
+                assert received >= 0.9 * source_frames, (
+                    received, source_frames, "flood" if start == flood_start else "quiet")
 
         # once the flood is over the flooder is served again
         await asyncio.sleep(1.5)
