@@ -341,6 +341,7 @@ class MediaNode:
                 "peer_id": peer.id,
                 "room": peer.room_id,
                 "participant": peer.participant_id,
+                "client": peer.client,
                 "reason": reason,
             },
         )
