@@ -46,8 +46,8 @@ class NodeConfig:
     tick_interval: float = 0.5  # link levels, silent layers, `layers` events
     command_burst: int = 30  # per participant: commands at once ...
     command_rate: float = 10.0  # ... then per second (open_peer, close_peer, subscribe)
-    open_burst: int = 6  # per participant: peers opened at once (publish, subscribe,
-    open_rate: float = 0.5  # gallery, preview, and again after a drop) ... then per second
+    open_burst: int = 10  # per participant: peers opened at once (publish, subscribe,
+    open_rate: float = 1.0  # gallery, preview, and again after a drop) ... then per second
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeConfig:
