@@ -273,5 +273,8 @@ def test_chair_gallery_sixteen_live_tiles_and_paging(app, demo, live_meeting) ->
         chair.click("#g-prev")
         _wait_tiles(chair, page_live, "page 1 live again")
         assert chair.evaluate("window.__slotCalls.length") == calls_before + 2
+        republished = [page.evaluate("window.__pub.republished") for page in publishers]
+        logger.info("gallery: publishers that published again after a lost socket: %s", republished)
+        print("gallery: republished after a lost /signal socket:", republished)
         for page in publishers:
             page.close()

@@ -276,7 +276,7 @@ export class RoomMedia extends EventTarget {
     const s = await readStats({ publish: this.publishPc, subscribe: this.subscribePc });
     const loss = lossBetween(this._prev, s.counters);
     this._prev = s.counters;
-    let level = "none";
+    let level = this.sendLevel.level;
     if (!this.audioOnly && this.pub) {
       const previous = this.sendLevel.level;
       level = this.sendLevel.push({ at, availableBitrate: s.availableBitrate });
