@@ -14,7 +14,15 @@ from playwright.sync_api import expect
 
 from tests.documents.samples import make_pdf
 from tests.documents.web_helpers import upload
-from tests.room.browser_kit import ARTIFACTS, CHROMIUM_ARGS, LOGIN_JS, ROOT, chromium, media_node, serve
+from tests.room.browser_kit import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    LOGIN_JS,
+    ROOT,
+    chromium,
+    media_node,
+    serve,
+)
 from web.media_link.state import STATE
 from web.media_link.store import MemoryStore
 

@@ -217,7 +217,9 @@ def room_page(meeting_id: int) -> str:
         "documents": presentable(session, user, meeting) if may_present else [],
         "documentsUrl": url_for("room.room_documents", meeting_id=meeting.id),
         "mayManageDocuments": can_manage_documents(user, meeting),
-        "strings": _strings(),
+        "strings": {**_strings(), "queue_empty": (
+            _("Chưa có ai đăng ký phát biểu. Bấm “Cho phát biểu” trên ô một điểm cầu để mời phát biểu.")
+            if can_run else _("Chưa có ai đăng ký phát biểu. Bấm “Đăng ký phát biểu” để xin phát biểu."))},
         "meetingUrl": url_for("meetings.detail", meeting_id=meeting.id),
         "serverNow": datetime.now(UTC).isoformat(),  # timers correct the browser's clock
     }
