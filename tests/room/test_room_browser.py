@@ -352,13 +352,18 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
 
         chair.click("#present-stop")
         ep1.wait_for_selector("#presenter", state="hidden")
+        for page in (chair, ep1):  # the pictures in docs/ at the common provincial screen size
+            page.set_viewport_size({"width": 1366, "height": 768})
         chair.wait_for_timeout(800)  # let timers and quality badges settle for the pictures
         console_png = shot(chair, "room-chair-console.png")
         endpoint_png = shot(ep1, "room-endpoint.png")
+        for page in (chair, ep1):
+            page.set_viewport_size({"width": 1400, "height": 1000})
 
         step("the secretary's dashboard, for the REA")
         # the secretary's dashboard, for the README
         secretary = logged_in_page(browser, url, "thuky", demo.password)
+        secretary.set_viewport_size({"width": 1366, "height": 768})
         secretary.goto(url + "/")
         dashboard_png = shot(secretary, "dashboard-secretary.png")
 
@@ -374,6 +379,10 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         ep1.wait_for_selector("#speaker-lost", state="visible")
         expect(ep1.locator("#speaker-lost")).to_have_text("Mất hình — Điểm cầu Xã Bình Minh")
         chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep2_id}'] .tile-overlay:has-text('Mất hình')")
+        # the chair's tile says it sends no video now (node stats), and what it receives
+        chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep2_id}'] .tile-media-info[data-sends='audio']")
+        expect(chair.locator(f"#gallery .tile[data-user-id='{ep2_id}'] .tile-media-info")).to_contain_text(
+            "Đang gửi: chỉ âm thanh")
         wait_rising(ep1, 1, "audioPackets")
         shot(ep1, "room-endpoint-video-lost.png")
         # the link clears: the probe brings video back by itself, and the notices go

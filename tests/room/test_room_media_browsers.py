@@ -270,6 +270,13 @@ def test_chair_gallery_sixteen_live_tiles_and_paging(app, demo, live_meeting) ->
         chair.wait_for_timeout(3000)
         later = {t["user"]: t["frames"] for t in _tiles(chair)}
         assert all(later[u] > first[u] for u in first), (first, later)  # still decoding
+        # the chair sees per endpoint what it sends (from the node's stats, every ~2 s)
+        chair.wait_for_function("""() => [...document.querySelectorAll('#gallery .tile')]
+            .filter((t) => t.querySelector('.tile-buttons:not(.muted)'))
+            .every((t) => t.querySelector('.tile-media-info').dataset.sends === 'main+small')""",
+                                timeout=30000)
+        info = chair.locator(f"#gallery .tile[data-user-id='{remote[0]['user']}'] .tile-media-info").inner_text()
+        assert info.startswith("Đang gửi: hình chính + hình nhỏ"), info
         shot(chair, "gallery-16-live-tiles.png")
 
         # hovering a tile: that tile alone asks the main layer and shows it; back on leaving
