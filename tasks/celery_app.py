@@ -14,8 +14,8 @@ from functools import cache
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import load_settings
 from meetings.db import make_engine, make_session_factory
-from web.config import load_settings
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, g, request, session
 from flask_login import current_user
 
-from web.config import ROOT, load_settings, socketio_channel
+from core.settings import ROOT, load_settings, socketio_channel
 from web.extensions import babel, csrf, db, limiter, login_manager, socketio
 
 logger = logging.getLogger(__name__)
