@@ -10,11 +10,13 @@ from flask import Flask, g, request, session
 from flask_login import current_user
 
 from core.settings import ROOT, load_settings, socketio_channel
+from web import security
 from web.extensions import babel, csrf, db, limiter, login_manager, socketio
 
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("vi", "en")
+CSV_MAX_BYTES = 21 * 1024 * 1024  # the import reads at most 20 MB of CSV
 
 
 def select_locale() -> str:
@@ -35,6 +37,8 @@ def select_timezone() -> str:
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = load_settings()
+    json_max = int(settings.extra.get("GIAOBAN_MAX_JSON_KB", "1024")) * 1024
+    upload_max = settings.max_upload_mb * 1024 * 1024
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SETTINGS=settings,
@@ -44,7 +48,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SOCKETIO_QUEUE=settings.redis_url,
         STORAGE_DIR=str(settings.storage_dir),
         DATA_DIR=str(settings.data_dir),
-        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        # Bodies: JSON and forms small (login included); uploads have their own limits.
+        JSON_MAX_BYTES=json_max,
+        MAX_CONTENT_LENGTH=json_max,
+        UPLOAD_MAX_BYTES=upload_max,
+        BODY_LIMITS={
+            "documents.upload_document": upload_max + 1024 * 1024,  # + the form's fields
+            "api.import_csv": CSV_MAX_BYTES,
+            "admin.import_csv": CSV_MAX_BYTES,
+        },
+        SOCKET_ORIGINS=[o.strip() for o in settings.extra.get("GIAOBAN_SOCKET_ORIGINS", "").split(",")
+                        if o.strip()],
         MEDIA_SECRET=settings.media_secret,
         BASE_URL=settings.base_url,
         SESSION_COOKIE_HTTPONLY=True,
@@ -69,6 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
+    security.init_app(app)  # before CSRFProtect (it reads forms) and before the routes
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -103,7 +118,8 @@ def _init_socketio(app: Flask) -> None:
     queue = app.config.get("SOCKETIO_QUEUE")
     kwargs: dict[str, Any] = {
         "async_mode": "threading",
-        "cors_allowed_origins": app.config.get("SOCKETIO_CORS", []),
+        "cors_allowed_origins": security.socket_origin_check(app),
+        "json": security.SafeJSON,
         "max_http_buffer_size": 256 * 1024,
         "ping_interval": 10,
         "ping_timeout": 10,
@@ -123,6 +139,7 @@ def _init_socketio(app: Flask) -> None:
             },
         )
     socketio.init_app(app, **kwargs)
+    socketio.on_error_default(security.socket_error_ack)
     from web.media_link import init_media_link
 
     init_media_link(socketio)

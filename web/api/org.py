@@ -14,6 +14,7 @@ from meetings.permissions import can_manage_org, require
 from web.api import body, bp
 from web.auth import domain_user
 from web.extensions import db
+from web.room.namespace import resync_organisers
 from web.serializers import endpoint_dict, unit_dict, user_dict
 from web.sessions import disconnect_user
 
@@ -112,6 +113,7 @@ def update_user(user_id: int) -> Response:
     db.session.commit()
     if user.session_version != version:  # new password or deactivated
         disconnect_user(user.id)
+    resync_organisers(db.session, user_id=user.id)  # the role may have changed
     return jsonify({"user": user_dict(user)})
 
 

@@ -15,6 +15,7 @@ from meetings.models import Endpoint, Role, Unit, UnitKind, User
 from meetings.permissions import can_manage_org, require
 from web.auth import domain_user
 from web.extensions import db
+from web.room.namespace import resync_organisers
 from web.sessions import disconnect_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -118,6 +119,7 @@ def edit_user(user_id: int) -> Any:
     page = _form_page("admin/users.html", "admin.users", save, initial, user)
     if user.session_version != version:  # new password or deactivated (committed)
         disconnect_user(user.id)
+    resync_organisers(db.session, user_id=user.id)  # the role may have changed
     return page
 
 
