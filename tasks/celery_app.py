@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from celery import Celery
+from celery import Celery, signals
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import health
 from core.settings import load_settings
 from meetings.db import make_engine, make_session_factory
 
@@ -60,6 +61,16 @@ celery.conf.update(
 )
 if settings.embedded:
     celery.conf.broker_transport_options = settings.filesystem_transport_options("celery")
+
+
+@signals.worker_init.connect
+def _check_worker(**_: object) -> None:
+    health.require(settings, "worker")
+
+
+@signals.beat_init.connect
+def _check_beat(**_: object) -> None:
+    health.require(settings, "beat")
 
 
 @cache

@@ -75,6 +75,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "web" / "translations"),
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis (the counters' storage) down: count in this process's memory meanwhile and
+        # never answer 500 for it (fail-open to per-process limits; account locks, kept in
+        # the database, still hold). docs/operations.md.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1},
         LOGIN_RATE_LIMIT="10 per minute",
         LOGIN_RATE_LIMIT_PER_ADDRESS="200 per minute",
         REMINDER_LEAD_MINUTES=30,
@@ -91,7 +97,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     _init_socketio(app)
 
-    from web import auth, documents, errors, filters, minutes, recording, vendor
+    from web import auth, documents, errors, filters, health, minutes, recording, vendor
     from web.api import bp as api_bp
     from web.pages import admin, meetings
     from web.room import pages as room_pages
@@ -100,7 +106,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, api_bp, meetings.bp, admin.bp, vendor.bp, room_pages.bp, minutes.bp,
-                      recording.bp, documents.bp):
+                      recording.bp, documents.bp, health.bp):
         app.register_blueprint(blueprint)
 
     from web import cli

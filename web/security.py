@@ -129,8 +129,18 @@ def init_app(app: Flask) -> None:
     def _limit_body() -> None:
         limit = body_limit()
         request.max_content_length = limit
-        if request.content_length is not None and request.content_length > limit:
-            raise RequestEntityTooLarge()
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise RequestEntityTooLarge()
+            return
+        if request.endpoint in app.config.get("BODY_LIMITS", {}):
+            return  # uploads read their stream in chunks: past the limit, a read raises 413
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # Werkzeug's read-all stops silently at the limit (the body would be cut and
+            # read as bad JSON): read it now, bounded, and refuse what goes past the limit.
+            data = request.get_data(cache=True)
+            if len(data) >= limit:
+                raise RequestEntityTooLarge()
 
     @app.errorhandler(DataError)
     def _data_error(exc: DataError) -> Response:
