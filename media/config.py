@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import ROOT
 from media.netpolicy import IcePolicy
 
 logger = logging.getLogger(__name__)
 
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _instance_secret(env: Mapping[str, str]) -> str:
