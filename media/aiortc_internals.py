@@ -280,3 +280,17 @@ def create_peer_connection(policy: IcePolicy, max_bundle: bool = True) -> RTCPee
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=bundle))
     restrict_ice(pc, policy)
     return pc
+
+
+def remote_candidate_type(pc: RTCPeerConnection) -> str | None:
+    """Type of the remote candidate of the nominated ICE pair (``host``, ``srflx``,
+    ``prflx`` or ``relay``: the endpoint reaches us through a TURN relay), None before ICE
+    completes. Reads aioice's private ``Connection._nominated`` (component 1 = RTP)."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport or transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        nominated = getattr(connection, CONNECTION_NOMINATED, None) or {}
+        pair = nominated.get(1)
+        if pair is not None:
+            return str(pair.remote_candidate.type)
+    return None

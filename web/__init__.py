@@ -68,6 +68,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     if overrides:
         app.config.update(overrides)
+    from web import https, ice, metrics  # intranet deployment (issue 15)
+
+    https.init_app(app)  # Secure cookies, HSTS, Socket.IO origin behind TLS
+    ice.init_app(app)  # ICE servers for browsers (TURN credentials)
+    metrics.init_app(app)
 
     db.init_app(app)
     csrf.init_app(app)

@@ -35,6 +35,7 @@ def summarise(peers: list[dict[str, Any]]) -> dict[str, Any]:
         "kbps_out": _sum(kbps_out),
         "packets_lost": _sum(lost),
         "rtt_ms": max(rtt_values) if rtt_values else None,
+        "relayed": any(peer.get("candidate") == "relay" for peer in peers),
         "peers": peers,
     }
 

@@ -16,6 +16,7 @@ export class ChairConsole {
     this.page = 0;
     this.state = null;
     this._reportFor = null;
+    this.relayed = new Set();
     this._bind();
   }
 
@@ -45,6 +46,15 @@ export class ChairConsole {
     });
     $("g-prev").addEventListener("click", () => { this.page -= 1; this.render(this.state); });
     $("g-next").addEventListener("click", () => { this.page += 1; this.render(this.state); });
+  }
+
+  /** Node stats for this meeting ({participants: {user id: summary}}): who is relayed. */
+  setStats(data) {
+    const relayed = new Set(Object.entries((data && data.participants) || {})
+      .filter(([, summary]) => summary && summary.relayed).map(([id]) => id));
+    const changed = relayed.size !== this.relayed.size || [...relayed].some((id) => !this.relayed.has(id));
+    this.relayed = relayed;
+    if (changed && this.state) this.render(this.state);
   }
 
   render(state) {
@@ -85,6 +95,8 @@ export class ChairConsole {
       p.muted ? el("span", { class: "flag muted-flag", text: t.muted_flag }) : null,
       p.hand_raised_at ? el("span", { class: "flag hand-flag", text: `${t.hand} ${hhmm(p.hand_raised_at)}` }) : null,
       p.audio_only ? el("span", { class: "flag", text: t.audio_only }) : null,
+      this.relayed.has(String(p.user_id))
+        ? el("span", { class: "flag relay-flag", text: t.relayed, title: t.relayed_title }) : null,
     ]);
     const isFloor = p.user_id === floorId;
     const own = p.user_id === this.userId;

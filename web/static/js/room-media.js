@@ -160,8 +160,9 @@ export class RoomMedia extends EventTarget {
     const old = this.media;
     this.media = null; // its own "disconnect" must not schedule another restart
     if (old) old.disconnect();
-    const media = new GiaobanMedia({ meetingId: this.meetingId });
+    const media = new GiaobanMedia({ meetingId: this.meetingId, iceServers: await iceServers() });
     this.media = media;
+    media.addEventListener("stats", (e) => this._emit("stats", e.detail)); // chair: node stats
     media.addEventListener("disconnect", () => { if (media === this.media) this._restart("signal"); });
     await media.connect();
     const stream = this.local || new MediaStream();
@@ -271,5 +272,15 @@ export class RoomMedia extends EventTarget {
 
   _emit(name, detail) {
     this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
+
+/** The configured ICE servers (TURN with fresh short-lived credentials; none by default). */
+async function iceServers() {
+  try {
+    const resp = await fetch("/api/v1/ice-servers", { credentials: "same-origin", cache: "no-store" });
+    return resp.ok ? (await resp.json()).ice_servers || [] : [];
+  } catch (err) {
+    return [];
   }
 }

@@ -550,6 +550,7 @@ if (config.canRun) {
   ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId,
     onPreview: preview });
   $("c-preview-close").addEventListener("click", () => { $("c-preview").hidden = true; });
+  media.addEventListener("stats", (e) => ui.console.setStats(e.detail));
 }
 setInterval(tick, 1000);
 setupPrejoin();
