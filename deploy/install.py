@@ -111,11 +111,6 @@ class InstallConfig:
         return self.addresses
 
     @property
-    def media_allowed_networks(self) -> list[str]:
-        # the endpoints' networks, and the TURN relay's own addresses
-        return [*self.client_networks, *(f"{a}/{128 if ':' in a else 32}" for a in self.relay_addresses)]
-
-    @property
     def turn_urls(self) -> list[str]:
         first = _bracket(self.addresses[0])
         return [f"turn:{first}:{self.turn_port}?transport=udp",

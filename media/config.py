@@ -51,6 +51,8 @@ class NodeConfig:
         """GIAOBAN_MEDIA_SECRET (required), GIAOBAN_WEB_URL, GIAOBAN_MEDIA_NODE_ID,
         GIAOBAN_MEDIA_ICE_ADDRESSES (comma list, default 127.0.0.1),
         GIAOBAN_MEDIA_ALLOWED_NETWORKS (comma list, default 127.0.0.0/8),
+        GIAOBAN_MEDIA_RELAY_ADDRESSES (TURN relays' addresses: allowed, and peers reaching the
+        node from them are reported as relayed),
         GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264),
         GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8), GIAOBAN_WEB_CA_FILE (CA that
         signed an https:// web URL's certificate; default: the system's trust store)."""
@@ -61,6 +63,7 @@ class NodeConfig:
         policy = IcePolicy.from_strings(
             _list(env.get("GIAOBAN_MEDIA_ICE_ADDRESSES", "127.0.0.1")),
             _list(env.get("GIAOBAN_MEDIA_ALLOWED_NETWORKS", "127.0.0.0/8")),
+            _list(env.get("GIAOBAN_MEDIA_RELAY_ADDRESSES", "")),
         )
         if not policy.gather_addresses or not policy.allowed_networks:
             raise ValueError("ICE addresses and allowed networks must not be empty")
