@@ -190,40 +190,51 @@ def check_disk(env: Mapping[str, str]) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------- TURN
 
 
-def _stun_exchange(request: bytes, transport: str, host: str, port: int, tls: bool,
-                   ca: str | None) -> stun.Message:
-    if transport == "udp":
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(TIMEOUT)
+class StunClient:
+    """One client transport (the same 5-tuple for every request, as TURN nonces need)."""
+
+    def __init__(self, transport: str, host: str, port: int, tls: bool, ca: str | None) -> None:
+        self.transport, self.host, self.port = transport, host, port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if transport == "udp":
+            self.sock = socket.socket(family, socket.SOCK_DGRAM)
+            self.sock.settimeout(TIMEOUT)
+            return
+        raw = socket.create_connection((host, port), timeout=TIMEOUT)
+        if tls:
+            context = ssl.create_default_context(cafile=ca or None)
+            self.sock = context.wrap_socket(raw, server_hostname=host)
+        else:
+            self.sock = raw
+
+    def __enter__(self) -> StunClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+    def send(self, request: bytes) -> stun.Message:
+        if self.transport == "udp":
             for _ in range(3):
-                s.sendto(request, (host, port))
+                self.sock.sendto(request, (self.host, self.port))
                 try:
-                    return stun.parse_message(s.recv(2048))
+                    return stun.parse_message(self.sock.recv(2048))
                 except TimeoutError:
                     continue
             raise TimeoutError("no answer")
-    raw = socket.create_connection((host, port), timeout=TIMEOUT)
-    conn: socket.socket = raw
-    try:
-        if tls:
-            context = ssl.create_default_context(cafile=ca or None)
-            conn = context.wrap_socket(raw, server_hostname=host)
-        conn.sendall(request)
-        head = _recv_exact(conn, 20)
+        self.sock.sendall(request)
+        head = self._recv_exact(20)
         length = struct.unpack("!H", head[2:4])[0]
-        return stun.parse_message(head + _recv_exact(conn, length))
-    finally:
-        conn.close()
+        return stun.parse_message(head + self._recv_exact(length))
 
-
-def _recv_exact(conn: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = conn.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
+    def _recv_exact(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
 
 
 def _allocate(settings: TurnSettings, send: Callable[[bytes], stun.Message]) -> str | None:
@@ -265,25 +276,23 @@ def check_turn(env: Mapping[str, str]) -> Iterator[Finding]:
         port = int(parts["port"] or (5349 if tls else 3478))
         host = parts["host"].strip("[]")
 
-        def send(data: bytes, transport: str = transport, host: str = host, port: int = port,
-                 tls: bool = tls) -> stun.Message:
-            return _stun_exchange(data, transport, host, port, tls, ca)
-
         try:
-            send(bytes(stun.Message(stun.Method.BINDING, stun.Class.REQUEST)))
+            with StunClient(transport, host, port, tls, ca) as client:
+                client.send(bytes(stun.Message(stun.Method.BINDING, stun.Class.REQUEST)))
+                allocate = parts["scheme"] == "turn" and transport == "udp"
+                problem = _allocate(settings, client.send) if allocate else None
         except (OSError, ValueError) as exc:
             yield Finding(FAIL, f"TURN {url} unreachable ({type(exc).__name__}: {exc})",
                           f"systemctl status giaoban-turn; open {transport.upper()} {port} "
                           "(and UDP 49152-65535 for relays) in the server's firewall")
             continue
-        problem = _allocate(settings, send) if parts["scheme"] == "turn" and transport == "udp" else None
         if problem:
             yield Finding(FAIL, f"TURN {url} answers but refuses the web's credentials ({problem})",
                           "static-auth-secret in /etc/giaoban/turnserver.conf must equal "
                           "/etc/giaoban/turn_secret; check both clocks (NTP)")
         else:
             yield Finding(OK, f"TURN {url} answers" + (" and accepts the web's credentials"
-                                                      if parts["scheme"] == "turn" and transport == "udp" else ""))
+                                                      if allocate else ""))
 
 
 # ---------------------------------------------------------------------------- media nodes, units

@@ -120,12 +120,17 @@ def test_backup_in_a_live_meeting_restores_on_a_fresh_instance(
                 again = restored.scalars(select(DocumentVersion)).all()
                 assert [(v.id, v.sha256) for v in again] == [(v.id, v.sha256) for v in versions]
                 for version in again:  # the stored bytes are the ones the rows name
-                    assert sha(fresh / "storage" / version.original_path) == version.sha256
+                    assert sha(fresh / "storage" / "documents" / version.original_path) == version.sha256
         finally:
             engine.dispose()
-        # a restore onto data is refused and changes nothing
+        # a restore onto data is refused and changes nothing: files, then the database
         again = deploy(env, "restore", str(archive))
+        assert again.returncode == 1 and "is not empty; restore on a fresh server" in again.stderr
+        other = {**env, "GIAOBAN_STORAGE_DIR": str(tmp_path / "other" / "storage"),
+                 "GIAOBAN_RECORDINGS_DIR": str(tmp_path / "other" / "recordings")}
+        again = deploy(other, "restore", str(archive))
         assert again.returncode == 1 and "already holds data" in again.stderr
+        assert not (tmp_path / "other" / "storage" / "minutes").exists()
 
     minutes = fresh / "storage" / inst["minutes"].relative_to(inst["storage"])
     assert sha(minutes) == sha(inst["minutes"])
