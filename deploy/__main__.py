@@ -1,4 +1,4 @@
-"""``python -m deploy install|check|backup|restore`` (docs/operations.md)."""
+"""``python -m deploy install|check|backup|restore|wait-idle`` (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,12 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_idle(args: argparse.Namespace) -> int:
+    from deploy.upgrade import wait_idle
+
+    return wait_idle(os.environ, minutes=args.minutes, poll_seconds=args.poll)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="python -m deploy")
@@ -101,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("archive")
     p.add_argument("--force", action="store_true", help="replace a database that has data")
     p.set_defaults(func=_restore)
+
+    p = sub.add_parser("wait-idle", help="wait until no meeting is live (before restarting media nodes)")
+    p.add_argument("--minutes", type=float, default=240)
+    p.add_argument("--poll", type=float, default=30, help="seconds between looks")
+    p.set_defaults(func=_wait_idle)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -89,7 +89,8 @@ def rendered_config(tmp: Path, address: str, **kw: object) -> InstallConfig:
         etc_dir=str(tmp / "etc"), unit_dir=str(tmp / "units"), data_dir=str(tmp / "var"),
         log_dir=str(tmp / "log"), proxy_run_dir=str(tmp / "run-proxy"),
         turn_run_dir=str(tmp / "run-turn"), user="root", nginx_user="root",
-        web_port=free_port(), internal_https_port=free_port(), web_relay_port=free_port(),
+        http_port=free_port(), web_port=free_port(), internal_https_port=free_port(),
+        web_relay_port=free_port(),
         turn_relay_port=free_port(), turn_port=free_port(), turn_tls_port=free_port(),
         turn_min_port=50000, turn_max_port=50100,
     )

@@ -127,7 +127,7 @@ def _browse(tmp: Path, net: Any, config: Any, mid: int, ep_id: int, web: str, me
             chair, ep = pages["chutri"], pages["kythuat.01"]
             # plain http only hands out the CA and redirects; /metrics is not served outside
             assert chair.evaluate("async () => (await fetch('/metrics')).status") == 403
-            ca = chair.request.get(f"http://{config.server_name}/giaoban-ca.crt")
+            ca = chair.request.get(f"http://{config.server_name}:{config.http_port}/giaoban-ca.crt")
             assert ca.ok and b"BEGIN CERTIFICATE" in ca.body()
             ice = chair.evaluate("async () => (await (await fetch('/api/v1/ice-servers')).json())")
             turn = ice["ice_servers"][0]
