@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import pwd
 import shutil
 import sqlite3
 import subprocess
@@ -96,6 +97,22 @@ def _secret_files(secrets: dict[str, Path]) -> Iterator[tuple[Path, str, str]]:
             yield path, f"secrets/{name}/{path.name}", name
 
 
+def _as_owner(url: str, cmd: list[str], folder: Path) -> list[str]:
+    """Run as root (to read the CA key and every secret) while PostgreSQL, reached over its
+    local socket with peer authentication, wants its own role's OS user: the pg tool then
+    runs as that user, in a folder it may use."""
+    parsed = make_url(url)
+    if os.geteuid() != 0 or parsed.host or not parsed.username or parsed.username == "root":
+        return cmd
+    try:
+        uid = pwd.getpwnam(parsed.username).pw_uid
+    except KeyError:
+        return cmd
+    for path in (folder, *folder.rglob("*")):
+        os.chown(path, uid, -1)
+    return ["runuser", "-u", parsed.username, "--", *cmd]
+
+
 def _dump_database(url: str, folder: Path) -> Path:
     if url.startswith("sqlite"):
         source = make_url(url).database or ""
@@ -109,8 +126,9 @@ def _dump_database(url: str, folder: Path) -> Path:
             src.close()
         return target
     target = folder / "database.dump"
-    result = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                             f"--file={target}", _libpq(url)], capture_output=True, text=True)
+    result = subprocess.run(_as_owner(url, ["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                                            f"--file={target}", _libpq(url)], folder),
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
     return target
@@ -277,8 +295,10 @@ def _restore_database(url: str, staging: Path, kind: str, force: bool) -> None:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     finally:
         engine.dispose()
-    result = subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--single-transaction",
-                             "--exit-on-error", f"--dbname={_libpq(url)}", str(staging / "database.dump")],
+    result = subprocess.run(_as_owner(url, ["pg_restore", "--no-owner", "--no-privileges",
+                                            "--single-transaction", "--exit-on-error",
+                                            f"--dbname={_libpq(url)}", str(staging / "database.dump")],
+                                      staging),
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed (database left empty): {result.stderr.strip()[-800:]}")

@@ -51,7 +51,7 @@ class InstallConfig:
     proxy_run_dir: str = "/run/giaoban-proxy"
     turn_run_dir: str = "/run/giaoban-turn"
     user: str = "giaoban"
-    nginx_user: str = "www-data"
+    nginx_user: str = ""  # nginx's workers: the service account (reads the CA to hand it out)
     nginx_modules: list[str] = field(default_factory=lambda: ["modules/ngx_stream_module.so"])
     database_url: str = "postgresql+psycopg://giaoban@/giaoban"
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -57,15 +57,17 @@ chmod 750 /etc/giaoban /etc/giaoban/tls
 chmod 640 /etc/giaoban/giaoban.env /etc/giaoban/turnserver.conf /etc/giaoban/turn_secret /etc/giaoban/tls/server.key
 [[ -f /etc/giaoban/tls/ca.key ]] && chmod 600 /etc/giaoban/tls/ca.key && chown root:root /etc/giaoban/tls/ca.key
 
+# a command as the service account, with the installation's settings, from the code folder
+as_app() {
+  runuser -u "$USER_NAME" -- bash -c 'set -a; . /etc/giaoban/giaoban.env; set +a; cd "$0"; exec "$@"' "$APP" "$@"
+}
 echo "install-server: database migrations"
-runuser -u "$USER_NAME" -- env $(grep -v '^#' /etc/giaoban/giaoban.env | xargs) \
-  "$APP/.venv/bin/flask" --app web giaoban migrate
+as_app "$APP/.venv/bin/flask" --app web giaoban migrate
 
 systemctl daemon-reload
 systemctl enable --now giaoban.target
 sleep 3
 echo
-runuser -u "$USER_NAME" -- env $(grep -v '^#' /etc/giaoban/giaoban.env | xargs) \
-  "$APP/.venv/bin/python" -m deploy check || true
+as_app "$APP/.venv/bin/python" -m deploy check || true
 echo
 echo "install-server: done. Health: $APP/.venv/bin/python -m deploy check --env-file /etc/giaoban/giaoban.env"

@@ -23,11 +23,13 @@ while (($#)); do
 done
 [[ $(id -u) -eq 0 ]] || { echo "upgrade-server: run as root" >&2; exit 1; }
 ENV_FILE=/etc/giaoban/giaoban.env
-as_app() { (cd "$APP" && runuser -u giaoban -- env $(grep -v '^#' "$ENV_FILE" | xargs) "$@"); }
+as_app() {  # a command as the service account, with the installation's settings
+  runuser -u giaoban -- bash -c 'set -a; . "$1"; set +a; cd "$0"; shift; exec "$@"' "$APP" "$ENV_FILE" "$@"
+}
 
-mkdir -p /var/backups/giaoban && chown giaoban: /var/backups/giaoban
-echo "upgrade-server: 1. backup"
-as_app "$APP/.venv/bin/python" -m deploy backup /var/backups/giaoban
+mkdir -p -m 700 /var/backups/giaoban
+echo "upgrade-server: 1. backup (as root: it includes the CA key)"
+(set -a; . "$ENV_FILE"; set +a; cd "$APP" && .venv/bin/python -m deploy backup /var/backups/giaoban)
 
 echo "upgrade-server: 2. code and packages"
 if [[ "$SRC" != "$APP" ]]; then
