@@ -148,9 +148,13 @@ def _browse(tmp: Path, net: Any, config: Any, mid: int, ep_id: int, web: str, me
             pairs = ep.evaluate(SELECTED_PAIR_JS)
             assert pairs and all(p["type"] == "host" and p["address"] == net.client for p in pairs), pairs
 
-            # metrics during the meeting: present and moving
+            # metrics during the meeting: present and moving (rates need two stats rounds)
+            media_url = f"http://127.0.0.1:{media_port}/metrics"
+            wait_until(lambda: scrape(media_url)["giaoban_media_bitrate_in_kbps"] > 0 and
+                       scrape(media_url)["giaoban_media_bitrate_out_kbps"] > 0, timeout=30,
+                       what="media node bitrates reported")
             first_web = scrape(f"{web}/metrics")
-            first_media = scrape(f"http://127.0.0.1:{media_port}/metrics")
+            first_media = scrape(media_url)
             assert first_web["giaoban_live_meetings"] >= 1
             assert first_web["giaoban_participants"] >= 2
             assert first_web["giaoban_web_socketio_connections"] >= 3  # two pages and the node
@@ -183,6 +187,10 @@ def _browse(tmp: Path, net: Any, config: Any, mid: int, ep_id: int, web: str, me
             assert all(p["protocol"] == "tls" for p in relayed), relayed
             wait_rising(ep, 0, "framesDecoded", timeout=60)
             chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep_id}'] .relay-flag", timeout=60000)
+            # the chair's own connection (same commune network) came back through TURN too,
+            # and the endpoint's camera reaches it again
+            wait_rising(chair, 1, "framesDecoded", timeout=90)
+            assert all(p["type"] == "relay" for p in chair.evaluate(SELECTED_PAIR_JS))
             shot(chair, "intranet-chair-relayed.png")
             media = scrape(f"http://127.0.0.1:{media_port}/metrics")
             assert media["giaoban_media_relayed_peers"] >= 1
