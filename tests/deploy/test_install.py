@@ -163,3 +163,25 @@ def test_install_command_refuses_bad_certificates_and_writes_nothing(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert not (root / "etc/giaoban/tls/ca.key").exists()
     assert (root / "etc/giaoban/tls/server.crt").read_bytes() == cert2.read_bytes()
+
+
+def test_worker_and_beat_run_from_their_units(tmp_path: Path) -> None:
+    """The worker and beat units' command lines, with their environment file, start and
+    reach the broker (the web, media node, proxy and TURN run in test_intranet)."""
+    from tests.conftest import REDIS_URL, TEST_DB_URL
+
+    if not REDIS_URL:
+        pytest.skip("needs REDIS_URL (the production broker)")
+    config = rendered_config(tmp_path, "10.151.7.1")
+    overrides = {"DATABASE_URL": TEST_DB_URL, "REDIS_URL": REDIS_URL}
+    for unit, ready in (("giaoban-worker.service", "ready."), ("giaoban-beat.service", "beat: Starting")):
+        argv, env = unit_command(Path(config.unit_dir) / unit)
+        log = f"install-{unit}.log"
+        with process(argv, {**env, **overrides}, log) as proc:
+            deadline = time.monotonic() + 60
+            text = ""
+            while time.monotonic() < deadline and ready not in text:
+                assert proc.poll() is None, (ROOT / "test-artifacts" / log).read_text()[-2000:]
+                time.sleep(0.5)
+                text = (ROOT / "test-artifacts" / log).read_text()
+            assert ready in text, text[-2000:]
