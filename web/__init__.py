@@ -88,6 +88,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     if overrides:
         app.config.update(overrides)
+    from web import https, ice, metrics  # intranet deployment (issue 15)
+
+    https.init_app(app)  # Secure cookies, HSTS, Socket.IO origin behind TLS
+    ice.init_app(app)  # ICE servers for browsers (TURN credentials)
+    metrics.init_app(app)
 
     security.init_app(app)  # before CSRFProtect (it reads forms) and before the routes
     db.init_app(app)

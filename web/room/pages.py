@@ -87,6 +87,8 @@ def _strings() -> dict[str, str]:
         "quality_audio_only": _("Chỉ âm thanh"),
         "quality_unknown": _("Chưa đo"),
         "connection": _("Kết nối"),
+        "relayed": _("Chuyển tiếp (TURN)"),
+        "relayed_title": _("Điểm cầu kết nối qua máy chủ chuyển tiếp TURN (mạng của điểm cầu chặn UDP)"),
         "roll_call": _("Điểm danh"),
         "roll_call_open": _("Chủ trì đang điểm danh. Xác nhận có mặt và số người dự tại điểm cầu."),
         "roll_call_answered": _("Đã xác nhận có mặt"),
