@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 
 from meetings.actions import audit
 from meetings.actions.notifications import notify, notify_invitees
+from meetings.actions.signatory import SignatoryInput
+from meetings.actions.signatory import resolve as resolve_signatory
+from meetings.actions.signing_profiles import signature_plan
 from meetings.db import utcnow
 from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from meetings.minutes import serialize
@@ -33,6 +36,7 @@ from meetings.minutes.builder import agency_for, build_minutes_data
 from meetings.minutes.files import Progress, write_files
 from meetings.minutes.numbering import format_number
 from meetings.minutes.richtext import sanitize
+from meetings.minutes.thong_bao import signatory
 from meetings.minutes.vnformat import LOCAL_TZ
 from meetings.models import TRANSITIONS, AgendaItem, Meeting, MeetingStatus, Unit, User
 from meetings.models.minutes import (
@@ -383,8 +387,11 @@ GENERATABLE = {MeetingStatus.LIVE.value, MeetingStatus.ENDED.value,
 def generate_document(session: Session, actor: User, meeting: Meeting, kind: str,
                       storage_dir: Path, *, pdf: bool = True,
                       recipients: Sequence[str] | None = None,
+                      signer: SignatoryInput | None = None,
                       progress: Progress | None = None) -> MinutesDocument:
-    """A new draft version built from the meeting's record (earlier versions are kept)."""
+    """A new draft version built from the meeting's record (earlier versions are kept).
+    ``signer``: who signs a Thông báo and with what authority (default: as in the previous
+    version, else the chair directly)."""
     k = _kind(kind)
     _secretary(actor, meeting)
     if meeting.status not in GENERATABLE:
@@ -400,12 +407,23 @@ def generate_document(session: Session, actor: User, meeting: Meeting, kind: str
                                {"meeting": str(exc)}) from exc
     version = int(session.scalar(select(func.max(MinutesDocument.version)).where(
         MinutesDocument.meeting_id == meeting.id, MinutesDocument.kind == k.value)) or 0) + 1
+    previous = session.scalar(select(MinutesDocument).where(
+        MinutesDocument.meeting_id == meeting.id, MinutesDocument.kind == k.value,
+        MinutesDocument.version == version - 1))
+    signer_id, chosen = resolve_signatory(session, meeting, k.value, signer, previous)
+    if chosen is not None:
+        data = dataclasses.replace(data, notice=dataclasses.replace(data.notice,
+                                                                    signatory=chosen))
     files = write_files(k.value, data, _folder(storage_dir, meeting), f"{k.value}-v{version}",
                         pdf=pdf, progress=progress)
     doc = MinutesDocument(meeting_id=meeting.id, kind=k.value, version=version,
                           status=DocStatus.DRAFT.value, data_json=serialize.dumps(data),
                           docx_path=_relative(storage_dir, files.docx),
-                          pdf_path=_relative(storage_dir, files.pdf), created_by_id=actor.id)
+                          pdf_path=_relative(storage_dir, files.pdf), created_by_id=actor.id,
+                          signer_id=signer_id,
+                          signer_authority=chosen.authority if chosen else "",
+                          signer_principal=chosen.principal if chosen else "",
+                          signer_title=chosen.title if chosen else "")
     session.add(doc)
     session.flush()
     audit.record(session, actor, "minutes.generate", object_type="minutes_document",
@@ -483,8 +501,18 @@ def approve_document(session: Session, actor: User, doc: MinutesDocument) -> Min
                f"Chủ tọa đã duyệt {_label(doc)}: {doc.meeting.title}",
                f"/meetings/{doc.meeting_id}/minutes/{doc.id}", doc.meeting_id)
     audit.record(session, actor, "minutes.approve", object_type="minutes_document",
-                 object_id=doc.id, meeting_id=doc.meeting_id)
+                 object_id=doc.id, meeting_id=doc.meeting_id,
+                 signatory=list(signature_lines(doc)))
     return doc
+
+
+def signature_lines(doc: MinutesDocument) -> tuple[str, ...]:
+    """The signature block(s) as they will print: what the chair checks at approval."""
+    data = serialize.loads(doc.data_json)
+    if doc.kind == DocKind.BIEN_BAN.value:
+        return ("THƯ KÝ", data.secretary.name, "CHỦ TỌA", data.chair.name)
+    who = signatory(data, data.notice)
+    return (*who.lines, who.name)
 
 
 def return_document(session: Session, actor: User, doc: MinutesDocument,
@@ -532,7 +560,11 @@ def allocate_number(session: Session, unit_id: int, year: int) -> int:
 def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_dir: Path, *,
                    signing: SigningConfig | None = None, pdf: bool = True,
                    progress: Progress | None = None) -> MinutesDocument:
-    """Number, final DOCX and PDF from the approved snapshot, signature, distribution."""
+    """Number, final DOCX and PDF from the approved snapshot, signatures, distribution.
+
+    With ``signing`` (the agency's fallback certificate; None: signing is switched off)
+    every signer must have a certificate and an image: that is checked first, so a
+    refusal numbers nothing and leaves no file."""
     meeting = doc.meeting
     require(actor.active and (is_meeting_secretary(actor, meeting)
                               or is_meeting_chair(actor, meeting)), ONLY_SECRETARY)
@@ -545,9 +577,13 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
         unit, _agency = agency_for(meeting)
     except ValueError as exc:
         raise ValidationFailed("Cuộc họp chưa có cơ quan ban hành.", {"meeting": str(exc)}) from exc
+    data = serialize.loads(doc.data_json)
+    plan = None
+    if pdf and signing is not None:
+        plan = signature_plan(session, doc, data, unit, agency_fallback=signing,
+                              location=signing.location)
     issued_on = local_today()
     number = allocate_number(session, unit.id, issued_on.year)
-    data = serialize.loads(doc.data_json)
     if doc.kind == DocKind.BIEN_BAN.value:
         data = dataclasses.replace(data, number=number, year=issued_on.year)
     else:
@@ -555,7 +591,8 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
             data.notice, number=number, year=issued_on.year, issued_on=issued_on))
     stem = f"{doc.kind}-{number:02d}-{issued_on.year}"
     files = write_files(doc.kind, data, _folder(storage_dir, meeting), stem, pdf=pdf,
-                        signing=signing if pdf else None, progress=progress)
+                        signers=(list(plan.people), plan.agency) if plan else None,
+                        progress=progress)
     doc.status = DocStatus.ISSUED.value
     doc.issuing_unit_id, doc.year, doc.number = unit.id, issued_on.year, number
     doc.number_text = format_number(number, doc.kind, data.agency.abbreviation)
@@ -573,7 +610,8 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
                     f"/meetings/{meeting.id}/minutes/{doc.id}")
     audit.record(session, actor, "minutes.issue", object_type="minutes_document",
                  object_id=doc.id, meeting_id=meeting.id, number=doc.number_text,
-                 signed=bool(files.signed_pdf))
+                 signed=bool(files.signed_pdf),
+                 signatures=[slot.field for slot in plan.people] + ["CoQuan"] if plan else [])
     return doc
 
 

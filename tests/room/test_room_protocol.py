@@ -25,7 +25,7 @@ def test_join_records_presence_and_everyone_sees_it(room, demo, db_session):
     assert ack["state"]["you"]["can_run"] is False
     state = chair.last_state()
     names = [p["name"] for p in state["participants"]]
-    assert names == ["Trần Minh Tuấn", "Kỹ thuật Xã Bình Minh"]
+    assert names == ["Trần Minh Tuấn", "Kỹ thuật xã Bình Minh"]
     assert state["participants"][1]["endpoint"] == "Điểm cầu Xã Bình Minh"
     rows = db_session.scalars(select(Presence)).all()
     assert len(rows) == 2 and all(r.left_at is None for r in rows)
