@@ -22,12 +22,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from meetings.actions import minutes as ma
+from meetings.actions.signing_profiles import demo_seal, ensure_demo_profiles
 from meetings.errors import DomainError
 from meetings.minutes.builder import agency_for, place_name
 from meetings.models import Meeting, User
 from meetings.models.minutes import MinutesDocument
 from meetings.office import ConversionError
-from meetings.signing import SigningConfig, SigningError, ensure_demo_certificate
+from meetings.signing import (
+    DemoCertificate,
+    SigningConfig,
+    SigningError,
+    ensure_demo_certificate,
+)
 from tasks.celery_app import celery, session_scope, settings
 from tasks.push import emit
 
@@ -103,19 +109,36 @@ def signing_config(meeting: Meeting, instance: Path | None = None,
     place = place_name(unit)
     if extra.get("GIAOBAN_SIGNING", "").lower() in ("off", "0", "no"):
         return None
+    seal = Path(extra["GIAOBAN_SIGNING_SEAL"]) if extra.get("GIAOBAN_SIGNING_SEAL") else None
     if extra.get("GIAOBAN_SIGNING_P12"):
         passphrase = extra.get("GIAOBAN_SIGNING_PASSPHRASE")
         return SigningConfig(pkcs12_path=Path(extra["GIAOBAN_SIGNING_P12"]),
                              pkcs12_passphrase=passphrase.encode() if passphrase else None,
-                             location=place)
+                             location=place, image=seal)
     if extra.get("GIAOBAN_SIGNING_KEY") and extra.get("GIAOBAN_SIGNING_CERT"):
         chain = tuple(Path(p) for p in extra.get("GIAOBAN_SIGNING_CHAIN", "").split(":") if p)
         return SigningConfig(key_path=Path(extra["GIAOBAN_SIGNING_KEY"]),
                              cert_path=Path(extra["GIAOBAN_SIGNING_CERT"]), chain_paths=chain,
-                             location=place)
-    name = agency.name.replace("\n", " ")
+                             location=place, image=seal)
+    demo = demo_certificate(meeting, instance)
+    assert demo is not None
+    return demo.config(place, image=demo_seal(" ".join(agency.name.split()), demo))
+
+
+def demo_certificate(meeting: Meeting, instance: Path | None = None,
+                     env: dict[str, str] | None = None) -> DemoCertificate | None:
+    """The demo's own certificate authority when no certificate is configured (None when
+    one is, or when signing is off)."""
+    extra = env if env is not None else settings.extra
+    if extra.get("GIAOBAN_SIGNING", "").lower() in ("off", "0", "no") or any(
+            extra.get(k) for k in ("GIAOBAN_SIGNING_P12", "GIAOBAN_SIGNING_KEY")):
+        return None
+    try:
+        _unit, agency = agency_for(meeting)
+    except ValueError:
+        return None
     folder = (instance or settings.instance_path) / "signing"
-    return ensure_demo_certificate(name, folder).config(place)
+    return ensure_demo_certificate(" ".join(agency.name.split()), folder)
 
 
 def trust_roots(instance: Path | None = None, env: dict[str, str] | None = None) -> list[Path]:
@@ -194,6 +217,15 @@ def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | No
             if user is None:
                 raise LookupError(f"user {user_id} is gone")
             signing = signing_config(doc.meeting, instance) if pdf else None
+            demo = demo_certificate(doc.meeting, instance) if pdf else None
+            if demo is not None:  # the demo makes its own signers' material
+                meeting = doc.meeting
+                signers = [session.get(User, i) for i in (meeting.chair_id,
+                                                          meeting.secretary_id, doc.signer_id)
+                           if i is not None]
+                unit, _agency = agency_for(meeting)
+                ensure_demo_profiles(session, [u for u in signers if u is not None], unit,
+                                     demo)
             ma.issue_document(session, user, doc, storage, signing=signing, pdf=pdf,
                               progress=lambda p, m: report(p, m))
             number = doc.number_text

@@ -74,7 +74,7 @@ def _list(doc: Document, lines: list[str]) -> None:
     """'- …;' lines, the last one ending with a full stop."""
     for index, line in enumerate(lines):
         end = "." if index == len(lines) - 1 else ";"
-        base.add_text(doc, f"- {line.rstrip(';.')}{end}", base.BODY)
+        base.add_text(doc, f"- {upper_first(line.rstrip(';.'))}{end}", base.BODY)
 
 
 def _attendance(doc: Document, data: MinutesData) -> None:

@@ -277,6 +277,8 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
             conclusions_html=note.conclusions_html if note else "",
             tasks=tuple(_task(t) for t in tasks.get(item.id, [])),
             is_conclusion=closing is not None and item.id == closing.id))
+    # the chair's concluding item closes the minutes, even when items were left untaken
+    agenda.sort(key=lambda rec: rec.is_conclusion)
     # the chair's general conclusions (and tasks or votes under no item) belong to the
     # agenda's own item for the conclusions, or to a closing section: never a new item
     loose_html = general.conclusions_html if general else ""

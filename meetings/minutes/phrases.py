@@ -70,7 +70,9 @@ def merged_turns(turns: Sequence[FloorTurn]) -> list[FloorTurn]:
         last = out[-1] if out else None
         if last is not None and (last.speaker, last.position, last.unit) == (
                 turn.speaker, turn.position, turn.unit):
-            gist = " ".join(g for g in (_sentence(last.gist), _sentence(turn.gist)) if g)
+            # a new sentence after a full stop takes a capital (Decree 30, Appendix II)
+            gist = " ".join(g for g in (_sentence(last.gist), _sentence(upper_first(turn.gist)))
+                            if g)
             out[-1] = replace(last, end=turn.end or last.end, gist=gist)
         else:
             out.append(turn)
