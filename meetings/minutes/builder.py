@@ -216,6 +216,11 @@ def _taken_order(session: Session, meeting: Meeting
     return out
 
 
+def _has_record(record: d.AgendaItemRecord) -> bool:
+    return bool(record.floor_turns or record.votes or record.tasks or record.documents
+                or to_blocks(record.notes_html) or to_blocks(record.conclusions_html))
+
+
 def _votes(session: Session, meeting: Meeting) -> dict[int | None, list[d.VoteRecord]]:
     from meetings.actions.votes import result  # domain helper, no cycle at import time
 
@@ -277,7 +282,14 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
             conclusions_html=note.conclusions_html if note else "",
             tasks=tuple(_task(t) for t in tasks.get(item.id, [])),
             is_conclusion=closing is not None and item.id == closing.id))
-    # the chair's concluding item closes the minutes, even when items were left untaken
+    # the minutes follow the course of the meeting: an item never taken up and with nothing
+    # recorded is left out; the chair's concluding item closes them
+    taken = {item.id for item, started, _ in _taken_order(session, meeting) if started}
+    if taken:
+        order = [item for item, _s, _e in _taken_order(session, meeting)]
+        agenda = [rec for item, rec in zip(order, agenda, strict=True)
+                  if item.id in taken or _has_record(rec)
+                  or (closing is not None and item.id == closing.id)]
     agenda.sort(key=lambda rec: rec.is_conclusion)
     # the chair's general conclusions (and tasks or votes under no item) belong to the
     # agenda's own item for the conclusions, or to a closing section: never a new item
