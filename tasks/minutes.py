@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from meetings.actions import minutes as ma
+from meetings.actions.signatory import SignatoryInput
 from meetings.actions.signing_profiles import demo_seal, ensure_demo_profiles
 from meetings.errors import DomainError
 from meetings.minutes.builder import agency_for, place_name
@@ -167,26 +168,28 @@ def _storage(storage_dir: str | None) -> Path:
 
 
 def run_generate(meeting_id: int, user_id: int, kind: str, job_id: str,
-                 storage_dir: str | None = None, pdf: bool = True, *,
+                 storage_dir: str | None = None, pdf: bool = True,
+                 signer: dict[str, Any] | None = None, *,
                  scope: Scope = session_scope, push: Push = emit) -> int | None:
     """A new draft version; on a failed PDF conversion the DOCX is still kept."""
     storage = _storage(storage_dir)
     report = _reporter(storage, meeting_id, job_id, {"kind": kind, "action": "generate"}, push)
     report(1, "Đã nhận yêu cầu")
     warning = ""
+    chosen = SignatoryInput(**signer) if signer else None
     try:
         with scope() as session:
             meeting, user = _load(session, meeting_id, user_id)
             try:
                 doc = ma.generate_document(session, user, meeting, kind, storage, pdf=pdf,
-                                           progress=lambda p, m: report(p, m))
+                                           signer=chosen, progress=lambda p, m: report(p, m))
             except ConversionError as exc:
                 session.rollback()
                 logger.warning("minutes PDF of meeting %s failed: %s", meeting_id, exc)
                 warning = "Chưa tạo được bản PDF (LibreOffice); bản DOCX đã sẵn sàng."
                 meeting, user = _load(session, meeting_id, user_id)
                 doc = ma.generate_document(session, user, meeting, kind, storage, pdf=False,
-                                           progress=lambda p, m: report(p, m))
+                                           signer=chosen, progress=lambda p, m: report(p, m))
             doc_id = doc.id
     except DomainError as exc:
         report(100, exc.message, "failed", error=exc.code)
@@ -247,8 +250,9 @@ def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | No
 
 @celery.task(name="tasks.minutes.generate", acks_late=True)
 def generate(meeting_id: int, user_id: int, kind: str, job_id: str,
-             storage_dir: str | None = None, pdf: bool = True) -> int | None:
-    return run_generate(meeting_id, user_id, kind, job_id, storage_dir, pdf)
+             storage_dir: str | None = None, pdf: bool = True,
+             signer: dict[str, Any] | None = None) -> int | None:
+    return run_generate(meeting_id, user_id, kind, job_id, storage_dir, pdf, signer)
 
 
 @celery.task(name="tasks.minutes.issue", acks_late=True)

@@ -82,7 +82,10 @@ def _attendance(doc: Document, data: MinutesData) -> None:
     remote = [e for e in data.rooms if not e.is_main]
     personal = [e for e in data.endpoints if e.personal]
     n = _counts(data)
+    unreported = sum(1 for e in data.rooms if e.head_count is None and not e.people)
     summary = f"tổng số {thousands(n['total'])} người"
+    if unreported:
+        summary += f" ({thousands(unreported)} điểm cầu chưa báo cáo số người)"
     parts = []
     if main:
         parts.append(f"{thousands(n['hall'])} người tại điểm cầu chính")

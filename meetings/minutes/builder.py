@@ -282,31 +282,31 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
             conclusions_html=note.conclusions_html if note else "",
             tasks=tuple(_task(t) for t in tasks.get(item.id, [])),
             is_conclusion=closing is not None and item.id == closing.id))
-    # the minutes follow the course of the meeting: an item never taken up and with nothing
-    # recorded is left out; the chair's concluding item closes them
-    taken = {item.id for item, started, _ in _taken_order(session, meeting) if started}
-    if taken:
-        order = [item for item, _s, _e in _taken_order(session, meeting)]
-        agenda = [rec for item, rec in zip(order, agenda, strict=True)
-                  if item.id in taken or _has_record(rec)
-                  or (closing is not None and item.id == closing.id)]
-    agenda.sort(key=lambda rec: rec.is_conclusion)
     # the chair's general conclusions (and tasks or votes under no item) belong to the
     # agenda's own item for the conclusions, or to a closing section: never a new item
     loose_html = general.conclusions_html if general else ""
     loose_tasks = tuple(_task(t) for t in tasks.get(None, []))
     loose_votes = tuple(votes.get(None, []))
+    order = [item for item, _s, _e in _taken_order(session, meeting)]
+    taken = {item.id for item, started, _e in _taken_order(session, meeting) if started}
     if to_blocks(loose_html) or loose_tasks or loose_votes:
         index = next((i for i, rec in enumerate(agenda) if rec.is_conclusion), None)
         if index is None:
             agenda.append(d.AgendaItemRecord(title="", votes=loose_votes,
                                              conclusions_html=loose_html, tasks=loose_tasks,
                                              is_conclusion=True))
+            order.append(None)
         else:
             rec = agenda[index]
             agenda[index] = dataclasses.replace(
                 rec, conclusions_html=rec.conclusions_html + loose_html,
                 votes=rec.votes + loose_votes, tasks=rec.tasks + loose_tasks)
+    # the minutes follow the course of the meeting: an item never taken up and with nothing
+    # recorded is left out; the chair's concluding item closes them
+    if taken:
+        agenda = [rec for item, rec in zip(order, agenda, strict=True)
+                  if item is None or item.id in taken or _has_record(rec)]
+    agenda.sort(key=lambda rec: rec.is_conclusion)
     chosen = tuple(recipients or (general.recipients if general and general.recipients
                                   else DEFAULT_RECIPIENTS))
     secretary_unit = meeting.secretary.unit if meeting.secretary is not None else None
