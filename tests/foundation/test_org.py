@@ -96,7 +96,7 @@ def test_admin_creates_endpoint_and_user_who_can_log_in(login, demo, app):
 def test_admin_pages_render_in_vietnamese(login, demo):
     api = login("admin")
     page = api.get("/admin/units").get_data(as_text=True)
-    assert "Cây đơn vị" in page and "UBND tỉnh Sông Hồng" in page and "Phường Bắc Sơn" in page
+    assert "Cây đơn vị" in page and "UBND tỉnh Sông Hồng" in page and "UBND phường Bắc Sơn" in page
     page = api.get("/admin/endpoints").get_data(as_text=True)
     assert "Điểm cầu xã An Bình" in page
     page = api.get("/admin/users").get_data(as_text=True)
