@@ -30,12 +30,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from meetings.actions import minutes as ma
+from meetings.actions.signatory import SignatoryInput
+from meetings.actions.signing_profiles import demo_seal, ensure_demo_profiles
 from meetings.errors import DomainError
 from meetings.minutes.builder import agency_for, place_name
 from meetings.models import Meeting, User
 from meetings.models.minutes import MinutesDocument
 from meetings.office import ConversionError
-from meetings.signing import SigningConfig, SigningError, ensure_demo_certificate
+from meetings.signing import (
+    DemoCertificate,
+    SigningConfig,
+    SigningError,
+    ensure_demo_certificate,
+)
 from tasks.celery_app import celery, session_scope, settings
 from tasks.push import emit
 
@@ -208,19 +215,36 @@ def signing_config(meeting: Meeting, instance: Path | None = None,
     place = place_name(unit)
     if extra.get("GIAOBAN_SIGNING", "").lower() in ("off", "0", "no"):
         return None
+    seal = Path(extra["GIAOBAN_SIGNING_SEAL"]) if extra.get("GIAOBAN_SIGNING_SEAL") else None
     if extra.get("GIAOBAN_SIGNING_P12"):
         passphrase = extra.get("GIAOBAN_SIGNING_PASSPHRASE")
         return SigningConfig(pkcs12_path=Path(extra["GIAOBAN_SIGNING_P12"]),
                              pkcs12_passphrase=passphrase.encode() if passphrase else None,
-                             location=place)
+                             location=place, image=seal)
     if extra.get("GIAOBAN_SIGNING_KEY") and extra.get("GIAOBAN_SIGNING_CERT"):
         chain = tuple(Path(p) for p in extra.get("GIAOBAN_SIGNING_CHAIN", "").split(":") if p)
         return SigningConfig(key_path=Path(extra["GIAOBAN_SIGNING_KEY"]),
                              cert_path=Path(extra["GIAOBAN_SIGNING_CERT"]), chain_paths=chain,
-                             location=place)
-    name = agency.name.replace("\n", " ")
+                             location=place, image=seal)
+    demo = demo_certificate(meeting, instance)
+    assert demo is not None
+    return demo.config(place, image=demo_seal(" ".join(agency.name.split()), demo))
+
+
+def demo_certificate(meeting: Meeting, instance: Path | None = None,
+                     env: dict[str, str] | None = None) -> DemoCertificate | None:
+    """The demo's own certificate authority when no certificate is configured (None when
+    one is, or when signing is off)."""
+    extra = env if env is not None else settings.extra
+    if extra.get("GIAOBAN_SIGNING", "").lower() in ("off", "0", "no") or any(
+            extra.get(k) for k in ("GIAOBAN_SIGNING_P12", "GIAOBAN_SIGNING_KEY")):
+        return None
+    try:
+        _unit, agency = agency_for(meeting)
+    except ValueError:
+        return None
     folder = (instance or settings.instance_path) / "signing"
-    return ensure_demo_certificate(name, folder).config(place)
+    return ensure_demo_certificate(" ".join(agency.name.split()), folder)
 
 
 def trust_roots(instance: Path | None = None, env: dict[str, str] | None = None) -> list[Path]:
@@ -249,7 +273,8 @@ def _storage(storage_dir: str | None) -> Path:
 
 
 def run_generate(meeting_id: int, user_id: int, kind: str, job_id: str,
-                 storage_dir: str | None = None, pdf: bool = True, *,
+                 storage_dir: str | None = None, pdf: bool = True,
+                 signer: dict[str, Any] | None = None, *,
                  scope: Scope = session_scope, push: Push = emit) -> int | None:
     """A new draft version; on a failed PDF conversion the DOCX is still kept."""
     storage = _storage(storage_dir)
@@ -258,19 +283,20 @@ def run_generate(meeting_id: int, user_id: int, kind: str, job_id: str,
     report = _reporter(storage, meeting_id, job_id, {"kind": kind, "action": "generate"}, push)
     report(1, "Đã nhận yêu cầu")
     warning = ""
+    chosen = SignatoryInput(**signer) if signer else None
     try:
         with heartbeat(storage, meeting_id, job_id), scope() as session:
             meeting, user = _load(session, meeting_id, user_id)
             try:
                 doc = ma.generate_document(session, user, meeting, kind, storage, pdf=pdf,
-                                           progress=lambda p, m: report(p, m))
+                                           signer=chosen, progress=lambda p, m: report(p, m))
             except ConversionError as exc:
                 session.rollback()
                 logger.warning("minutes PDF of meeting %s failed: %s", meeting_id, exc)
                 warning = "Chưa tạo được bản PDF (LibreOffice); bản DOCX đã sẵn sàng."
                 meeting, user = _load(session, meeting_id, user_id)
                 doc = ma.generate_document(session, user, meeting, kind, storage, pdf=False,
-                                           progress=lambda p, m: report(p, m))
+                                           signer=chosen, progress=lambda p, m: report(p, m))
             doc_id = doc.id
     except DomainError as exc:
         report(100, exc.message, "failed", error=exc.code)
@@ -303,6 +329,15 @@ def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | No
             if user is None:
                 raise LookupError(f"user {user_id} is gone")
             signing = signing_config(doc.meeting, instance) if pdf else None
+            demo = demo_certificate(doc.meeting, instance) if pdf else None
+            if demo is not None:  # the demo makes its own signers' material
+                meeting = doc.meeting
+                signers = [session.get(User, i) for i in (meeting.chair_id,
+                                                          meeting.secretary_id, doc.signer_id)
+                           if i is not None]
+                unit, _agency = agency_for(meeting)
+                ensure_demo_profiles(session, [u for u in signers if u is not None], unit,
+                                     demo)
             ma.issue_document(session, user, doc, storage, signing=signing, pdf=pdf,
                               progress=lambda p, m: report(p, m))
             number = doc.number_text
@@ -324,8 +359,9 @@ def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | No
 
 @celery.task(name="tasks.minutes.generate", acks_late=True)
 def generate(meeting_id: int, user_id: int, kind: str, job_id: str,
-             storage_dir: str | None = None, pdf: bool = True) -> int | None:
-    return run_generate(meeting_id, user_id, kind, job_id, storage_dir, pdf)
+             storage_dir: str | None = None, pdf: bool = True,
+             signer: dict[str, Any] | None = None) -> int | None:
+    return run_generate(meeting_id, user_id, kind, job_id, storage_dir, pdf, signer)
 
 
 @celery.task(name="tasks.minutes.issue", acks_late=True)

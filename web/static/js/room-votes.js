@@ -33,6 +33,12 @@ const DEFAULTS = {
   namedTag: "công khai",
   none: "Chưa có biểu quyết nào.",
   error: "Lỗi",
+  base: "Tỷ lệ tính trên",
+  basePresent: "Thành viên có mặt",
+  baseAll: "Tổng số thành viên",
+  rule: "Thông qua khi",
+  ruleMajority: "Quá nửa tán thành",
+  ruleTwoThirds: "Từ 2/3 tán thành",
 };
 
 function injectStyle() {
@@ -131,15 +137,22 @@ export class VotePanel {
     const custom = el("textarea", { name: "options", rows: "3", placeholder: S.customOptions, "aria-label": S.customOptions });
     const secret = el("input", { type: "checkbox", name: "secret" });
     const perEndpoint = el("input", { type: "checkbox", name: "per_endpoint" });
+    // the base of the percentages and the rule that decides the outcome (issue 13)
+    const base = el("select", { name: "base", "aria-label": S.base },
+      el("option", { value: "present" }, S.basePresent), el("option", { value: "all" }, S.baseAll));
+    const rule = el("select", { name: "rule", "aria-label": S.rule },
+      el("option", { value: "majority" }, S.ruleMajority), el("option", { value: "two_thirds" }, S.ruleTwoThirds));
     form.append(question,
       el("div", { class: "muted" }, `${S.options}: ${S.defaultOptions}`), custom,
       el("label", {}, secret, " ", S.secret), " ",
       el("label", {}, perEndpoint, " ", S.perEndpoint), " ",
+      el("label", {}, `${S.base} `, base), " ", el("label", {}, `${S.rule} `, rule), " ",
       el("button", { type: "submit" }, S.open));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const options = custom.value.split("\n").map((s) => s.trim()).filter(Boolean);
-      const payload = { question: question.value, secret: secret.checked, per_endpoint: perEndpoint.checked };
+      const payload = { question: question.value, secret: secret.checked, per_endpoint: perEndpoint.checked,
+                        base: base.value, rule: rule.value };
       if (options.length) payload.options = options;
       if (this.currentItem) payload.agenda_item_id = this.currentItem;
       const ack = await ask(this.socket, "open_vote", payload);
@@ -198,6 +211,8 @@ export class VotePanel {
     if (r) {
       box.append(bars(r.options.map((o) => o.label), r.options.map((o) => o.count), r.secret ? null : r.options.map((o) => o.voters)),
         el("div", { class: "vote-tally" }, `${r.cast} ${S.cast}${r.eligible ? ` ${S.of} ${r.eligible}` : ""}`));
+      // the outcome as the minutes state it: "… Nội dung được thông qua." / "… không được …"
+      if (r.outcome) box.append(el("div", { class: `vote-outcome ${r.passed ? "ok" : "error"}` }, r.outcome));
     }
     return box;
   }
