@@ -2,7 +2,7 @@
 lockout after repeated failed logins
 
 Revision ID: security01
-Revises: recording01
+Revises: minutes02
 Create Date: 2026-11-29 19:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import meetings.db
 
 revision = 'security01'
-down_revision = 'recording01'
+down_revision = 'minutes02'
 branch_labels = None
 depends_on = None
 
