@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, send_from_directory, session
 from flask_login import current_user
 
 from core.settings import ROOT, load_settings, socketio_channel
@@ -117,6 +117,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from web import cli
 
     cli.init_app(app)
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """Browsers ask for it on every page (the pages also link favicon.svg)."""
+        return send_from_directory(app.static_folder or "", "favicon.ico", mimetype="image/x-icon",
+                                   max_age=86400)
 
     @app.before_request
     def _lang() -> None:

@@ -55,6 +55,10 @@ def organisers_room(meeting_id: int) -> str:
 # Digest of the participant list this process last broadcast, per meeting.
 _sent_participants: dict[int, str] = {}
 
+# Connections watching a meeting without being in it (hall screens, web/room/pages.py
+# hall_screen): sid -> meeting id, in this process.
+_watchers: dict[str, int] = {}
+
 
 def broadcast_state(session: Session, meeting: Meeting) -> None:
     """Send the meeting's public state to everyone in its room (any web process).
@@ -114,6 +118,7 @@ class RoomNamespace(Namespace):
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:
+        _watchers.pop(request.sid, None)  # type: ignore[attr-defined]
         session = db.session
         presence = room_presence.leave(session, request.sid, "disconnected")  # type: ignore[attr-defined]
         if presence is not None:
@@ -171,6 +176,9 @@ class RoomNamespace(Namespace):
             f.done()
             meeting = room_state.room_meeting(session, user, meeting_id)
             sid = request.sid  # type: ignore[attr-defined]
+            watched = _watchers.pop(sid, None)
+            if watched is not None and watched != meeting.id:
+                leave_room(meeting_room(watched))
             old = room_presence.leave(session, sid, "switched")
             if old is not None:
                 leave_room(meeting_room(old.meeting_id))
@@ -202,8 +210,33 @@ class RoomNamespace(Namespace):
 
     def on_state(self, data: Any = None) -> dict[str, Any]:
         def body(session: Session, user: User) -> dict[str, Any]:
+            watched = _watchers.get(request.sid)  # type: ignore[attr-defined]
+            if watched is not None:
+                meeting = room_state.room_meeting(session, user, watched)
+                return {"state": room_state.snapshot(session, meeting, None)}
             presence, meeting = self._in_room(session)
             return {"state": room_state.snapshot(session, meeting, user)}
+        return self._run(body)
+
+    def on_watch(self, data: Any = None) -> dict[str, Any]:
+        """Follow a meeting's public state without joining it (a hall screen): no presence,
+        no hand, no vote, not in the gallery or the attendance; anyone who may attend."""
+        def body(session: Session, user: User) -> dict[str, Any]:
+            f = _fields(data)
+            meeting_id = f.integer("meeting_id", required=True, minimum=1)
+            f.done()
+            meeting = room_state.room_meeting(session, user, meeting_id)
+            sid = request.sid  # type: ignore[attr-defined]
+            old = room_presence.leave(session, sid, "switched")
+            if old is not None:
+                leave_room(meeting_room(old.meeting_id))
+                leave_room(organisers_room(old.meeting_id))
+            previous = _watchers.get(sid)
+            if previous is not None and previous != meeting.id:
+                leave_room(meeting_room(previous))
+            _watchers[sid] = meeting.id
+            join_room(meeting_room(meeting.id))
+            return {"state": room_state.snapshot(session, meeting, None)}
         return self._run(body)
 
     # --- the floor -------------------------------------------------------------------
