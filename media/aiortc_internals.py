@@ -99,6 +99,7 @@ CONNECTION_NOMINATED = "_nominated"
 CONSENT_RETRANSMISSIONS = 2
 
 _HOOKED = "_giaoban_hooked"
+_POLICY = "_giaoban_policy"
 
 
 # --------------------------------------------------------------------------- receive side
@@ -357,4 +358,25 @@ def create_peer_connection(policy: IcePolicy, max_bundle: bool = True) -> RTCPee
     bundle = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=bundle))
     restrict_ice(pc, policy)
+    setattr(pc, _POLICY, policy)
     return pc
+
+
+def remote_candidate_type(pc: RTCPeerConnection) -> str | None:
+    """Type of the remote candidate of the nominated ICE pair (``host``, ``srflx``,
+    ``prflx`` or ``relay``: the endpoint reaches us through a TURN relay), None before ICE
+    completes. Reads aioice's private ``Connection._nominated`` (component 1 = RTP).
+    Browsers' checks through a relay often arrive before their candidate is known (a
+    ``prflx`` candidate): a remote address among the policy's relay addresses is "relay"."""
+    policy: IcePolicy | None = getattr(pc, _POLICY, None)
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport or transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        nominated = getattr(connection, CONNECTION_NOMINATED, None) or {}
+        pair = nominated.get(1)
+        if pair is not None:
+            remote = pair.remote_candidate
+            if policy is not None and policy.is_relay(str(remote.host)):
+                return "relay"
+            return str(remote.type)
+    return None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
+import aiohttp
 import socketio
 
 from media.config import NodeConfig
@@ -23,6 +25,21 @@ NAMESPACE = "/node"
 PROTOCOL_VERSION = 1
 
 
+def tls_options(config: NodeConfig) -> dict[str, Any]:
+    """For an https:// web URL: an aiohttp session trusting GIAOBAN_WEB_CA_FILE (or the
+    system's store) and offering ALPN http/1.1, which the proxy on port 443 uses to tell
+    web traffic from TURN over TLS."""
+    if not config.web_url.startswith("https://"):
+        return {}
+    context = ssl.create_default_context(cafile=config.web_ca_file or None)
+    context.set_alpn_protocols(["http/1.1"])
+
+    def session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+
+    return {"http_session": session}
+
+
 class ControlLink:
     def __init__(self, config: NodeConfig, node: MediaNode | None = None) -> None:
         self.config = config
@@ -32,7 +49,8 @@ class ControlLink:
             factory.bind(node)
         self.node = node
         self.sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=1, reconnection_delay_max=5
+            reconnection=True, reconnection_delay=1, reconnection_delay_max=5,
+            **tls_options(config),
         )
         self.sio.on("command", self._on_command, namespace=NAMESPACE)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)

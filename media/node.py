@@ -88,6 +88,7 @@ class MediaNode:
         self._open_buckets = BucketMap(config.open_burst, config.open_rate)
         self._ticker: asyncio.Future[None] | None = None
         self.ticks = 0
+        self.stats_listener: Callable[[dict[str, Any]], None] | None = None
         self._commands: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "open_peer": self.open_peer,
             "close_peer": self.close_peer,
@@ -539,7 +540,10 @@ class MediaNode:
         interval = interval or self.config.stats_interval
         while True:
             await asyncio.sleep(interval)
-            await self.emit("stats", await self.collect_stats())
+            stats = await self.collect_stats()
+            if self.stats_listener is not None:  # media/metrics.py
+                self.stats_listener(stats)
+            await self.emit("stats", stats)
 
     async def shutdown(self) -> None:
         if self._ticker is not None:

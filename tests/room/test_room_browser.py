@@ -45,7 +45,7 @@ def test_room_page_only_for_those_who_may_attend(app, demo, login, live_meeting)
     page = login("kythuat.02").get(f"/meetings/{mid}/room")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert f'<option value="{demo["endpoint:dc-xa-02"]}"' in html and "Điểm cầu Xã Bình Minh" in html
+    assert f'<option value="{demo["endpoint:dc-xa-02"]}"' in html and "Điểm cầu xã Bình Minh" in html
     assert f'value="{demo["endpoint:dc-xa-01"]}"' not in html
     assert 'id="console"' not in html and 'id="room-config"' in html
     # the chair gets the console; the meeting page links to the room
@@ -205,7 +205,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         assert not ep1.locator("#console").count()
         chair.wait_for_selector("#gallery .tile >> nth=2")
         tile = chair.locator(f"#gallery .tile[data-user-id='{ep2_id}']")
-        expect(tile).to_contain_text("Điểm cầu Xã Bình Minh")
+        expect(tile).to_contain_text("Điểm cầu xã Bình Minh")
         expect(tile).to_contain_text("8 người")
 
         step("the hall (chair's camera) reaches the ")

@@ -108,6 +108,7 @@ def summarise(peers: list[dict[str, Any]]) -> dict[str, Any]:
         "remb_kbps": max(remb) if remb else None,
         "level": level,
         "audio_only": audio_only,
+        "relayed": any(peer.get("candidate") == "relay" for peer in peers),
         "peers": peers,
     }
 

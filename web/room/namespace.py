@@ -16,6 +16,7 @@ from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import Namespace, emit, join_room, leave_room
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meetings.actions import (
@@ -73,6 +74,30 @@ def broadcast_state(session: Session, meeting: Meeting) -> None:
     else:
         _sent_participants[meeting.id] = digest
     socketio.emit("state", state, to=meeting_room(meeting.id), namespace=ROOM_NS)
+
+
+def resync_organisers(session: Session, *, meeting_id: int | None = None,
+                      user_id: int | None = None) -> None:
+    """Put each connection present in a meeting in or out of its organisers' room as the
+    user's rights are now: called after a co-chair is named or removed, the chair or
+    secretary changes, or an administrator changes a role (any web process)."""
+    stmt = select(Presence).where(Presence.left_at.is_(None))
+    if meeting_id is not None:
+        stmt = stmt.where(Presence.meeting_id == meeting_id)
+    if user_id is not None:
+        stmt = stmt.where(Presence.user_id == user_id)
+    for presence in session.scalars(stmt).all():
+        meeting, user = session.get(Meeting, presence.meeting_id), session.get(User, presence.user_id)
+        if meeting is None or user is None:
+            continue
+        room = organisers_room(meeting.id)
+        try:
+            if user.active and can_see_private_chat(session, user, meeting):
+                socketio.server.enter_room(presence.sid, room, namespace=ROOM_NS)
+            else:
+                socketio.server.leave_room(presence.sid, room, namespace=ROOM_NS)
+        except (KeyError, ValueError):  # gone meanwhile (without a message queue: elsewhere)
+            logger.info("could not move %s for %s", presence.sid, room)
 
 
 def _fields(data: Any) -> Fields:
@@ -297,6 +322,8 @@ class RoomNamespace(Namespace):
             f.done()
             assert user_id is not None
             room_conduct.name_co_chair(s, u, m, user_id, on)
+            s.commit()
+            resync_organisers(s, meeting_id=m.id, user_id=user_id)
             return {}
         return self._act(data, action)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from meetings.actions.documents import can_manage_documents
 from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
-from meetings.permissions import can_attend, can_run_room
+from meetings.permissions import can_attend, can_run_room, is_co_chair
 from web.auth import domain_user
 from web.extensions import db
 
@@ -28,12 +28,18 @@ bp = Blueprint("room", __name__, template_folder="templates")
 
 def operated_endpoints(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
     """Invited endpoints of this meeting that the user operates (they may join for them)."""
-    rows = session.scalars(
+    rows = list(session.scalars(
         select(Endpoint)
         .join(MeetingEndpoint, MeetingEndpoint.endpoint_id == Endpoint.id)
         .where(MeetingEndpoint.meeting_id == meeting.id, Endpoint.operator_id == user.id)
         .order_by(Endpoint.name)
-    )
+    ))
+    # the hall is an endpoint too: the chair, co-chairs and secretary sit in it (issue 13)
+    hall = session.get(Endpoint, meeting.hall_endpoint_id) if meeting.hall_endpoint_id else None
+    if hall is not None and hall not in rows and (
+            user.id in (meeting.chair_id, meeting.secretary_id)
+            or is_co_chair(session, user, meeting)):
+        rows.insert(0, hall)
     return [{"id": e.id, "name": e.name, "unit": e.unit.name if e.unit else "",
              "capacity": e.capacity} for e in rows]
 
@@ -108,6 +114,8 @@ def _strings() -> dict[str, str]:
         "quality_audio_only": _("Chỉ âm thanh"),
         "quality_unknown": _("Chưa đo"),
         "connection": _("Kết nối"),
+        "relayed": _("Chuyển tiếp (TURN)"),
+        "relayed_title": _("Điểm cầu kết nối qua máy chủ chuyển tiếp TURN (mạng của điểm cầu chặn UDP)"),
         "roll_call": _("Điểm danh"),
         "roll_call_open": _("Chủ trì đang điểm danh. Xác nhận có mặt và số người dự tại điểm cầu."),
         "roll_call_answered": _("Đã xác nhận có mặt"),
@@ -159,6 +167,9 @@ def _strings() -> dict[str, str]:
             "cast": _("đã biểu quyết"), "of": _("trên"), "result": _("Kết quả"),
             "secretTag": _("kín"), "namedTag": _("công khai"), "none": _("Chưa có biểu quyết nào."),
             "error": _("Lỗi"),
+            "base": _("Tỷ lệ tính trên"), "basePresent": _("Thành viên có mặt"),
+            "baseAll": _("Tổng số thành viên"), "rule": _("Thông qua khi"),
+            "ruleMajority": _("Quá nửa tán thành"), "ruleTwoThirds": _("Từ 2/3 tán thành"),
         },
         "cochair_on": _("Đồng chủ trì"),
         "cochair_off": _("Bỏ đồng chủ trì"),

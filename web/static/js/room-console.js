@@ -34,6 +34,7 @@ export class ChairConsole {
     this.page = 0;
     this.state = null;
     this._reportFor = null;
+    this.relayed = new Set();
     this._bind();
   }
 
@@ -68,6 +69,8 @@ export class ChairConsole {
   /** The chair's `stats` event: {user_id: summary}. */
   setStats(participants) {
     this.stats = participants && typeof participants === "object" ? participants : {};
+    this.relayed = new Set(Object.entries(this.stats)
+      .filter(([, summary]) => summary && summary.relayed).map(([id]) => id));
     this.pageIds.forEach((id, i) => this._renderInfo(i, id));
   }
 
@@ -225,6 +228,8 @@ export class ChairConsole {
       p.muted ? el("span", { class: "flag muted-flag", text: t.muted_flag }) : null,
       p.hand_raised_at ? el("span", { class: "flag hand-flag", text: `${t.hand} ${hhmm(p.hand_raised_at)}` }) : null,
       p.audio_only ? el("span", { class: "flag", text: t.audio_only }) : null,
+      this.relayed.has(String(p.user_id))
+        ? el("span", { class: "flag relay-flag", text: t.relayed, title: t.relayed_title }) : null,
     ]);
     const isFloor = p.user_id === floorId;
     const own = p.user_id === this.userId;

@@ -215,7 +215,7 @@ export class RoomMedia extends EventTarget {
     if (old) old.disconnect();
     const oldSmall = this.pub && this.pub.senders && this.pub.senders.small;
     if (oldSmall && oldSmall.track) oldSmall.track.stop();
-    const media = new GiaobanMedia({ meetingId: this.meetingId });
+    const media = new GiaobanMedia({ meetingId: this.meetingId, iceServers: await iceServers() });
     this.media = media;
     media.addEventListener("disconnect", () => { if (media === this.media) this._restart("signal"); });
     await media.connect();
@@ -341,5 +341,15 @@ export class RoomMedia extends EventTarget {
 
   _emit(name, detail) {
     this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
+
+/** The configured ICE servers (TURN with fresh short-lived credentials; none by default). */
+async function iceServers() {
+  try {
+    const resp = await fetch("/api/v1/ice-servers", { credentials: "same-origin", cache: "no-store" });
+    return resp.ok ? (await resp.json()).ice_servers || [] : [];
+  } catch (err) {
+    return [];
   }
 }
