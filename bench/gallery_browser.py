@@ -47,6 +47,9 @@ INCOMING_JS = """async () => {
   const g = window.__room.ui.gallery;
   await count(g && g.peer ? g.peer.pc : null, 'gallery');
   out.tiles = document.querySelectorAll("#gallery .tile-media[data-live='1']").length;
+  out.shown = document.querySelectorAll("#gallery .tile").length;
+  out.bound = g ? g.applied.filter((x) => x !== 'none').length : 0;
+  out.failed = g ? g.failed : null;
   return out;
 }"""
 
@@ -141,7 +144,8 @@ def main() -> None:
         cpu = meter.read()
         seconds = (last["at"] - first["at"]) / 1000
         figures: dict[str, Any] = {
-            "tiles_requested": args.tiles, "tiles_live": last["tiles"],
+            "tiles_requested": args.tiles, "tiles_shown": last["shown"], "slots_bound": last["bound"],
+            "tiles_live": last["tiles"], "gallery_error": last["failed"],
             "publisher_camera": f"{args.width}x{args.height}", "gallery": not args.no_gallery,
             "window_s": round(seconds, 1),
             "chair_chromium_cpu": round(cpu, 3),

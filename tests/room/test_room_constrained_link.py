@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.room import netns_kit
@@ -133,7 +134,12 @@ def test_constrained_endpoint_falls_back_and_recovers(app, demo, live_meeting) -
         cleared_ms = time.time() * 1000
         link.clear()
         _wait_level(far, {"main"}, UP_WITHIN_S, "far endpoint back on main")
-        far.wait_for_function("document.getElementById('weak-banner').hidden", timeout=30000)
+        # its own uplink comes back by itself too (the send-side rule: hysteresis or probe)
+        try:
+            far.wait_for_function("document.getElementById('weak-banner').hidden", timeout=60000)
+            banner_cleared = True
+        except PlaywrightTimeout:
+            banner_cleared = False
         far.wait_for_timeout(3000)
         after = receive_stats(far)
         watch = far.evaluate("window.__audioWatch")
@@ -160,6 +166,7 @@ def test_constrained_endpoint_falls_back_and_recovers(app, demo, live_meeting) -
     logger.info("constrained link: %s", figures)
     print("constrained link:", figures)
 
+    assert banner_cleared, figures
     assert down_s <= DOWN_WITHIN_S, figures
     assert "Đường truyền yếu" in banner, figures
     # hall (chair) and speaker (near endpoint) audio: no gap over 1 s, from the limit on
