@@ -379,7 +379,7 @@ def test_briefing_in_browsers(app, demo, live_meeting, db_session, login, tmp_pa
         assert ep2.evaluate("window.__room.media.publishPc.getSenders().filter((s) => s.track"
                             " && s.track.kind === 'video').every((s) => !s.getParameters().encodings[0].active)")
         ep1.wait_for_selector("#speaker-lost", state="visible")
-        expect(ep1.locator("#speaker-lost")).to_have_text("Mất hình — Điểm cầu Xã Bình Minh")
+        expect(ep1.locator("#speaker-lost")).to_have_text("Mất hình — Điểm cầu xã Bình Minh")
         chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep2_id}'] .tile-overlay:has-text('Mất hình')")
         # the chair's tile says it sends no video now (node stats), and what it receives
         chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep2_id}'] .tile-media-info[data-sends='audio']")
