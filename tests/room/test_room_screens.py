@@ -29,8 +29,13 @@ from web.media_link.store import MemoryStore
 
 
 @pytest.fixture(autouse=True)
-def fresh_media_store() -> None:
+def fresh_media_store() -> Any:
     STATE.memory = MemoryStore()
+    # a state change may take seconds to reach another browser on a loaded 2-core machine:
+    # expect() waits as long as the other waits here (Playwright's default is 5 s)
+    expect.set_options(timeout=20000)
+    yield
+    expect.set_options(timeout=5000)
 
 
 def page_of(browser: Any, url: str, username: str, password: str, **context: Any) -> Any:
