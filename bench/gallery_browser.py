@@ -109,7 +109,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="giaoban-gallery-bench-"))
     meeting_id = prepare(tmp)
-    app = create_app({"RATELIMIT_ENABLED": False, "SOCKETIO_QUEUE": None, "REDIS_URL": None})
+    app = create_app({"RATELIMIT_ENABLED": False, "SOCKETIO_QUEUE": None, "REDIS_URL": None,
+                      "SOCKET_ORIGINS": ["http://127.0.0.1:*"]})  # served on a random port
     from web.media_link.state import STATE
     from web.media_link.store import MemoryStore
 
