@@ -99,10 +99,14 @@ def outside(page: Any, ids: list[str]) -> list[str]:
 
 
 def tiles_outside(page: Any) -> int:
-    count: int = page.evaluate("""() => [...document.querySelectorAll('#gallery .tile')].filter((t) => {
-        const r = t.getBoundingClientRect();
-        return !(r.top >= 0 && r.bottom <= window.innerHeight + 0.5 && r.right <= window.innerWidth + 0.5);
-    }).length""")
+    """Gallery tiles not wholly visible: outside the window or cut off by the gallery's own
+    scrolling box."""
+    count: int = page.evaluate("""() => { const g = document.getElementById('gallery').getBoundingClientRect();
+        return [...document.querySelectorAll('#gallery .tile')].filter((t) => {
+            const r = t.getBoundingClientRect();
+            return !(r.top >= Math.max(0, g.top) - 0.5 && r.bottom <= Math.min(window.innerHeight, g.bottom) + 0.5
+                     && r.left >= Math.max(0, g.left) - 0.5 && r.right <= Math.min(window.innerWidth, g.right) + 0.5);
+        }).length; }""")
     return count
 
 

@@ -88,8 +88,10 @@ export function mountRoster() {
 
   // after joining, the panel goes with the participant into the room (roll call)
   const room = $("room");
+  // (into the side column: the room is a fixed grid that fills the window, room.css)
+  const side = room.querySelector(".room-side") || room;
   new MutationObserver(() => {
-    if (!room.hidden && panel.parentElement !== room) room.append(panel);
+    if (!room.hidden && panel.parentElement !== side) side.prepend(panel);
   }).observe(room, { attributes: true, attributeFilter: ["hidden"] });
 
   // picking who speaks when the floor is at this endpoint (or for the chair, any endpoint)
