@@ -181,3 +181,47 @@ def test_a_killed_process_comes_back_and_the_others_keep_running(stack: Stack, v
     assert state["meeting"]["status"] == "live"
     assert [h["name"] for h in state["queue"]] == [delegate_name]
     assert chair.get(f"{stack.url}/api/v1/auth/me", timeout=10).status_code == 200
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_browser_in_the_room_rejoins_by_itself_after_the_web_process_dies(stack: Stack):
+    """Chromium (fake camera and microphone) in the live meeting; `kill -9` of the web
+    process; the page reconnects and rejoins by itself once supervisor has it back, the
+    meeting's state as before, media flowing again."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    chair = http_login(stack.url, "chutri")
+    meeting = _meeting_id(chair, stack.url)
+    chair.post(f"{stack.url}/api/v1/meetings/{meeting}/status", json={"status": "live"}, timeout=10)
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(base_url=stack.url).new_page()
+            page.goto("/login")
+            page.fill("input[name=username]", "kythuat.01")
+            page.fill("input[name=password]", "giaoban2026")
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"/meetings/{meeting}")
+            page.click("#enter-room")
+            page.wait_for_selector("#camera-select option", state="attached", timeout=30_000)
+            page.click("#join-button")
+            page.wait_for_selector("#room", state="visible", timeout=30_000)
+            page.wait_for_function("window.__room.media.pub && "
+                                   "window.__room.media.pub.pc.connectionState === 'connected'",
+                                   timeout=60_000)
+            title = page.text_content("#item-title")
+            before = stack.pids()
+            os.kill(before["web"], signal.SIGKILL)
+            stack.wait_running("web", before["web"], 10)
+            page.wait_for_function("window.__room.ui.rejoins >= 1", timeout=60_000)
+            page.wait_for_function("window.__room.media.pub && "
+                                   "window.__room.media.pub.pc.connectionState === 'connected'",
+                                   timeout=60_000)
+            assert page.text_content("#item-title") == title
+            after = stack.pids()
+            assert all(after[p] == before[p] for p in ("worker", "beat", "media"))
+        finally:
+            browser.close()
