@@ -21,7 +21,8 @@ from meetings.db import make_engine, make_session_factory
 logger = logging.getLogger(__name__)
 
 settings = load_settings()
-JOB_TIME_LIMIT = 900  # seconds
+JOB_TIME_LIMIT = 900  # seconds: any job (minutes with PDF and signature, a conversion) ...
+LONGEST_JOB = 3600  # ... but a long meeting's recording program, which resumes when re-run
 
 celery = Celery(
     "giaoban",
@@ -36,14 +37,14 @@ celery.conf.update(
     timezone="Asia/Ho_Chi_Minh",
     enable_utc=True,
     broker_connection_retry_on_startup=True,
-    # A job never runs longer than this (the longest: a big meeting's minutes with PDF
-    # conversion and signing, LibreOffice capped at 120 s per file) ...
+    # A job never runs longer than this (LibreOffice is capped at 120 s per file) ...
     task_soft_time_limit=JOB_TIME_LIMIT - 60,
     task_time_limit=JOB_TIME_LIMIT,
-    # ... so Redis may redeliver an unacknowledged message (its worker died) only after it:
-    # a shorter visibility timeout would run a live job twice, a longer one delays recovery
-    # (the beat sweep of minutes jobs re-queues them after 2 minutes without progress).
-    broker_transport_options={"visibility_timeout": JOB_TIME_LIMIT + 300},
+    # ... and Redis redelivers an unacknowledged message (its worker died) only after the
+    # longest job's limit: a shorter visibility timeout would run a live job twice. Users do
+    # not wait that long: beat re-queues minutes jobs after 2 minutes without progress,
+    # lost conversions (tasks.documents.requeue_stale) and programs (recording housekeeping).
+    broker_transport_options={"visibility_timeout": LONGEST_JOB + 300},
     beat_schedule={
         "meeting-reminders": {
             "task": "tasks.reminders.send_reminders",

@@ -13,7 +13,7 @@ import logging
 from media.recording.config import RecordingConfig
 from meetings.recording import service
 from meetings.recording.store import RecordingStore
-from tasks.celery_app import celery, session_scope
+from tasks.celery_app import LONGEST_JOB, celery, session_scope
 from tasks.push import emit
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ def progress_room(meeting_id: int) -> str:
     return f"recording:{meeting_id}"
 
 
-@celery.task(name="tasks.recording.build_program", acks_late=True, max_retries=2)
+@celery.task(name="tasks.recording.build_program", acks_late=True, max_retries=2,
+             time_limit=LONGEST_JOB, soft_time_limit=LONGEST_JOB - 60)
 def build_program(meeting_id: int) -> str:
     """Idempotent and resumable: parts already encoded are kept; with unchanged inputs
     the program file is left as it is."""

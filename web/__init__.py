@@ -82,7 +82,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1},
         LOGIN_RATE_LIMIT="10 per minute",
-        LOGIN_RATE_LIMIT_PER_ADDRESS="200 per minute",
+        LOGIN_RATE_LIMIT_PER_ADDRESS=settings.extra.get("GIAOBAN_LOGIN_RATE_PER_ADDRESS",
+                                                        "200 per minute"),
         REMINDER_LEAD_MINUTES=30,
         NODE_MODULES=str(ROOT / "node_modules"),
     )

@@ -160,8 +160,14 @@ def init_app(app: Flask) -> None:
 
 def socket_error_ack(exc: BaseException) -> dict[str, Any]:
     """Any Socket.IO event that fails unexpectedly still gets an error acknowledgement
-    (never silence); nothing it did is kept."""
+    (never silence); nothing it did is kept. A failing ``connect`` handler refuses the
+    connection as before (an answer there would accept it)."""
     from web.extensions import db
+
+    event = getattr(request, "event", None)
+    if isinstance(exc, ConnectionRefusedError) or (
+            isinstance(event, dict) and event.get("message") == "connect"):
+        raise exc
 
     try:
         db.session.rollback()
