@@ -23,6 +23,7 @@ from web.auth import domain_user
 from web.extensions import db
 from web.minutes import bp
 from web.minutes.common import meeting_for, push_turns
+from web.room.namespace import broadcast_state
 
 logger = logging.getLogger(__name__)
 
@@ -140,4 +141,5 @@ def pick_speaker(meeting_id: int, turn_id: int) -> Response:
     data = ra.turn_dict(turn)
     db.session.commit()
     push_turns(meeting.id, data)
+    broadcast_state(db.session, meeting)  # the room's "Đang phát biểu" names the person
     return jsonify({"turn": data})
