@@ -1,8 +1,8 @@
 """/api/v1: the rosters of a meeting's endpoints (who sits where), the floor turns with
 their speakers and the secretary's gists. Documented in docs/api.md ("Rosters, speakers").
 
-Used by the room page (web/static/js/room-roster.js: pre-join and roll-call roster, picking
-who speaks for an endpoint) and by the secretary's workspace
+Used by the room page (web/static/js/room-roster.js: pre-join and roll-call roster; picking
+who speaks for an endpoint is web/room/speakers.py) and by the secretary's workspace
 (web/static/js/minutes-speeches.js: the live floor, the gist under each speaker)."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from web.auth import domain_user
 from web.extensions import db
 from web.minutes import bp
 from web.minutes.common import meeting_for, push_turns
-from web.room.namespace import broadcast_state
 
 logger = logging.getLogger(__name__)
 
@@ -125,21 +124,4 @@ def set_gist(meeting_id: int, turn_id: int) -> Response:
     data = ra.turn_dict(turn)
     db.session.commit()
     push_turns(meeting.id, data)
-    return jsonify({"turn": data})
-
-
-@bp.post("/api/v1/meetings/<int:meeting_id>/turns/<int:turn_id>/speaker")
-@login_required
-def pick_speaker(meeting_id: int, turn_id: int) -> Response:
-    user = domain_user()
-    meeting = meeting_for(user, meeting_id)
-    f = Fields(body())
-    entry_id = f.integer("entry_id", required=True, minimum=1)
-    f.done()
-    assert entry_id is not None
-    turn = ra.pick_speaker(db.session, user, meeting, turn_id, entry_id)
-    data = ra.turn_dict(turn)
-    db.session.commit()
-    push_turns(meeting.id, data)
-    broadcast_state(db.session, meeting)  # the room's "Đang phát biểu" names the person
     return jsonify({"turn": data})
