@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
 from media.config import NodeConfig
 from media.control import ControlLink
+from media.metrics import start as start_metrics
 
 logger = logging.getLogger("media")
 
@@ -20,6 +22,13 @@ async def _main() -> int:
         logger.error("configuration: %s", exc)
         return 2
     link = ControlLink(config)
+    try:
+        metrics = start_metrics(os.environ, linked=link.connected.is_set)
+    except ValueError as exc:
+        logger.error("configuration: %s", exc)
+        return 2
+    if metrics is not None:
+        link.node.stats_listener = metrics.update
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(link.run())
     for sig in (signal.SIGTERM, signal.SIGINT):

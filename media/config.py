@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from core.settings import ROOT
 from media.netpolicy import IcePolicy
 
 logger = logging.getLogger(__name__)
 
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _instance_secret(env: Mapping[str, str]) -> str:
@@ -42,14 +43,25 @@ class NodeConfig:
     pli_interval: float = 0.5
     stats_interval: float = 2.0
     max_message_bytes: int = 64 * 1024
+    publish_kbps: int = 1400  # REMB ceiling sent to each publisher (main + small + audio)
+    tick_interval: float = 0.5  # link levels, silent layers, `layers` events
+    command_burst: int = 30  # per participant: commands at once ...
+    command_rate: float = 10.0  # ... then per second (open_peer, close_peer, subscribe)
+    open_burst: int = 10  # per participant: peers opened at once (publish, subscribe,
+    open_rate: float = 1.0  # gallery, preview, and again after a drop) ... then per second
+    web_ca_file: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeConfig:
         """GIAOBAN_MEDIA_SECRET (required), GIAOBAN_WEB_URL, GIAOBAN_MEDIA_NODE_ID,
         GIAOBAN_MEDIA_ICE_ADDRESSES (comma list, default 127.0.0.1),
         GIAOBAN_MEDIA_ALLOWED_NETWORKS (comma list, default 127.0.0.0/8),
+        GIAOBAN_MEDIA_RELAY_ADDRESSES (TURN relays' addresses: allowed, and peers reaching the
+        node from them are reported as relayed),
         GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264),
-        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8)."""
+        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8), GIAOBAN_MEDIA_PUBLISH_KBPS
+        (REMB ceiling per publisher, default 1400), GIAOBAN_WEB_CA_FILE (CA that
+        signed an https:// web URL's certificate; default: the system's trust store)."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
@@ -57,19 +69,51 @@ class NodeConfig:
         policy = IcePolicy.from_strings(
             _list(env.get("GIAOBAN_MEDIA_ICE_ADDRESSES", "127.0.0.1")),
             _list(env.get("GIAOBAN_MEDIA_ALLOWED_NETWORKS", "127.0.0.0/8")),
+            _list(env.get("GIAOBAN_MEDIA_RELAY_ADDRESSES", "")),
         )
         if not policy.gather_addresses or not policy.allowed_networks:
             raise ValueError("ICE addresses and allowed networks must not be empty")
         codec = env.get("GIAOBAN_MEDIA_VIDEO_CODEC", "VP8").upper()
         if codec not in ("VP8", "H264"):
             raise ValueError("GIAOBAN_MEDIA_VIDEO_CODEC must be VP8 or H264")
+        web_url = env.get("GIAOBAN_WEB_URL") or env.get("GIAOBAN_BASE_URL", "http://127.0.0.1:5000")
+        web_ca_file = check_control_link(web_url, env)
         return cls(
             node_id=env.get("GIAOBAN_MEDIA_NODE_ID", f"node-{socket.gethostname()}"),
             secret=secret,
-            web_url=env.get("GIAOBAN_WEB_URL")
-            or env.get("GIAOBAN_BASE_URL", "http://127.0.0.1:5000"),
+            web_url=web_url,
+            web_ca_file=web_ca_file,
             policy=policy,
             capacity=int(env.get("GIAOBAN_MEDIA_CAPACITY", "400")),
             max_peers_per_participant=int(env.get("GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT", "8")),
             video_codec=codec,
+            publish_kbps=int(env.get("GIAOBAN_MEDIA_PUBLISH_KBPS", "1400")),
         )
+
+
+def check_control_link(web_url: str, env: Mapping[str, str]) -> str:
+    """The control link carries the media secret: plain http only on loopback. Returns the
+    CA file to trust for an https:// web URL ("" = the system's trust store)."""
+    parts = urlsplit(web_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"GIAOBAN_WEB_URL={web_url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and \
+            env.get("GIAOBAN_MEDIA_PLAIN_LINK") != "1":
+        raise ValueError(
+            f"GIAOBAN_WEB_URL={web_url} is plain http to another host: the media secret would "
+            "cross the network in clear. Use the https:// address of the reverse proxy (and "
+            "GIAOBAN_WEB_CA_FILE for an internal CA)")
+    ca_file = env.get("GIAOBAN_WEB_CA_FILE", "")
+    if ca_file and not Path(ca_file).is_file():
+        raise ValueError(f"GIAOBAN_WEB_CA_FILE={ca_file}: no such file; give the CA certificate "
+                         "(PEM) that signed the web server's certificate")
+    return ca_file
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
+import aiohttp
 import socketio
 
 from media.config import NodeConfig
@@ -23,6 +25,21 @@ NAMESPACE = "/node"
 PROTOCOL_VERSION = 1
 
 
+def tls_options(config: NodeConfig) -> dict[str, Any]:
+    """For an https:// web URL: an aiohttp session trusting GIAOBAN_WEB_CA_FILE (or the
+    system's store) and offering ALPN http/1.1, which the proxy on port 443 uses to tell
+    web traffic from TURN over TLS."""
+    if not config.web_url.startswith("https://"):
+        return {}
+    context = ssl.create_default_context(cafile=config.web_ca_file or None)
+    context.set_alpn_protocols(["http/1.1"])
+
+    def session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+
+    return {"http_session": session}
+
+
 class ControlLink:
     def __init__(self, config: NodeConfig, node: MediaNode | None = None) -> None:
         self.config = config
@@ -32,12 +49,15 @@ class ControlLink:
             factory.bind(node)
         self.node = node
         self.sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=1, reconnection_delay_max=5
+            reconnection=True, reconnection_delay=1, reconnection_delay_max=5,
+            **tls_options(config),
         )
         self.sio.on("command", self._on_command, namespace=NAMESPACE)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
         self.connected = asyncio.Event()
+        self.refused: str | None = None  # the web's connect_error message, if it refused us
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats: asyncio.Future[None] | None = None
 
@@ -54,6 +74,10 @@ class ControlLink:
     async def _on_connect(self) -> None:
         logger.info("connected to %s as %s", self.config.web_url, self.config.node_id)
         self.connected.set()
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        # python-socketio's ConnectionError does not carry the server's reason; this does
+        self.refused = str(data.get("message")) if isinstance(data, dict) else str(data)
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         logger.warning("control link lost (%s)", reason)
@@ -90,10 +114,12 @@ class ControlLink:
             logger.warning("emit %s failed: %s", event, exc)
 
     async def connect(self, retry_delay: float = 2.0, attempts: int | None = None) -> None:
-        """Connect, retrying while the web app is not reachable. A refused secret is final."""
+        """Connect, retrying while the web app is not reachable. A refusal by the web (wrong
+        secret, invalid registration: its connect_error message is in ``refused``) is final."""
         tried = 0
         while True:
             tried += 1
+            self.refused = None
             try:
                 await self.sio.connect(
                     self.config.web_url,
@@ -105,7 +131,7 @@ class ControlLink:
                     self._stats = asyncio.ensure_future(self.node.run_stats())
                 return
             except socketio.exceptions.ConnectionError as exc:
-                if "unauthorized" in str(exc).lower() or (attempts and tried >= attempts):
+                if self.refused is not None or (attempts and tried >= attempts):
                     raise
                 logger.warning("cannot reach %s: %s; retrying", self.config.web_url, exc)
                 await asyncio.sleep(retry_delay)

@@ -39,22 +39,36 @@ class IcePolicy:
 
     gather_addresses: tuple[str, ...]
     allowed_networks: tuple[IPNetwork, ...]
+    relay_networks: tuple[IPNetwork, ...] = ()  # TURN relays' addresses (also allowed)
 
     @classmethod
     def loopback(cls) -> IcePolicy:
         return cls(gather_addresses=("127.0.0.1",), allowed_networks=parse_networks(["127.0.0.1"]))
 
     @classmethod
-    def from_strings(cls, addresses: Iterable[str], networks: Iterable[str]) -> IcePolicy:
-        return cls(parse_addresses(addresses), parse_networks(networks))
+    def from_strings(cls, addresses: Iterable[str], networks: Iterable[str],
+                     relays: Iterable[str] = ()) -> IcePolicy:
+        return cls(parse_addresses(addresses), parse_networks(networks), parse_networks(relays))
+
+    def is_relay(self, host: str) -> bool:
+        """True when ``host`` is one of the TURN relays' addresses."""
+        address = _address(host)
+        return address is not None and any(address in n for n in self.relay_networks)
 
     def allows(self, host: str) -> bool:
         """True when ``host`` is an IP literal inside an allowed network (hostnames, mDNS
         names and garbage are refused)."""
-        try:
-            address = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
+        address = _address(host)
+        if address is None:
             return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.allowed_networks)
+        return any(address in network for network in (*self.allowed_networks, *self.relay_networks))
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

@@ -201,10 +201,11 @@ def start_generate(meeting: Meeting, user: User, kind: str,
     job = new_job()
     storage = storage_dir()
     pdf = pdf_wanted()
+    args = (meeting.id, user.id, kind, job, str(storage), pdf, signer)
     jobs.write_job(storage, meeting.id, job, {"job": job, "meeting_id": meeting.id, "kind": kind,
                                               "action": "generate", "percent": 0,
-                                              "message": "Đang chờ xử lý", "state": "queued"})
-    args = (meeting.id, user.id, kind, job, str(storage), pdf, signer)
+                                              "message": "Đang chờ xử lý", "state": "queued",
+                                              "task": jobs.generate.name, "args": list(args)})
     _dispatch(jobs.generate, jobs.run_generate, args)
     return job
 
@@ -215,10 +216,12 @@ def start_issue(doc: MinutesDocument, user: User) -> str:
     job = new_job()
     storage = storage_dir()
     pdf = pdf_wanted()
+    args = (doc.id, user.id, job, str(storage), pdf)
     jobs.write_job(storage, doc.meeting_id, job, {
         "job": job, "meeting_id": doc.meeting_id, "kind": doc.kind, "action": "issue",
-        "document_id": doc.id, "percent": 0, "message": "Đang chờ xử lý", "state": "queued"})
-    _dispatch(jobs.issue, jobs.run_issue, (doc.id, user.id, job, str(storage), pdf))
+        "document_id": doc.id, "percent": 0, "message": "Đang chờ xử lý", "state": "queued",
+        "task": jobs.issue.name, "args": list(args)})
+    _dispatch(jobs.issue, jobs.run_issue, args)
     return job
 
 
@@ -256,9 +259,10 @@ def read_job(meeting_id: int, job: str) -> dict[str, Any] | None:
     from tasks import minutes as jobs
 
     try:
-        return jobs.read_job(storage_dir(), meeting_id, job)
+        state = jobs.read_job(storage_dir(), meeting_id, job)
     except ValueError:
         return None
+    return jobs.public(state) if state is not None else None
 
 
 def conflict_response(exc: ma.NoteConflict) -> Response:

@@ -9,12 +9,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meetings.actions.documents import can_manage_documents
 from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
 from meetings.permissions import can_attend, can_run_room, is_co_chair
 from web.auth import domain_user
@@ -44,10 +45,30 @@ def operated_endpoints(session: Session, user: User, meeting: Meeting) -> list[d
 
 
 def presentable(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
-    """Documents of the meeting this user may put on everyone's screen."""
-    from meetings.actions.documents import visible_documents
+    """Documents of the meeting this user may put on everyone's screen, each with whether it
+    can be presented now ({id, title, ready, reason})."""
+    from meetings.actions.documents import presentable_version, visible_documents
 
-    return [{"id": d.id, "title": d.title} for d in visible_documents(session, user, meeting)]
+    short = {"converting": _("đang chuyển đổi"), "failed": _("chuyển đổi lỗi"),
+             "not_published": _("chưa phát hành"), "restricted": _("tài liệu mật")}
+    # the same texts as meetings.actions.documents.PRESENT_REFUSALS, here to be translated
+    reasons = {
+        "converting": _("Tài liệu đang được chuyển sang PDF; hãy chờ trong giây lát rồi trình chiếu."),
+        "failed": _("Không chuyển được tài liệu sang PDF nên không trình chiếu được."),
+        "not_published": _("Tài liệu chưa được phát hành cho mọi người dự họp; hãy phát hành trước khi trình chiếu."),
+        "restricted": _("Tài liệu mật chỉ người được chỉ định được đọc; không trình chiếu cho mọi người."),
+    }
+    out = []
+    for d in visible_documents(session, user, meeting):
+        version, why = presentable_version(session, d)
+        out.append({"id": d.id, "title": d.title, "ready": version is not None, "why": why,
+                    "note": short.get(why, ""), "reason": reasons.get(why, ""),
+                    "version": version.number if version is not None else None})
+    return out
+
+
+def _may_present(session: Session, user: User, meeting: Meeting) -> bool:
+    return can_run_room(session, user, meeting) or meeting.secretary_id == user.id
 
 
 def _strings() -> dict[str, str]:
@@ -75,13 +96,26 @@ def _strings() -> dict[str, str]:
         "muted_by_chair": _("Chủ trì đã tắt tiếng của bạn"),
         "audio_only": _("Chỉ âm thanh"),
         "video_on": _("Bật hình"),
-        "weak_link": _("Đường truyền yếu: đã chuyển sang chỉ âm thanh"),
+        "weak_link": _("Đường truyền yếu"),
+        "weak_receive_small": _("đang nhận hình chất lượng thấp"),
+        "weak_receive_audio": _("tạm thời chỉ nhận âm thanh"),
+        "weak_send_small": _("đang gửi hình chất lượng thấp"),
+        "weak_send_none": _("tạm dừng gửi hình, vẫn gửi âm thanh"),
+        "video_lost": _("Mất hình — {name}"),
+        "source_audio_only": _("Chỉ âm thanh — {name}"),
+        "sends": _("Đang gửi"),
+        "receives": _("Đang nhận"),
+        "layer_main": _("hình chính"),
+        "layer_small": _("hình nhỏ"),
+        "layer_audio": _("chỉ âm thanh"),
         "quality_good": _("Tốt"),
         "quality_fair": _("Trung bình"),
         "quality_poor": _("Kém"),
         "quality_audio_only": _("Chỉ âm thanh"),
         "quality_unknown": _("Chưa đo"),
         "connection": _("Kết nối"),
+        "relayed": _("Chuyển tiếp (TURN)"),
+        "relayed_title": _("Điểm cầu kết nối qua máy chủ chuyển tiếp TURN (mạng của điểm cầu chặn UDP)"),
         "roll_call": _("Điểm danh"),
         "roll_call_open": _("Chủ trì đang điểm danh. Xác nhận có mặt và số người dự tại điểm cầu."),
         "roll_call_answered": _("Đã xác nhận có mặt"),
@@ -120,6 +154,7 @@ def _strings() -> dict[str, str]:
         "hand": _("Giơ tay"),
         "muted_flag": _("Đã tắt tiếng"),
         "preview": _("Xem trước"),
+        "preview_close": _("Đóng xem trước"),
         # The voting panel (web/static/js/room-votes.js). The default options stay as the
         # legal wording, in Vietnamese, in every language.
         "votes": {
@@ -150,6 +185,26 @@ def _strings() -> dict[str, str]:
         "you": _("Bạn"),
         "over_limit": _("Quá thời gian"),
         "chair_tag": _("Chủ trì"),
+        # presenting (room-present.js, viewer.js)
+        "doc_loading": _("Đang tải tài liệu…"),
+        "doc_failed": _("Không mở được tài liệu"),
+        "doc_timeout": _("Tài liệu tải quá lâu"),
+        "doc_render_failed": _("Lỗi hiển thị trang."),
+        "retry": _("Thử lại"),
+        "no_documents": _("Cuộc họp chưa có tài liệu để trình chiếu."),
+        "documents_updated": _("Danh sách tài liệu trình chiếu đã cập nhật."),
+        # devices inside the room (room-devices.js)
+        "devices": _("Thiết bị"),
+        "camera": _("Camera"),
+        "microphone": _("Micrô"),
+        "speaker_out": _("Loa"),
+        "device_default": _("Mặc định"),
+        "device_switched": _("Đã chuyển thiết bị."),
+        "device_lost": _("{device} đã bị ngắt; đã chuyển sang {other}."),
+        "device_lost_none": _("{device} đã bị ngắt và không còn thiết bị nào khác."),
+        "device_switch_failed": _("Không chuyển được thiết bị"),
+        # keyboard shortcuts (room-keys.js)
+        "keys": _("Phím tắt"),
     }
 
 
@@ -163,7 +218,7 @@ def room_page(meeting_id: int) -> str:
         abort(404)
     endpoints = operated_endpoints(session, user, meeting)
     can_run = can_run_room(session, user, meeting)
-    may_present = can_run or meeting.secretary_id == user.id
+    may_present = _may_present(session, user, meeting)
     config = {
         "meetingId": meeting.id,
         "userId": user.id,
@@ -171,9 +226,58 @@ def room_page(meeting_id: int) -> str:
         "canRun": can_run,
         "mayPresent": may_present,
         "documents": presentable(session, user, meeting) if may_present else [],
-        "strings": _strings(),
+        "documentsUrl": url_for("room.room_documents", meeting_id=meeting.id),
+        "mayManageDocuments": can_manage_documents(user, meeting),
+        "strings": {**_strings(), "queue_empty": (
+            _("Chưa có ai đăng ký phát biểu. Bấm “Cho phát biểu” trên ô một điểm cầu để mời phát biểu.")
+            if can_run else _("Chưa có ai đăng ký phát biểu. Bấm “Đăng ký phát biểu” để xin phát biểu."))},
         "meetingUrl": url_for("meetings.detail", meeting_id=meeting.id),
         "serverNow": datetime.now(UTC).isoformat(),  # timers correct the browser's clock
     }
     return render_template("room/room.html", meeting=meeting, endpoints=endpoints, config=config,
                            can_run=can_run)
+
+
+@bp.get("/meetings/<int:meeting_id>/room/documents")
+@login_required
+def room_documents(meeting_id: int) -> Response:
+    """The presentable documents, for the presenter's list when the meeting's documents
+    change (the room's "documents" event)."""
+    user = domain_user()
+    session = db.session
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not can_attend(session, user, meeting):
+        abort(404)
+    if not _may_present(session, user, meeting):
+        return jsonify({"error": "forbidden",
+                        "message": _("Chỉ chủ trì và thư ký được trình chiếu tài liệu.")}), 403  # type: ignore[return-value]
+    return jsonify({"documents": presentable(session, user, meeting)})
+
+
+@bp.get("/meetings/<int:meeting_id>/hall")
+@login_required
+def hall_screen(meeting_id: int) -> str:
+    """The hall screen: full screen, no controls, for the hall's projector and each
+    commune's TV. It follows the meeting without joining it (the /room "watch" event) and
+    receives the hall and speaker without publishing; any account that may attend can open
+    it (e.g. a display account of the endpoint)."""
+    user = domain_user()
+    session = db.session
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not can_attend(session, user, meeting):
+        abort(404)
+    strings = _strings()
+    strings.update({
+        "press_to_start": _("Bấm vào đây để bật âm thanh và xem toàn màn hình"),
+        "hall_screen": _("Màn hình hội trường"),
+        "waiting_media": _("Đang chờ hình ảnh từ máy chủ truyền thông…"),
+        "not_live": _("Cuộc họp chưa bắt đầu. Màn hình sẽ tự hiện hình khi chủ trì khai mạc."),
+    })
+    config = {
+        "meetingId": meeting.id,
+        "userId": user.id,
+        "isChair": meeting.chair_id == user.id,
+        "strings": strings,
+        "serverNow": datetime.now(UTC).isoformat(),
+    }
+    return render_template("room/hall.html", meeting=meeting, config=config)

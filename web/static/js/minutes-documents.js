@@ -36,6 +36,10 @@ class DocumentsPage {
   }
 
   mount() {
+    // the signer form is read by "generate"; it never submits itself
+    for (const form of document.querySelectorAll("form.mn-signer")) {
+      form.addEventListener("submit", (event) => event.preventDefault());
+    }
     for (const button of document.querySelectorAll("button.generate")) {
       button.addEventListener("click", () => this.generate(button));
     }

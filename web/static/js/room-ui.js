@@ -1,11 +1,14 @@
 // The live room page: pre-join device check, then everyone's view (hall, speaker, agenda
 // item, floor, recording, quality, hand, mute, audio-only, roll call, chat, presenter
 // pane) and, for the chair, the console. Protocol: room-client.js; media: room-media.js.
+// Presenting: room-present.js; devices in the room: room-devices.js; shortcuts: room-keys.js.
 
 import { RoomClient } from "/static/js/room-client.js";
 import { ChairConsole } from "/static/js/room-console.js";
 import { $, clear, clock, el, hhmm, since } from "/static/js/room-dom.js";
+import { GalleryMedia } from "/static/js/room-gallery.js";
 import { RoomMedia, levelMeter, listDevices, openDevices } from "/static/js/room-media.js";
+import { FrameStall } from "/static/js/room-quality.js";
 
 const config = JSON.parse($("room-config").textContent);
 const t = config.strings;
@@ -18,8 +21,9 @@ const client = new RoomClient({ messages: { disconnected: t.not_connected, timeo
 const media = new RoomMedia({ meetingId: config.meetingId });
 const ui = {
   state: null, joined: false, endpointId: null, preview: null, stopMeter: null,
-  reportedQuality: null, viewer: null, viewerKey: null, chatIds: new Set(), rollAnswered: null,
-  console: null, rejoins: 0, ended: false, qualityRun: null,
+  reportedQuality: null, presented: null, chatIds: new Set(), rollAnswered: null,
+  console: null, rejoins: 0, ended: false, qualityRun: null, gallery: null,
+  stalls: { hall: new FrameStall(), speaker: new FrameStall() }, sources: { hall: null, speaker: null },
 };
 window.__room = { client, media, ui, config };
 
@@ -158,6 +162,7 @@ async function join(c) {
   $("room").hidden = false;
   connStatus(t.joined, "ok");
   $("roll-heads").value = String(c.headCount || 1);
+  render(client.state); // the join's own state came before `joined` was set
   mountVotePanel(ack.state);
   await startMedia(c);
 }
@@ -231,7 +236,6 @@ function render(state) {
   renderQueue(state);
   applyOwnState(state);
   renderRollCall(state);
-  renderPresenting(state);
   syncEchoGuards();
   if (state.chat && state.you) { clear($("chat-list")); ui.chatIds.clear(); state.chat.forEach(addChat); }
   if (ui.console) ui.console.render(state);
@@ -307,47 +311,6 @@ function renderRollCall(state) {
   $("roll-heads").disabled = !ui.endpointId;
   if (!ui.endpointId) $("roll-heads").value = "1";
   if (!dialog.open) dialog.showModal();
-}
-
-async function renderPresenting(state) {
-  const p = state.presenting;
-  $("presenter").hidden = !p;
-  if (!p) { closeViewer(); return; }
-  $("presenting-title").textContent = p.title || "";
-  const key = `${p.document_id}:${p.version}`;
-  const position = { page: p.page || 1, zoom: (p.zoom || 100) / 100 };
-  if (ui.viewerKey !== key) {
-    closeViewer();
-    ui.viewerKey = key;
-    try {
-      const { openViewer } = await import("/static/js/viewer.js");
-      const viewer = await openViewer({
-        url: `/documents/${p.document_id}/v/${p.version}/file.pdf`,
-        canvas: $("present-canvas"), page: position.page, zoom: position.zoom,
-      });
-      if (ui.viewerKey !== key) return;
-      ui.viewer = viewer;
-      if (config.mayPresent) {
-        viewer.onPageChange((e) => {
-          // a presenter's own page turns go to everyone; the presenter keeps following
-          if (e.source === "user" && ui.state && ui.state.presenting) {
-            client.present(ui.state.presenting.document_id, e.page, Math.round(e.zoom * 100))
-              .then(() => { if (ui.viewer === viewer) viewer.follow(true); });
-          }
-        });
-      }
-    } catch (err) {
-      $("viewer-status").textContent = `${t.error}: ${err.message || err}`;
-      return;
-    }
-  }
-  if (ui.viewer) ui.viewer.presenter(position);
-}
-
-function closeViewer() {
-  if (ui.viewer && ui.viewer.destroy) ui.viewer.destroy();
-  ui.viewer = null;
-  ui.viewerKey = null;
 }
 
 function tick() {
@@ -445,6 +408,7 @@ async function switchAudioOnly(on) {
   if (stored) sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, audioOnly: on }));
   ui.reportedQuality = on ? "audio_only" : null;
   if (on) showQuality("audio_only");
+  renderWeakLink();
   await check(client.updateSelf(on ? { audio_only: true, quality: "audio_only" } : { audio_only: false }));
 }
 
@@ -473,13 +437,6 @@ function confirmEnd() {
   });
 }
 
-if ($("present-start")) {
-  $("present-start").addEventListener("click", () => {
-    const id = Number($("present-doc").value);
-    if (id) check(client.present(id, 1, 100));
-  });
-  $("present-stop").addEventListener("click", () => check(client.stopPresenting()));
-}
 // ---------------------------------------------------------------- events
 
 client.addEventListener("state", (e) => render(e.detail));
@@ -521,35 +478,73 @@ media.addEventListener("quality", (e) => {
     client.updateSelf({ quality: q });
   }
 });
-media.addEventListener("weak-link", async () => {
-  notify(t.weak_link, true, true);
-  showQuality("audio_only");
-  $("self-view").hidden = true;
-  updateAudioOnlyButton();
-  ui.reportedQuality = "audio_only";
-  const stored = saved();
-  if (stored) sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, audioOnly: true }));
-  await client.updateSelf({ audio_only: true, quality: "audio_only" });
+// ---------------------------------------------------------------- weak link, lost video
+
+/** The weak-link banner says what is true now (what we send, what the node sends us). */
+function renderWeakLink() {
+  const banner = $("weak-banner");
+  const send = media.audioOnly ? "main" : media.sendLevel.level;
+  const receive = media.audioOnly ? "main" : media.receiveLevel;
+  const parts = [];
+  if (receive === "small") parts.push(t.weak_receive_small);
+  if (receive === "audio") parts.push(t.weak_receive_audio);
+  if (send === "small") parts.push(t.weak_send_small);
+  if (send === "none") parts.push(t.weak_send_none);
+  banner.dataset.send = send;
+  banner.dataset.receive = receive;
+  banner.textContent = parts.length ? `${t.weak_link}: ${parts.join("; ")}.` : "";
+  banner.hidden = !parts.length;
+}
+
+media.addEventListener("send-level", renderWeakLink);
+media.addEventListener("receive-level", renderWeakLink);
+media.addEventListener("streams", renderWeakLink);
+
+/** Who feeds the hall and the speaker slot now ({user_id, name, audio_only} or null). */
+function slotSources(state) {
+  if (!state) return { hall: null, speaker: null };
+  const find = (id) => state.participants.find((p) => p.user_id === id) || null;
+  const hall = find(state.meeting.chair_id);
+  const speaker = state.floor ? (find(state.floor.user_id) || { user_id: state.floor.user_id, name: state.floor.name }) : null;
+  return { hall, speaker };
+}
+
+/** "Mất hình — {tên}" over a slot whose source has sent no frame for 2 s. */
+media.addEventListener("frames", (e) => {
+  const { at } = e.detail;
+  const sources = slotSources(ui.state);
+  for (const slot of ["hall", "speaker"]) {
+    const source = sources[slot];
+    const key = source ? source.user_id : null;
+    const stall = ui.stalls[slot];
+    if (ui.sources[slot] !== key) { // another source: count from now
+      ui.sources[slot] = key;
+      stall.reset(at);
+    }
+    const frames = e.detail[slot];
+    const stalled = frames !== null && stall.push({ at, frames });
+    const box = $(`${slot}-lost`);
+    const showing = Boolean(source) && !media.audioOnly && media.receiveLevel !== "audio" && frames !== null
+      && (stalled || source.audio_only);
+    const name = source ? (source.endpoint || source.name) : "";
+    box.textContent = source && source.audio_only ? t.source_audio_only.replace("{name}", name)
+      : t.video_lost.replace("{name}", name);
+    box.hidden = !showing;
+    $(`video-${slot}`).closest("figure").dataset.lost = showing ? "1" : "0";
+  }
 });
 
 $("hand-button").hidden = config.canRun; // the chair gives the floor, never asks for it
-async function preview(p) {
-  try {
-    const stream = await media.previewParticipant(p.user_id);
-    $("c-preview-video").srcObject = stream;
-    $("c-preview-name").textContent = `${t.preview}: ${p.endpoint || p.name}`;
-    $("c-preview").hidden = false;
-    $("c-preview").dataset.userId = String(p.user_id);
-    $("c-preview-video").play().catch(() => {});
-  } catch (err) {
-    notify(`${t.no_media} (${err.code || err.message || err})`, true);
-  }
-}
-
 if (config.canRun) {
+  ui.gallery = new GalleryMedia({ roomMedia: media });
+  ui.gallery.addEventListener("error", (e) => {
+    const err = e.detail.error;
+    if (err && err.code !== "forbidden") notify(`${t.no_media} (${err.code || err.message || err})`, true);
+  });
   ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId,
-    onPreview: preview });
-  $("c-preview-close").addEventListener("click", () => { $("c-preview").hidden = true; });
+    gallery: ui.gallery, localStream: () => media.local });
+  media.addEventListener("stats", (e) => ui.console.setStats(e.detail && e.detail.participants));
+  media.addEventListener("streams", () => { if (ui.state) ui.console.render(ui.state); });
 }
 setInterval(tick, 1000);
 setupPrejoin();

@@ -41,28 +41,14 @@ const DEFAULTS = {
   ruleTwoThirds: "Từ 2/3 tán thành",
 };
 
-const STYLE = `
-.vote-panel h3 { margin: .2em 0 .4em; font-size: 1.05em; }
-.vote-panel .vote { border: 1px solid #d5dde7; border-radius: 6px; padding: .5em .7em; margin: .5em 0; background: #fff; }
-.vote-panel .vote.open { border-color: #2e6bc6; }
-.vote-panel .vote-question { font-weight: 600; margin-bottom: .3em; }
-.vote-panel .vote-bars { list-style: none; padding: 0; margin: .3em 0; }
-.vote-panel .vote-bars li { margin: .15em 0; }
-.vote-panel .vote-label { display: inline-block; min-width: 9em; }
-.vote-panel meter { width: 8em; vertical-align: middle; }
-.vote-panel .vote-voters { font-size: .85em; color: #5b6570; margin-left: 1em; }
-.vote-panel .vote-buttons button { margin: .2em .3em .2em 0; }
-.vote-panel form.vote-open { display: grid; gap: .3em; margin-bottom: .5em; }
-.vote-panel form.vote-open textarea { width: 100%; box-sizing: border-box; }
-.vote-panel .vote-message.error { color: #b00020; }
-`;
-
 function injectStyle() {
+  // a stylesheet file, not a <style> element: the Content-Security-Policy allows no inline style
   if (document.getElementById("room-votes-style")) return;
-  const style = document.createElement("style");
-  style.id = "room-votes-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  const link = document.createElement("link");
+  link.id = "room-votes-style";
+  link.rel = "stylesheet";
+  link.href = new URL("../css/votes.css", import.meta.url).href;
+  document.head.append(link);
 }
 
 function el(tag, attrs = {}, ...children) {
