@@ -107,6 +107,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from web.api import bp as api_bp
     from web.pages import admin, meetings
     from web.room import pages as room_pages
+    from web.room import speakers as _room_speakers  # noqa: F401  (routes on room_pages.bp)
 
     errors.init_app(app)
     filters.init_app(app)

@@ -174,8 +174,10 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
         "current_item": ({"id": item.id, "position": item.position, "title": item.title,
                           "started_at": state.item_started_at.isoformat() if state.item_started_at else None,
                           "duration_minutes": item.duration_minutes} if item else None),
-        "floor": ({"user_id": floor.user_id, "name": floor.user.full_name,
-                   "endpoint_id": floor.endpoint_id,
+        # "name": the person speaking (the roster person picked for an endpoint's turn)
+        "floor": ({"user_id": floor.user_id,
+                   "name": floor.speaker.name if floor.speaker else floor.user.full_name,
+                   "speaker_id": floor.speaker_id, "endpoint_id": floor.endpoint_id,
                    "unit": floor.endpoint.name if floor.endpoint else (
                        floor.user.unit.name if floor.user.unit else ""),
                    "started_at": floor.started_at.isoformat(), "limit_seconds": floor.limit_seconds}

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meetings.actions import audit
+from meetings.actions.room_state import bump, state_of
 from meetings.errors import Forbidden, NotFound, ValidationFailed
 from meetings.minutes.builder import organiser_ids
 from meetings.models import Endpoint, Meeting, MeetingEndpoint, MeetingPerson, MeetingUnit, User
@@ -259,6 +260,8 @@ def pick_speaker(session: Session, actor: User, meeting: Meeting, turn_id: int,
     turn.speaker_id = entry.id
     entry.present = True
     session.flush()
+    session.refresh(turn, ["speaker"])
+    bump(state_of(session, meeting))  # everyone's room shows who speaks
     audit.record(session, actor, "floor.speaker", object_type="floor_turn", object_id=turn.id,
                  meeting_id=meeting.id, speaker=entry.name)
     return turn

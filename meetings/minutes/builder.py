@@ -263,6 +263,7 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
     votes = _votes(session, meeting)
 
     leaders = _leaders(session, meeting)
+    absent_names = {a.unit for a in absent}
     agenda: list[d.AgendaItemRecord] = []
     general = notes.get(GENERAL_KEY)
     closing = conclusion_item(meeting)
@@ -272,7 +273,10 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
         if item.presenter_user is not None:
             presenter = _person(item.presenter_user)
         elif item.presenter_unit is not None:
-            presenter = d.Person("", None, item.presenter_unit.name)
+            unit_name = vncase.admin_unit(item.presenter_unit.name)
+            # a unit listed absent did not present (never absent and presenter at once)
+            if unit_name not in absent_names:
+                presenter = d.Person("", None, unit_name)
         agenda.append(d.AgendaItemRecord(
             title=item.title, presenter=presenter, started_at=started, ended_at=ended,
             floor_turns=tuple(_turn(t, leaders) for t in turns.get(item.id, [])),

@@ -43,7 +43,9 @@ def opening_paragraph(data: MinutesData) -> str:
     if remote:
         text += f", kết nối trực tuyến với {thousands(len(remote))} điểm cầu"
     text += "."
-    guests = [p for e in main for p in e.people if p.name != data.chair.name]
+    # the people in the hall besides the chair; the secretary takes the minutes, not a guest
+    guests = [p for e in main for p in e.people
+              if p.name not in (data.chair.name, data.secretary.name)]
     if guests:
         text += " Tham dự có " + "; ".join(person_phrase(p) for p in guests)
         text += "; lãnh đạo các cơ quan, đơn vị, địa phương" if remote else ""

@@ -69,6 +69,8 @@ def test_attendance_lists_each_person_once_where_they_sat(briefing, tmp_path):
     absent = next(t for t in texts if "Vắng mặt:" in t)
     assert "Sở Tài chính" not in absent and "xã An Bình" not in absent
     assert "UBND xã Minh Khai" in absent and "không có lý do" not in absent
+    for unit in absent.removeprefix("d) Vắng mặt: ").rstrip(".").split("; "):
+        assert not any(f"Trình bày: đại diện {unit}" in t for t in texts), unit
 
 
 def test_speakers_are_people_with_what_they_said(briefing, tmp_path):

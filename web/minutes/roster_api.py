@@ -1,8 +1,8 @@
 """/api/v1: the rosters of a meeting's endpoints (who sits where), the floor turns with
 their speakers and the secretary's gists. Documented in docs/api.md ("Rosters, speakers").
 
-Used by the room page (web/static/js/room-roster.js: pre-join and roll-call roster, picking
-who speaks for an endpoint) and by the secretary's workspace
+Used by the room page (web/static/js/room-roster.js: pre-join and roll-call roster; picking
+who speaks for an endpoint is web/room/speakers.py) and by the secretary's workspace
 (web/static/js/minutes-speeches.js: the live floor, the gist under each speaker)."""
 
 from __future__ import annotations
@@ -121,22 +121,6 @@ def set_gist(meeting_id: int, turn_id: int) -> Response:
     gist = f.text("gist", max_len=ra.MAX_GIST)
     f.done()
     turn = ra.set_gist(db.session, user, meeting, turn_id, gist)
-    data = ra.turn_dict(turn)
-    db.session.commit()
-    push_turns(meeting.id, data)
-    return jsonify({"turn": data})
-
-
-@bp.post("/api/v1/meetings/<int:meeting_id>/turns/<int:turn_id>/speaker")
-@login_required
-def pick_speaker(meeting_id: int, turn_id: int) -> Response:
-    user = domain_user()
-    meeting = meeting_for(user, meeting_id)
-    f = Fields(body())
-    entry_id = f.integer("entry_id", required=True, minimum=1)
-    f.done()
-    assert entry_id is not None
-    turn = ra.pick_speaker(db.session, user, meeting, turn_id, entry_id)
     data = ra.turn_dict(turn)
     db.session.commit()
     push_turns(meeting.id, data)

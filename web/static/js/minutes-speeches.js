@@ -22,6 +22,7 @@ export function mountSpeeches(config, labels) {
   const current = root.querySelector("#speech-current");
   const boxes = new Map(); // turn id -> textarea
   const timers = new Map();
+  const notes = new Map(); // turn id -> last save message (kept across re-renders)
   const base = `/api/v1/meetings/${config.meetingId}`;
 
   async function save(turnId, area) {
@@ -32,7 +33,9 @@ export function mountSpeeches(config, labels) {
     if (code === 200) {
       area.dataset.saved = body.turn.gist;
       status.textContent = labels.saved;
+      notes.set(turnId, labels.saved);
       status.classList.remove("error");
+      refresh(); // the same turn's box under its agenda item shows it too
     } else {
       status.textContent = body.message || labels.error;
       status.classList.add("error");
@@ -69,7 +72,8 @@ export function mountSpeeches(config, labels) {
     const area = existing && document.activeElement === existing ? existing : gistBox(turn);
     boxes.set(turn.id, area);
     return el("div", { class: "mn-speech" + (live ? " live" : ""), "data-turn": turn.id },
-              el("div", { class: "mn-speaker" }, who(turn)), area, el("div", { class: "mn-status" }));
+              el("div", { class: "mn-speaker" }, who(turn)), area,
+              el("div", { class: "mn-status" }, notes.get(turn.id) || ""));
   }
 
   function render(data) {
@@ -83,6 +87,7 @@ export function mountSpeeches(config, labels) {
     for (const slot of document.querySelectorAll(".mn-speeches")) {
       const turns = byItem.get(slot.dataset.item) || [];
       if (focused && slot.contains(document.activeElement)) continue; // typing here
+      for (const t of turns) if (boxes.get(t.id) !== document.activeElement) boxes.delete(t.id);
       slot.replaceChildren(...(turns.length ? [el("div", { class: "mn-label" }, labels.title),
                                                ...turns.map((t) => row(t, t.id === data.current_turn_id))] : []));
     }
@@ -93,7 +98,7 @@ export function mountSpeeches(config, labels) {
       if (live && config.canEdit) {
         const area = gistBox(live);
         area.rows = 3;
-        current.append(area, el("div", { class: "mn-status" }));
+        current.append(area, el("div", { class: "mn-status" }, notes.get(live.id) || ""));
       }
     }
     root.hidden = false;
