@@ -26,7 +26,17 @@ Hooks:
    (wrapping ``add_remote_candidate``, before any pairing or mDNS lookup), and drop every
    datagram (STUN checks, DTLS, SRTP) whose source is outside the allowed networks
    (wrapping each socket protocol's ``datagram_received``).
-5. Consent freshness (``restrict_connection``): aioice sends each consent check once with a
+5. Congestion feedback to publishers (``disable_remb_estimator``, ``send_remb``): aiortc's
+   receiver runs a delay-based estimator (``__remote_bitrate_estimator``) on arrival times
+   taken on the node's event loop and sends its result as REMB. Measured with Chromium
+   (29/11/2026): it starts near 250 kbps, grows ~8 %/s, and a busy loop reads as
+   congestion, so Chromium (which negotiates only REMB with aiortc) sent 43–94 kbps on a
+   clean loopback link. The node switches it off per receiver and sends its own REMB
+   (``RtcpPsfbPacket`` APP/REMB through ``_send_rtcp`` with the receiver's RTCP SSRC).
+6. Feedback from subscribers (``on_rtcp_feedback``): RTCRtpSender keeps receiver reports
+   only as stats and applies REMB only to its own encoder; we wrap
+   ``_handle_rtcp_packet`` on the instance to hand fraction lost and REMB to a callback.
+7. Consent freshness (``restrict_connection``): aioice sends each consent check once with a
    0.5 s timeout and closes the connection after 6 misses in a row. A node whose event loop
    is busy answers late, and then dropped its publishers (seen in bench/fanout.py at 200
    subscribers). The replacement retransmits each check twice (0.5 + 1 + 2 s, still inside
@@ -54,7 +64,15 @@ from aiortc import (
 )
 from aiortc.codecs import vpx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
 from media.frames import EncodedFrame, is_keyframe
 from media.netpolicy import IcePolicy
@@ -70,6 +88,11 @@ RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_SEND_PLI = "_send_rtcp_pli"
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
 SENDER_SEND_KEYFRAME = "_send_keyframe"
+SENDER_HANDLE_RTCP = "_handle_rtcp_packet"
+SENDER_SSRC = "_ssrc"
+RECEIVER_REMB_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
+RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
+RECEIVER_SEND_RTCP = "_send_rtcp"
 PC_CREATE_DTLS = "_RTCPeerConnection__createDtlsTransport"
 CONNECTION_PROTOCOLS = "_protocols"
 CONNECTION_NOMINATED = "_nominated"
@@ -154,6 +177,28 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     return True
 
 
+def disable_remb_estimator(receiver: RTCRtpReceiver) -> None:
+    """Stop aiortc's own delay-based REMB for this receiver (the node sends its own)."""
+    setattr(receiver, RECEIVER_REMB_ESTIMATOR, None)
+
+
+def remb_estimator_enabled(receiver: RTCRtpReceiver) -> bool:
+    return getattr(receiver, RECEIVER_REMB_ESTIMATOR) is not None
+
+
+async def send_remb(receiver: RTCRtpReceiver, bitrate_bps: int, ssrcs: list[int]) -> bool:
+    """Send REMB (receiver estimated maximum bitrate) for ``ssrcs`` to the remote sender.
+    A browser applies it to the whole transport. False until RTCP can be sent."""
+    rtcp_ssrc = getattr(receiver, RECEIVER_RTCP_SSRC)
+    if rtcp_ssrc is None or not ssrcs:
+        return False
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate_bps, ssrcs)
+    )
+    await getattr(receiver, RECEIVER_SEND_RTCP)(packet)
+    return True
+
+
 def tap_rtp(receiver: RTCRtpReceiver, callback: Callable[[RtpPacket, int], None]) -> None:
     """Replace the receiver's RTP handling by ``callback(packet, arrival_time_ms)``: no
     jitter buffer, NACK, RTCP reports or decoding (benchmark subscribers count frames by
@@ -186,6 +231,39 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
             logger.exception("keyframe request callback failed")
 
     setattr(sender, SENDER_SEND_KEYFRAME, _send_keyframe)
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    return int(getattr(sender, SENDER_SSRC))
+
+
+def on_rtcp_feedback(
+    sender: RTCRtpSender,
+    on_loss: Callable[[float], None],
+    on_remb: Callable[[int], None],
+) -> None:
+    """Call ``on_loss(fraction 0..1)`` for each receiver report block about this sender and
+    ``on_remb(bps)`` for each REMB naming its SSRC; aiortc's own handling still runs."""
+    original = getattr(sender, SENDER_HANDLE_RTCP)
+    ssrc = sender_ssrc(sender)
+
+    async def handle_rtcp_packet(packet: Any) -> None:
+        await original(packet)
+        try:
+            if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                for report in packet.reports:
+                    if report.ssrc == ssrc:
+                        on_loss(report.fraction_lost / 256.0)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if ssrc in ssrcs:
+                    on_remb(bitrate)
+        except ValueError:
+            pass
+        except Exception:
+            logger.exception("rtcp feedback callback failed")
+
+    setattr(sender, SENDER_HANDLE_RTCP, handle_rtcp_packet)
 
 
 # --------------------------------------------------------------------------- ICE

@@ -44,6 +44,12 @@ class NodeConfig:
     pli_interval: float = 0.5
     stats_interval: float = 2.0
     max_message_bytes: int = 64 * 1024
+    publish_kbps: int = 1400  # REMB ceiling sent to each publisher (main + small + audio)
+    tick_interval: float = 0.5  # link levels, silent layers, `layers` events
+    command_burst: int = 30  # per participant: commands at once ...
+    command_rate: float = 10.0  # ... then per second (open_peer, close_peer, subscribe)
+    open_burst: int = 10  # per participant: peers opened at once (publish, subscribe,
+    open_rate: float = 1.0  # gallery, preview, and again after a drop) ... then per second
     web_ca_file: str = ""
 
     @classmethod
@@ -54,7 +60,8 @@ class NodeConfig:
         GIAOBAN_MEDIA_RELAY_ADDRESSES (TURN relays' addresses: allowed, and peers reaching the
         node from them are reported as relayed),
         GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264),
-        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8), GIAOBAN_WEB_CA_FILE (CA that
+        GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8), GIAOBAN_MEDIA_PUBLISH_KBPS
+        (REMB ceiling per publisher, default 1400), GIAOBAN_WEB_CA_FILE (CA that
         signed an https:// web URL's certificate; default: the system's trust store)."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
@@ -81,6 +88,7 @@ class NodeConfig:
             capacity=int(env.get("GIAOBAN_MEDIA_CAPACITY", "400")),
             max_peers_per_participant=int(env.get("GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT", "8")),
             video_codec=codec,
+            publish_kbps=int(env.get("GIAOBAN_MEDIA_PUBLISH_KBPS", "1400")),
         )
 
 

@@ -55,7 +55,9 @@ class ControlLink:
         self.sio.on("command", self._on_command, namespace=NAMESPACE)
         self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
         self.connected = asyncio.Event()
+        self.refused: str | None = None  # the web's connect_error message, if it refused us
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats: asyncio.Future[None] | None = None
 
@@ -72,6 +74,10 @@ class ControlLink:
     async def _on_connect(self) -> None:
         logger.info("connected to %s as %s", self.config.web_url, self.config.node_id)
         self.connected.set()
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        # python-socketio's ConnectionError does not carry the server's reason; this does
+        self.refused = str(data.get("message")) if isinstance(data, dict) else str(data)
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         logger.warning("control link lost (%s)", reason)
@@ -108,10 +114,12 @@ class ControlLink:
             logger.warning("emit %s failed: %s", event, exc)
 
     async def connect(self, retry_delay: float = 2.0, attempts: int | None = None) -> None:
-        """Connect, retrying while the web app is not reachable. A refused secret is final."""
+        """Connect, retrying while the web app is not reachable. A refusal by the web (wrong
+        secret, invalid registration: its connect_error message is in ``refused``) is final."""
         tried = 0
         while True:
             tried += 1
+            self.refused = None
             try:
                 await self.sio.connect(
                     self.config.web_url,
@@ -123,7 +131,7 @@ class ControlLink:
                     self._stats = asyncio.ensure_future(self.node.run_stats())
                 return
             except socketio.exceptions.ConnectionError as exc:
-                if "unauthorized" in str(exc).lower() or (attempts and tried >= attempts):
+                if self.refused is not None or (attempts and tried >= attempts):
                     raise
                 logger.warning("cannot reach %s: %s; retrying", self.config.web_url, exc)
                 await asyncio.sleep(retry_delay)

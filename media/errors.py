@@ -14,6 +14,7 @@ UNKNOWN_ROOM = "unknown_room"
 UNKNOWN_PEER = "unknown_peer"
 FORBIDDEN = "forbidden"
 CAPACITY = "capacity"
+RATE_LIMITED = "rate_limited"
 INTERNAL = "internal"
 
 CODES = (
@@ -25,6 +26,7 @@ CODES = (
     UNKNOWN_PEER,
     FORBIDDEN,
     CAPACITY,
+    RATE_LIMITED,
     INTERNAL,
 )
 

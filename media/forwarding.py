@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 VIDEO_QUEUE_FRAMES = 30
 AUDIO_QUEUE_FRAMES = 50
 KEYFRAME_RETRY = 1.0  # seconds between repeated requests while waiting for a keyframe
+SWITCH_TIMEOUT = 2.0  # seconds a seamless switch waits for the new source's keyframe
+LIVE_WITHIN = 1.0  # a source that sent a frame this recently is "live"
+LAYER_MAIN = "main"
+LAYER_SMALL = "small"
 
 
 class FrameSink(Protocol):
@@ -47,9 +51,11 @@ class TrackSource:
         track: MediaStreamTrack,
         keyframes: KeyframeRequester | None,
         on_end: Callable[[TrackSource], None] | None = None,
+        layer: str = LAYER_MAIN,
     ) -> None:
         self.participant_id = participant_id
         self.kind = kind
+        self.layer = layer
         self.codec_name = codec_name
         self.track = track
         self.keyframes = keyframes
@@ -58,8 +64,33 @@ class TrackSource:
         self.bytes = 0
         self.keyframes_seen = 0
         self.ended = False
+        self.last_frame_at: float | None = None
+        self.was_live: bool | None = None  # as of the node's last tick
+        self.kbps = 0.0  # smoothed, updated by sample_rate()
+        self.fps = 0.0
+        self._rate_mark: tuple[float, int, int] | None = None
         self._on_end = on_end
         self._task: asyncio.Future[None] | None = None
+
+    def live(self, now: float | None = None) -> bool:
+        """Sent a frame within the last second."""
+        if self.last_frame_at is None or self.ended:
+            return False
+        now = time.monotonic() if now is None else now
+        return now - self.last_frame_at <= LIVE_WITHIN
+
+    def sample_rate(self, now: float | None = None) -> None:
+        """Update ``kbps``/``fps`` (exponentially smoothed) from the counters."""
+        now = time.monotonic() if now is None else now
+        mark = self._rate_mark
+        self._rate_mark = (now, self.bytes, self.frames)
+        if mark is None or now - mark[0] < 0.05:
+            return
+        span = now - mark[0]
+        kbps = (self.bytes - mark[1]) * 8 / 1000 / span
+        fps = (self.frames - mark[2]) / span
+        self.kbps = kbps if self.kbps == 0 else 0.7 * self.kbps + 0.3 * kbps
+        self.fps = fps if self.fps == 0 else 0.7 * self.fps + 0.3 * fps
 
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
@@ -75,6 +106,7 @@ class TrackSource:
                 continue
             self.frames += 1
             self.bytes += len(frame.data)
+            self.last_frame_at = time.monotonic()
             if frame.keyframe and self.kind == "video":
                 self.keyframes_seen += 1
             for sink in tuple(self.sinks):
@@ -86,9 +118,11 @@ class TrackSource:
         if self._on_end is not None:
             self._on_end(self)
 
-    def add_sink(self, sink: FrameSink, reason: str = "join") -> None:
+    def add_sink(self, sink: FrameSink, reason: str | None = "join") -> None:
+        """Add ``sink``; ``reason`` asks the publisher for a keyframe (None: don't)."""
         self.sinks.add(sink)
-        self.request_keyframe(reason)
+        if reason is not None:
+            self.request_keyframe(reason)
 
     def remove_sink(self, sink: FrameSink) -> None:
         self.sinks.discard(sink)
@@ -105,7 +139,7 @@ class TrackSource:
             self._task.cancel()
 
     def __repr__(self) -> str:
-        return f"TrackSource({self.participant_id}, {self.kind}, {self.codec_name})"
+        return f"TrackSource({self.participant_id}, {self.kind}/{self.layer}, {self.codec_name})"
 
 
 class TimestampRewriter:
@@ -132,10 +166,42 @@ class TimestampRewriter:
         return out
 
 
+class _PendingSwitch:
+    """A sink on the source a video slot is switching to: the slot keeps forwarding its
+    current source until this one delivers a keyframe, then takes it over (no frozen
+    picture while the new source's keyframe is on its way)."""
+
+    def __init__(self, track: ForwardingTrack, source: TrackSource) -> None:
+        self.track = track
+        self.source = source
+        self.started = time.monotonic()
+        self._asked_at = self.started
+        source.add_sink(self, reason="switch")
+
+    def push(self, frame: EncodedFrame) -> None:
+        if frame.codec_name.upper() != self.track.codec_name.upper():
+            return
+        if frame.keyframe:
+            self.track._promote(self, frame)
+            return
+        now = time.monotonic()
+        if now - self._asked_at >= KEYFRAME_RETRY:
+            self._asked_at = now
+            self.source.request_keyframe("retry")
+
+    def expired(self, now: float) -> bool:
+        return now - self.started >= SWITCH_TIMEOUT
+
+    def cancel(self) -> None:
+        self.source.remove_sink(self)
+
+
 class ForwardingTrack(MediaStreamTrack):
     """One outgoing slot of a subscriber: takes frames from whichever source it is bound
     to, with a bounded queue. On overflow the queue is emptied, frames are dropped up to
-    the next keyframe and one is requested."""
+    the next keyframe and one is requested. A video slot switching between two live
+    sources (speaker change, layer change) keeps sending the old one until the new one's
+    keyframe arrives (at most ``SWITCH_TIMEOUT``)."""
 
     def __init__(self, kind: str, codec_name: str = "", max_queue: int | None = None) -> None:
         super().__init__()
@@ -147,6 +213,7 @@ class ForwardingTrack(MediaStreamTrack):
         self._queue: deque[tuple[int, EncodedFrame]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._source: TrackSource | None = None
+        self._pending: _PendingSwitch | None = None
         self._active = False
         self._need_keyframe = kind == "video"
         self._ts = TimestampRewriter()
@@ -156,6 +223,7 @@ class ForwardingTrack(MediaStreamTrack):
         self.overflows = 0
         self.codec_mismatch = 0
         self.keyframe_requests = 0
+        self.switches = 0
         self._asked_at = 0.0
         self.on_codec_mismatch: Callable[[ForwardingTrack], Any] | None = None
 
@@ -164,27 +232,64 @@ class ForwardingTrack(MediaStreamTrack):
         return self._source
 
     @property
+    def target(self) -> TrackSource | None:
+        """The source this slot shows or is switching to."""
+        return self._pending.source if self._pending is not None else self._source
+
+    @property
     def active(self) -> bool:
         return self._active
 
     def set_source(self, source: TrackSource | None) -> None:
-        if source is self._source:
+        if source is self.target:
             return
-        if self._source is not None:
-            self._source.remove_sink(self)
-        self._source = source
-        if self.kind == "video":
-            self._need_keyframe = True
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+            if source is self._source:
+                return
         if source is not None and source.codec_name.upper() != self.codec_name.upper():
             self.codec_mismatch += 1
             if self.on_codec_mismatch is not None:
                 self.on_codec_mismatch(self)
+        if (
+            self._active
+            and self.kind == "video"
+            and source is not None
+            and self._source is not None
+            and not self._need_keyframe
+            and self._source.live()
+        ):
+            self._pending = _PendingSwitch(self, source)
+            return
+        self._switch(source)
+
+    def _switch(self, source: TrackSource | None, reason: str | None = "switch") -> None:
+        if self._source is not None:
+            self._source.remove_sink(self)
+        self._source = source
+        self.switches += 1
+        if self.kind == "video":
+            self._need_keyframe = True
         if self._active and source is not None:
             self._asked_at = time.monotonic()
-            source.add_sink(self, reason="switch")
+            source.add_sink(self, reason=reason)
+
+    def _promote(self, pending: _PendingSwitch, frame: EncodedFrame) -> None:
+        if pending is not self._pending:
+            return
+        self._pending = None
+        pending.cancel()
+        self._switch(pending.source, reason=None)
+        self.push(frame)
 
     def push(self, frame: EncodedFrame) -> None:
         if frame.codec_name.upper() != self.codec_name.upper():
+            return
+        if self._pending is not None and self._pending.expired(time.monotonic()):
+            pending, self._pending = self._pending, None
+            pending.cancel()
+            self._switch(pending.source, reason="retry")
             return
         if self._need_keyframe:
             if not frame.keyframe:
@@ -242,6 +347,9 @@ class ForwardingTrack(MediaStreamTrack):
         return packet
 
     def stop(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
         if self._source is not None:
             self._source.remove_sink(self)
             self._source = None

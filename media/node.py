@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +21,7 @@ from media.errors import (
     CAPACITY,
     FORBIDDEN,
     INTERNAL,
+    RATE_LIMITED,
     TOO_LARGE,
     UNKNOWN_PEER,
     UNKNOWN_ROOM,
@@ -35,15 +37,18 @@ from media.peers import (
     open_publish_peer,
     open_subscribe_peer,
 )
+from media.ratelimit import BucketMap
 from media.recorder import CountingRecorder, Recorder, RecorderInput
 from media.room import (
     DEFAULT_SLOTS,
+    GALLERY_PREFIX,
     ROLE_CHAIR,
     SLOT_HALL,
     SLOT_SPEAKER,
     Room,
     SlotBinding,
     check_id,
+    check_layer,
     check_slot,
 )
 from media.sdp_guard import check_offer
@@ -54,7 +59,8 @@ logger = logging.getLogger(__name__)
 EmitFn = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 RecorderFactory = Callable[[str], Recorder]
 RECORDER_KEY = "recorder"
-MAX_SLOTS = 8
+MAX_SLOTS = 16
+LIMITED_COMMANDS = ("open_peer", "close_peer", "subscribe")
 
 
 def _require(payload: dict[str, Any], key: str) -> Any:
@@ -78,6 +84,10 @@ class MediaNode:
         self._recorder_factory = recorder_factory or CountingRecorder
         self._meter = RateMeter()
         self._cpu = CpuMeter()
+        self._buckets = BucketMap(config.command_burst, config.command_rate)
+        self._open_buckets = BucketMap(config.open_burst, config.open_rate)
+        self._ticker: asyncio.Future[None] | None = None
+        self.ticks = 0
         self.stats_listener: Callable[[dict[str, Any]], None] | None = None
         self._commands: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "open_peer": self.open_peer,
@@ -111,6 +121,8 @@ class MediaNode:
                 raise MediaError(BAD_REQUEST, "payload is not JSON") from exc
             if size > self.config.max_message_bytes:
                 raise MediaError(TOO_LARGE, f"message larger than {self.config.max_message_bytes}")
+            if command in LIMITED_COMMANDS:
+                self._check_rate(command, payload)
             return {"ok": True} | await handler(payload)
         except MediaError as exc:
             logger.info("command %s refused: %s %s", command, exc.code, exc.message)
@@ -128,6 +140,22 @@ class MediaNode:
                 await result
         except Exception:
             logger.exception("emitting %s failed", event)
+
+    def _check_rate(self, command: str, payload: dict[str, Any]) -> None:
+        """Per participant of a room: a burst of commands, then a steady rate; opening a
+        peer (DTLS, ICE: the costly one) has its own, smaller budget."""
+        owner: str | None = None
+        peer = self.peers.get(str(payload.get("peer_id")))
+        if peer is not None:
+            owner = f"{peer.room_id}/{peer.participant_id}"
+        elif "participant" in payload:
+            owner = f"{payload.get('room')}/{payload.get('participant')}"
+        if owner is None:
+            return
+        if command == "open_peer" and not self._open_buckets.take(owner):
+            raise MediaError(RATE_LIMITED, "too many peers opened; slow down")
+        if not self._buckets.take(owner):
+            raise MediaError(RATE_LIMITED, "too many commands; slow down")
 
     def _room(self, payload: dict[str, Any], create: bool = False) -> Room:
         room_id = check_id(_require(payload, "room"), "room")
@@ -171,8 +199,14 @@ class MediaNode:
             if not isinstance(raw, list) or not 0 < len(raw) <= MAX_SLOTS:
                 raise MediaError(BAD_REQUEST, f"slots must be a list of 1-{MAX_SLOTS} slots")
             slots = [check_slot(s) for s in raw]
-            if role != ROLE_CHAIR and any(s not in (SLOT_HALL, SLOT_SPEAKER) for s in slots):
+            if role != ROLE_CHAIR and any(s.startswith(GALLERY_PREFIX) for s in slots):
                 raise MediaError(FORBIDDEN, "only the chair may subscribe to a chosen participant")
+        layers = [check_layer(None)] * len(slots)
+        if kind == KIND_SUBSCRIBE and payload.get("layers") is not None:
+            raw_layers = payload["layers"]
+            if not isinstance(raw_layers, list) or len(raw_layers) != len(slots):
+                raise MediaError(BAD_REQUEST, "layers must be a list as long as slots")
+            layers = [check_layer(x) for x in raw_layers]
         client = payload.get("client")
         if client is not None and (not isinstance(client, str) or len(client) > 128):
             raise MediaError(BAD_REQUEST, "client must be a short string")
@@ -220,6 +254,7 @@ class MediaNode:
                     slots,
                     codecs,
                     role == ROLE_CHAIR,
+                    layers,
                 )
         except BaseException:
             participant.peer_ids.discard(peer_id)
@@ -241,14 +276,19 @@ class MediaNode:
             ]
             for previous in old:
                 await self._drop_peer(previous, "replaced")
-            room.set_published(participant_id, peer.video, peer.audio)
+            room.set_published(participant_id, peer.video, peer.audio, peer.video_small)
+            peer.start_feedback(self.config.publish_kbps * 1000)
+            extra: dict[str, Any] = {"layers": peer.layers}
         else:
             assert isinstance(peer, SubscribePeer)
             for track in peer.tracks:
                 track.on_codec_mismatch = self._codec_mismatch_handler(peer)
             room.add_bindings(peer_id, peer.bindings)
+            peer.reported = peer.layer_signature()
+            extra = {"layers": [b.layer_pref for b in peer.bindings]}
+        self._ensure_ticker()
         logger.info("opened %s peer %s for %s in room %s", kind, peer_id, participant_id, room_id)
-        return {"peer_id": peer_id, "type": "answer", "sdp": answer, "slots": slots}
+        return {"peer_id": peer_id, "type": "answer", "sdp": answer, "slots": slots} | extra
 
     def _codec_mismatch_handler(self, peer: SubscribePeer) -> Callable[[ForwardingTrack], None]:
         def handler(track: ForwardingTrack) -> None:
@@ -283,7 +323,9 @@ class MediaNode:
         if room is not None:
             participant = room.participants.get(peer.participant_id)
             if isinstance(peer, PublishPeer):
-                if participant is not None and participant.video is peer.video:
+                if participant is not None and participant.audio is peer.audio and (
+                    participant.video is peer.video
+                ):
                     room.set_published(peer.participant_id, None, None)
             else:
                 room.remove_bindings(peer.id)
@@ -300,6 +342,7 @@ class MediaNode:
                 "peer_id": peer.id,
                 "room": peer.room_id,
                 "participant": peer.participant_id,
+                "client": peer.client,
                 "reason": reason,
             },
         )
@@ -324,20 +367,36 @@ class MediaNode:
         return {"closed": [p.id for p in closed]}
 
     async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Point slot ``index`` of a subscribe peer at ``slot`` (hall, speaker or
-        participant:<id>, the last for the chair only)."""
+        """Point slot ``index`` of a subscribe peer at ``slot`` (hall, speaker, none or
+        participant:<id>, the last for the chair only), with a layer preference; or apply
+        a list of such ``changes`` at once."""
         peer = self._peer(payload)
         if not isinstance(peer, SubscribePeer):
             raise MediaError(BAD_REQUEST, "peer is not a subscribe peer")
-        index = _require(payload, "index")
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise MediaError(BAD_REQUEST, "index must be an integer")
-        slot = check_slot(_require(payload, "slot"))
+        if "changes" in payload:
+            raw = payload["changes"]
+            if not isinstance(raw, list) or not 0 < len(raw) <= MAX_SLOTS:
+                raise MediaError(BAD_REQUEST, f"changes must be a list of 1-{MAX_SLOTS} changes")
+        else:
+            raw = [payload]
+        changes: list[tuple[int, str, str]] = []
+        for change in raw:
+            if not isinstance(change, dict):
+                raise MediaError(BAD_REQUEST, "each change must be an object")
+            index = _require(change, "index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise MediaError(BAD_REQUEST, "index must be an integer")
+            slot = check_slot(_require(change, "slot"))
+            changes.append((index, slot, check_layer(change.get("layer"))))
         room = self.rooms.get(peer.room_id)
         if room is None:
             raise MediaError(UNKNOWN_ROOM, "room is gone")
-        room.change_slot(peer.id, index, slot)
-        return {"peer_id": peer.id, "slots": [b.name for b in peer.bindings]}
+        room.change_slots(peer.id, changes)
+        return {
+            "peer_id": peer.id,
+            "slots": [b.name for b in peer.bindings],
+            "layers": [b.layer_pref for b in peer.bindings],
+        }
 
     async def set_speaker(self, payload: dict[str, Any]) -> dict[str, Any]:
         room = self._room(payload)
@@ -393,6 +452,61 @@ class MediaNode:
         room = self._room(payload)
         return room.describe()
 
+    # -- link levels, silent layers, `layers` events -------------------------------------
+
+    def _ensure_ticker(self) -> None:
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.ensure_future(self._run_ticks())
+
+    async def _run_ticks(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick_interval)
+            try:
+                await self.tick()
+            except Exception:
+                logger.exception("tick failed")
+
+    async def tick(self, now: float | None = None) -> None:
+        """Re-decide each subscriber's level and each slot's layer; tell subscribers
+        whose video changed."""
+        now = time.monotonic() if now is None else now
+        self.ticks += 1
+        dirty: set[str] = set()
+        for room in self.rooms.values():
+            for participant in room.participants.values():
+                for source in (participant.video, participant.video_small):
+                    if source is None:
+                        continue
+                    source.sample_rate(now)
+                    live = source.live(now)
+                    if live != source.was_live:
+                        source.was_live = live
+                        dirty.add(room.id)
+        subscribers = [p for p in self.peers.values() if isinstance(p, SubscribePeer)]
+        for peer in subscribers:
+            if peer.link.update(now, peer.sending_kbps()):
+                dirty.add(peer.room_id)
+        for room_id in dirty:
+            room = self.rooms.get(room_id)
+            if room is not None:
+                room.rebind(now)
+        for peer in subscribers:
+            if peer.room_id not in dirty or peer.closed:
+                continue
+            signature = peer.layer_signature()
+            if signature != peer.reported:
+                peer.reported = signature
+                await self.emit(
+                    "layers",
+                    {
+                        "peer_id": peer.id,
+                        "room": peer.room_id,
+                        "participant": peer.participant_id,
+                        "client": peer.client,
+                    }
+                    | peer.describe_layers(),
+                )
+
     # -- stats --------------------------------------------------------------------------
 
     async def collect_stats(self) -> dict[str, Any]:
@@ -432,6 +546,8 @@ class MediaNode:
             await self.emit("stats", stats)
 
     async def shutdown(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
         for peer in list(self.peers.values()):
             await self._drop_peer(peer, "shutdown")
         for room_id in list(self.recorders):

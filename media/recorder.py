@@ -8,6 +8,7 @@ encoded frames (no transcoding) to disk. The node drives any :class:`Recorder` t
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from typing import Protocol
 
@@ -15,6 +16,8 @@ from media.forwarding import TrackSource
 from media.frames import EncodedFrame
 
 logger = logging.getLogger(__name__)
+
+KEYFRAME_RETRY = 1.0  # seconds between key frame requests while a recorder input waits
 
 
 class Recorder(Protocol):
@@ -29,7 +32,11 @@ class Recorder(Protocol):
 
 class RecorderInput:
     """A slot sink feeding one (slot, kind) of a recorder; waits for a keyframe after each
-    source change so the recording never starts on a delta frame."""
+    source change so the recording never starts on a delta frame, asking the source for one
+    again every ``KEYFRAME_RETRY`` seconds while it waits (a Chromium publisher sends key
+    frames only when asked). A recorder with ``attach_input`` learns its inputs, so that its
+    own key frame requests reach the source the slot is bound to right now (main or small
+    layer)."""
 
     def __init__(self, recorder: Recorder, slot: str, kind: str) -> None:
         self.recorder = recorder
@@ -37,6 +44,14 @@ class RecorderInput:
         self.kind = kind
         self._source: TrackSource | None = None
         self._need_keyframe = kind == "video"
+        self._asked_at = 0.0
+        attach = getattr(recorder, "attach_input", None)
+        if attach is not None:
+            attach(self)
+
+    @property
+    def source(self) -> TrackSource | None:
+        return self._source
 
     def set_source(self, source: TrackSource | None) -> None:
         if source is self._source:
@@ -49,11 +64,22 @@ class RecorderInput:
             self.slot, self.kind, source.participant_id if source else None
         )
         if source is not None:
+            self._asked_at = time.monotonic()
             source.add_sink(self, reason="recorder")
+
+    def request_keyframe(self) -> bool:
+        """Ask the current source for a key frame; False when there is none."""
+        if self._source is None or self.kind != "video":
+            return False
+        self._asked_at = time.monotonic()
+        self._source.request_keyframe("recorder")
+        return True
 
     def push(self, frame: EncodedFrame) -> None:
         if self._need_keyframe:
             if not frame.keyframe:
+                if time.monotonic() - self._asked_at >= KEYFRAME_RETRY:
+                    self.request_keyframe()
                 return
             self._need_keyframe = False
         self.recorder.write(self.slot, self.kind, frame)

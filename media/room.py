@@ -4,17 +4,24 @@ The briefing rule: every subscriber receives the hall (the chair's publisher) an
 speaker slot (whoever holds the floor). Only the chair may point a slot at an arbitrary
 participant (gallery, video only). Audio of participants who do not hold the floor is not
 forwarded; nobody receives their own audio back.
+
+Video layers: a publisher may send a main layer (640x480) and a small one (~320x240). A
+slot takes the layer it wants — main for hall and speaker, small for gallery tiles, unless
+the subscriber asked otherwise — capped by its subscriber's link level (main, small, or
+audio: no video at all). A wanted layer that has stopped sending is replaced by the other
+while it is silent.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from media.errors import BAD_REQUEST, FORBIDDEN, MediaError
-from media.forwarding import TrackSource
+from media.forwarding import LAYER_MAIN, LAYER_SMALL, TrackSource
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +31,16 @@ ROLES = (ROLE_CHAIR, ROLE_PARTICIPANT)
 
 SLOT_HALL = "hall"
 SLOT_SPEAKER = "speaker"
+SLOT_NONE = "none"
 GALLERY_PREFIX = "participant:"
 DEFAULT_SLOTS = (SLOT_HALL, SLOT_SPEAKER)
+
+LAYER_AUTO = "auto"
+LAYER_PREFERENCES = (LAYER_AUTO, LAYER_MAIN, LAYER_SMALL)
+LEVEL_MAIN = "main"
+LEVEL_SMALL = "small"
+LEVEL_AUDIO = "audio"
+LEVELS = (LEVEL_AUDIO, LEVEL_SMALL, LEVEL_MAIN)  # lowest first
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
@@ -40,12 +55,43 @@ def check_id(value: object, what: str) -> str:
 
 
 def check_slot(value: object) -> str:
-    if value in (SLOT_HALL, SLOT_SPEAKER):
+    if value in (SLOT_HALL, SLOT_SPEAKER, SLOT_NONE):
         return str(value)
     if isinstance(value, str) and value.startswith(GALLERY_PREFIX):
         check_id(value[len(GALLERY_PREFIX) :], "participant in slot")
         return value
-    raise MediaError(BAD_REQUEST, "slot must be 'hall', 'speaker' or 'participant:<id>'")
+    raise MediaError(
+        BAD_REQUEST, "slot must be 'hall', 'speaker', 'none' or 'participant:<id>'"
+    )
+
+
+def check_layer(value: object) -> str:
+    if value is None:
+        return LAYER_AUTO
+    if value in LAYER_PREFERENCES:
+        return str(value)
+    raise MediaError(BAD_REQUEST, "layer must be 'auto', 'main' or 'small'")
+
+
+class LinkLevel(Protocol):
+    """What a subscriber's link can take right now (see media/link.py)."""
+
+    level: str
+
+
+def pick_video(
+    main: TrackSource | None, small: TrackSource | None, want: str | None, now: float
+) -> TrackSource | None:
+    """The video source for a wanted layer: that layer unless it is silent while the other
+    one sends; the other one when the wanted layer is not published at all."""
+    if want is None:
+        return None
+    first, second = (main, small) if want == LAYER_MAIN else (small, main)
+    if first is None:
+        return second
+    if second is None or first.live(now) or not second.live(now):
+        return first
+    return second
 
 
 class SlotSink(Protocol):
@@ -63,6 +109,19 @@ class SlotBinding:
     is_chair: bool
     video: SlotSink | None = None
     audio: SlotSink | None = None
+    layer_pref: str = LAYER_AUTO
+    link: LinkLevel | None = None  # None (the recorder): always the main level
+    layer: str | None = None  # the layer it carries now (None: no video)
+
+    def wanted_layer(self) -> str | None:
+        level = self.link.level if self.link is not None else LEVEL_MAIN
+        if level == LEVEL_AUDIO or self.name == SLOT_NONE:
+            return None
+        if level == LEVEL_SMALL:
+            return LAYER_SMALL
+        if self.layer_pref != LAYER_AUTO:
+            return self.layer_pref
+        return LAYER_SMALL if self.name.startswith(GALLERY_PREFIX) else LAYER_MAIN
 
 
 @dataclass
@@ -71,6 +130,7 @@ class Participant:
     role: str
     video: TrackSource | None = None
     audio: TrackSource | None = None
+    video_small: TrackSource | None = None
     peer_ids: set[str] = field(default_factory=set)
 
 
@@ -107,11 +167,16 @@ class Room:
                 self.chair_id = None
 
     def set_published(
-        self, participant_id: str, video: TrackSource | None, audio: TrackSource | None
+        self,
+        participant_id: str,
+        video: TrackSource | None,
+        audio: TrackSource | None,
+        video_small: TrackSource | None = None,
     ) -> None:
         participant = self.participants[participant_id]
         participant.video = video
         participant.audio = audio
+        participant.video_small = video_small
         self.rebind()
 
     def set_speaker(self, participant_id: str | None) -> None:
@@ -128,23 +193,32 @@ class Room:
         if slot.startswith(GALLERY_PREFIX) and not is_chair:
             raise MediaError(FORBIDDEN, "only the chair may subscribe to a chosen participant")
 
-    def sources_for(
-        self, slot: str, subscriber_id: str
-    ) -> tuple[TrackSource | None, TrackSource | None]:
-        """(video, audio) sources a slot receives right now."""
-        gallery = slot.startswith(GALLERY_PREFIX)
+    def owner_of(self, slot: str) -> Participant | None:
         if slot == SLOT_HALL:
             owner_id = self.chair_id
         elif slot == SLOT_SPEAKER:
             owner_id = self.speaker_id
-        else:
+        elif slot.startswith(GALLERY_PREFIX):
             owner_id = slot[len(GALLERY_PREFIX) :]
-        owner = self.participants.get(owner_id) if owner_id is not None else None
+        else:
+            owner_id = None
+        return self.participants.get(owner_id) if owner_id is not None else None
+
+    def sources_for(
+        self,
+        slot: str,
+        subscriber_id: str,
+        want: str | None = LAYER_MAIN,
+        now: float | None = None,
+    ) -> tuple[TrackSource | None, TrackSource | None]:
+        """(video, audio) sources a slot receives right now, video of layer ``want``."""
+        owner = self.owner_of(slot)
         if owner is None:
             return None, None
-        video = owner.video
+        now = time.monotonic() if now is None else now
+        video = pick_video(owner.video, owner.video_small, want, now)
         audio = owner.audio
-        if gallery or owner.id == subscriber_id:
+        if slot.startswith(GALLERY_PREFIX) or owner.id == subscriber_id:
             audio = None
         return video, audio
 
@@ -162,20 +236,32 @@ class Room:
                     sink.set_source(None)
         return bindings
 
-    def change_slot(self, key: str, index: int, slot: str) -> None:
+    def change_slots(self, key: str, changes: list[tuple[int, str, str]]) -> None:
+        """Apply ``(index, slot, layer preference)`` changes to one subscriber at once; all
+        are checked first, so a refused change changes nothing."""
         bindings = self.bindings.get(key)
-        if bindings is None or not 0 <= index < len(bindings):
+        if bindings is None:
             raise MediaError(BAD_REQUEST, "no such slot")
-        binding = bindings[index]
-        self.check_may_bind(slot, binding.is_chair)
-        binding.name = slot
+        for index, slot, _layer in changes:
+            if not 0 <= index < len(bindings):
+                raise MediaError(BAD_REQUEST, "no such slot")
+            self.check_may_bind(slot, bindings[index].is_chair)
+        for index, slot, layer in changes:
+            bindings[index].name = slot
+            bindings[index].layer_pref = layer
         self.rebind()
 
-    def rebind(self) -> None:
+    def change_slot(self, key: str, index: int, slot: str, layer: str = LAYER_AUTO) -> None:
+        self.change_slots(key, [(index, slot, layer)])
+
+    def rebind(self, now: float | None = None) -> None:
         """Point every slot at its current sources (no renegotiation)."""
+        now = time.monotonic() if now is None else now
         for bindings in self.bindings.values():
             for binding in bindings:
-                video, audio = self.sources_for(binding.name, binding.subscriber_id)
+                want = binding.wanted_layer() if binding.video is not None else None
+                video, audio = self.sources_for(binding.name, binding.subscriber_id, want, now)
+                binding.layer = video.layer if video is not None else None
                 if binding.video is not None:
                     binding.video.set_source(video)
                 if binding.audio is not None:
@@ -190,6 +276,7 @@ class Room:
                 p.id: {
                     "role": p.role,
                     "video": p.video.codec_name if p.video else None,
+                    "layers": [s.layer for s in (p.video, p.video_small) if s is not None],
                     "audio": p.audio.codec_name if p.audio else None,
                     "peers": sorted(p.peer_ids),
                 }

@@ -62,16 +62,28 @@ def _kbps(meter: RateMeter, key: str, byte_count: int) -> float | None:
 
 async def publish_stats(peer: PublishPeer, meter: RateMeter) -> dict[str, Any]:
     tracks: dict[str, Any] = {}
+    layers: dict[str, Any] = {}
+    by_track = {id(s.track): s for s in peer.sources}
     for transceiver in peer.pc.getTransceivers():
-        source = peer.video if transceiver.kind == "video" else peer.audio
-        if source is None or source.track is not transceiver.receiver.track:
+        source = by_track.get(id(transceiver.receiver.track))
+        if source is None:
             continue
         report = await transceiver.receiver.getStats()
         inbound = _first(report, "inbound-rtp")
+        kbps = _kbps(meter, f"{peer.id}/{source.kind}/{source.layer}", source.bytes)
+        if source.kind == "video":
+            layers[source.layer] = {
+                "kbps": kbps,
+                "frames": source.frames,
+                "fps": round(source.fps, 1),
+                "live": source.live(),
+            }
+            if source.layer != "main":
+                continue
         tracks[source.kind] = {
             "codec": source.codec_name,
             "frames": source.frames,
-            "kbps": _kbps(meter, f"{peer.id}/{source.kind}", source.bytes),
+            "kbps": kbps,
             "packets_received": getattr(inbound, "packetsReceived", None),
             "packets_lost": getattr(inbound, "packetsLost", None),
             "jitter": getattr(inbound, "jitter", None),
@@ -79,7 +91,12 @@ async def publish_stats(peer: PublishPeer, meter: RateMeter) -> dict[str, Any]:
             "pli_sent": source.keyframes.sent if source.keyframes else None,
             "pli_requested": sum(source.keyframes.requested.values()) if source.keyframes else None,
         }
-    return _base(peer.pc, peer) | {"rtt_ms": None, "tracks": tracks}
+    return _base(peer.pc, peer) | {
+        "rtt_ms": None,
+        "tracks": tracks,
+        "layers": layers,
+        "remb_kbps": peer.remb_bps // 1000 if peer.remb_sent else None,
+    }
 
 
 async def subscribe_stats(peer: SubscribePeer, meter: RateMeter) -> dict[str, Any]:
@@ -101,6 +118,7 @@ async def subscribe_stats(peer: SubscribePeer, meter: RateMeter) -> dict[str, An
                 "kind": track.kind,
                 "codec": track.codec_name,
                 "source": track.source.participant_id if track.source else None,
+                "layer": track.source.layer if track.source and track.kind == "video" else None,
                 "frames_forwarded": track.frames_forwarded,
                 "frames_dropped": track.frames_dropped,
                 "overflows": track.overflows,
@@ -112,7 +130,13 @@ async def subscribe_stats(peer: SubscribePeer, meter: RateMeter) -> dict[str, An
         )
     rtt_ms = round(max(rtts) * 1000, 1) if rtts else None
     slots = [b.name for b in peer.bindings]
-    return _base(peer.pc, peer) | {"rtt_ms": rtt_ms, "slots": slots, "tracks": tracks}
+    return _base(peer.pc, peer) | {
+        "rtt_ms": rtt_ms,
+        "slots": slots,
+        "tracks": tracks,
+        "level": peer.link.level,
+        "remb_kbps": None if peer.link.remb_bps is None else peer.link.remb_bps // 1000,
+    }
 
 
 def _base(pc: RTCPeerConnection, peer: PublishPeer | SubscribePeer) -> dict[str, Any]:

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(chromium libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
               poppler-utils fonts-liberation2 fonts-dejavu-core
-              nginx-light libnginx-mod-stream coturn nftables openssl libnss3-tools)
+              nginx-light libnginx-mod-stream coturn nftables iproute2 openssl libnss3-tools)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

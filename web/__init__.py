@@ -109,7 +109,10 @@ def _init_socketio(app: Flask) -> None:
     kwargs: dict[str, Any] = {
         "async_mode": "threading",
         "cors_allowed_origins": app.config.get("SOCKETIO_CORS", []),
-        "max_http_buffer_size": 256 * 1024,
+        # The engine drops the whole connection over this size. Below it the handlers
+        # answer: /signal refuses messages over 40 KiB (too_large), /room fields have
+        # their own length limits.
+        "max_http_buffer_size": 1024 * 1024,
         "ping_interval": 10,
         "ping_timeout": 10,
     }

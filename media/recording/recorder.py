@@ -87,6 +87,7 @@ class SegmentRecorder:
         self.stop_reason: str | None = None
         self._resync: set[str] = set()
         self._closers: list[Callable[[], None]] = []
+        self._inputs: dict[str, Any] = {}  # slot -> its video RecorderInput
         # unbounded for control items (source changes, speech, stop: never lost, never
         # blocking); frames are bounded by ``queue_frames`` in flight (produced - written,
         # each counter touched by one thread only)
@@ -153,6 +154,12 @@ class SegmentRecorder:
             self._thread.join(30)
         return self.summary()
 
+    def attach_input(self, recorder_input: Any) -> None:
+        """A RecorderInput of this recorder (media/recorder.py): key frame requests of its
+        slot go to whatever source it is bound to."""
+        if recorder_input.kind == "video":
+            self._inputs[recorder_input.slot] = recorder_input
+
     # -- helpers for the factory (event loop) ----------------------------------------------
 
     def add_closer(self, closer: Callable[[], None]) -> None:
@@ -179,6 +186,9 @@ class SegmentRecorder:
         self._queue.put(("speech", turn))
 
     def _want_keyframe(self, slot: str) -> None:
+        recorder_input = self._inputs.get(slot)
+        if recorder_input is not None and recorder_input.request_keyframe():
+            return
         if self._request_keyframe is not None:
             try:
                 self._request_keyframe(slot)

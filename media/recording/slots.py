@@ -5,6 +5,14 @@ holds one run of one source: a source change closes the segment, and the next op
 the new source's first video key frame (audio that arrives first is held up to
 ``HOLD_AUDIO`` seconds and written into it). A segment is rotated at the first key frame
 after ``segment_seconds``; one second before that a key frame is requested.
+
+A source that sends audio but no picture (audio-only, camera off, video not started yet,
+key frame late) is recorded all the same: once audio has waited ``HOLD_AUDIO`` for a key
+frame, an audio-only segment opens (and rotates every ``segment_seconds``); when video
+stops for ``VIDEO_STALL`` seconds in a segment past its length, the segment is closed and
+audio goes on in an audio-only one. The next key frame opens an audio+video segment again.
+So a slot with a source is always in some segment, and where a segment has no video the
+source sent none.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from media.recording.segment import SegmentFile, VideoFormat, container_format
 logger = logging.getLogger(__name__)
 
 HOLD_AUDIO = 2.0
+VIDEO_STALL = 2.0
 KEYFRAME_LEAD = 1.0
 KEYFRAME_RETRY = 2.0
 MAX_REBASE_ERROR = 0.5
@@ -95,11 +104,18 @@ class SlotWriter:
         self._held_audio: deque[Frame] = deque()
         self._keyframe_asked_at: float | None = None
         self._rotate_on_keyframe = False
+        self._last_video_t: float | None = None
 
     # -- events ------------------------------------------------------------------------
 
+    def track_changed(self, kind: str) -> None:
+        """Same participant, another track (a layer switch, a new publish peer): its RTP
+        timestamps start elsewhere."""
+        self.clocks[kind] = TrackClock()
+
     def source_changed(self, kind: str, participant: str | None, t: float) -> None:
         if self.sources.get(kind) == participant:
+            self.track_changed(kind)
             return
         self.sources[kind] = participant
         self.clocks[kind] = TrackClock()
@@ -163,6 +179,7 @@ class SlotWriter:
             self._ask_keyframe(frame.t)
             return
         segment.write("video", frame.t, frame.data, frame.keyframe)
+        self._last_video_t = frame.t
         age = frame.t - segment.t0
         if age >= self.segment_seconds - KEYFRAME_LEAD:
             self._ask_keyframe(frame.t)
@@ -187,23 +204,36 @@ class SlotWriter:
         if segment is None:
             if self.sources["video"] is not None:
                 self._held_audio.append(frame)
-                while self._held_audio and frame.t - self._held_audio[0].t > HOLD_AUDIO:
-                    self._held_audio.popleft()
-                    self.dropped += 1
-                self._ask_keyframe(frame.t)
-                return
+                if frame.t - self._held_audio[0].t < HOLD_AUDIO:
+                    self._ask_keyframe(frame.t)
+                    return
+                # no picture in time (audio-only, video late): the sound is kept alone
+                self._held_audio.pop()
             self._open(frame.t, None)
             segment = self.current
         elif not segment.has_audio:
-            self._rotate_on_keyframe = True  # audio appeared: next key frame opens a/v
-            self._ask_keyframe(frame.t)
-            self.dropped += 1
-            return
+            last_video = self._last_video_t if self._last_video_t is not None else segment.t0
+            if frame.t - last_video < VIDEO_STALL:
+                self._rotate_on_keyframe = True  # audio appeared: next key frame opens a/v
+                self._ask_keyframe(frame.t)
+                self.dropped += 1
+                return
+            self._open(frame.t, None)  # and video has stopped: the sound alone
+            segment = self.current
         elif not segment.has_video and frame.t - segment.t0 >= self.segment_seconds:
             self._open(frame.t, None)
             segment = self.current
+        elif segment.has_video and self._video_stalled(segment, frame.t):
+            self._open(frame.t, None)  # the source stopped sending video: audio goes on alone
+            segment = self.current
         assert segment is not None
         segment.write("audio", frame.t, frame.data, True)
+
+    def _video_stalled(self, segment: SegmentFile, t: float) -> bool:
+        if t - segment.t0 < self.segment_seconds:
+            return False
+        last = self._last_video_t if self._last_video_t is not None else segment.t0
+        return t - max(last, segment.t0) >= VIDEO_STALL
 
     # -- files ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Putting the program's picture and sound together from decoded frames.
 
 Picture: the speaker full frame with the hall as a small inset when someone other than
-the hall's owner holds the floor; otherwise the hall full frame; black when nothing was
+the hall's owner holds the floor; otherwise the hall full frame; a slot with sound but no
+picture shows a name card instead (meetings/recording/card.py); black when nothing was
 recorded at that moment. Sound: the hall's and the speaker's audio mixed (s16 mono 48 kHz).
 """
 
@@ -50,7 +51,7 @@ class Canvas:
         if inset is None:
             return base
         if base is main:
-            base = main.reformat(format="yuv420p")  # a copy we may paint on
+            base = copy_frame(main)  # decoded frames and cards are reused: paint on a copy
         iw = (self.width // INSET_DIVISOR) & ~1
         ih = (self.height // INSET_DIVISOR) & ~1
         small = self.fit(inset, iw, ih)
@@ -61,6 +62,20 @@ class Canvas:
         ):
             paste(base.planes[index], small.planes[index], px, py, pw, ph)
         return base
+
+
+def copy_frame(frame: av.VideoFrame) -> av.VideoFrame:
+    """A yuv420p copy of a picture (``reformat`` to the same format returns the frame itself)."""
+    source = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+    out = av.VideoFrame(source.width, source.height, "yuv420p")
+    for src, dst in zip(source.planes, out.planes, strict=True):
+        if src.line_size == dst.line_size:
+            dst.update(bytes(src)[: dst.buffer_size])
+        else:
+            data, step = bytes(src), min(src.line_size, dst.line_size)
+            dst.update(b"".join(data[r * src.line_size : r * src.line_size + step].ljust(dst.line_size, b"\0")
+                                for r in range(dst.height)))
+    return out
 
 
 def paste(dst_plane: av.video.plane.VideoPlane, src_plane: av.video.plane.VideoPlane,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import av
 
+from meetings.recording.card import name_card
 from meetings.recording.compose import SAMPLE_RATE, Canvas, PcmTrack, mix
 from meetings.recording.timeline import Placed, Span, total_seconds
 
@@ -57,6 +58,8 @@ class SegmentRef:
     end: float
     has_video: bool
     has_audio: bool
+    name: str = ""  # who the participant is, for the name card
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def plan_parts(spans: list[Span], part_seconds: float) -> list[Part]:
 def inputs_hash(segments: list[SegmentRef], spans: list[Span], settings: ProgramSettings,
                 chapters: list[Placed] | None = None) -> str:
     media = [(s.path.name, s.path.parent.name, s.slot, s.participant, round(s.start, 3),
-              round(s.end, 3), s.path.stat().st_size if s.path.exists() else 0) for s in segments]
+              round(s.end, 3), s.path.stat().st_size if s.path.exists() else 0, s.name, s.unit)
+             for s in segments]
     data = {"media": media, "spans": [(s.start.isoformat(), s.end.isoformat()) for s in spans],
             "settings": settings.key()}
     if chapters is not None:
@@ -138,9 +142,11 @@ def _frames(ref: SegmentRef, kind: str) -> Iterator[tuple[float, av.VideoFrame |
 
 class VideoCursor:
     """The picture a slot showed at successive instants (instants must not go back): the
-    latest frame at or before the instant, while its segment lasts (plus ``HOLD``)."""
+    latest frame at or before the instant, while its segment lasts (plus ``HOLD``) and
+    while it is not older than ``STALE`` (the source stopped sending video: no picture)."""
 
     HOLD = 0.5
+    STALE = 1.5
 
     def __init__(self, refs: list[SegmentRef]) -> None:
         self.refs = sorted((r for r in refs if r.has_video), key=lambda r: r.start)
@@ -166,7 +172,42 @@ class VideoCursor:
         if t > self._current[2].end + self.HOLD:
             self._current = None
             return None
+        if t - self._current[0] > self.STALE:
+            return None
         return self._current[1]
+
+
+class SlotView:
+    """What one slot showed at successive instants: its picture, or the name card of the
+    participant whose sound it carried while there was no picture; and who that was."""
+
+    def __init__(self, refs: list[SegmentRef], canvas: Canvas) -> None:
+        self.refs = sorted(refs, key=lambda r: r.start)
+        self.video = VideoCursor(self.refs)
+        self.canvas = canvas
+        self.participant: str | None = None
+
+    def at(self, t: float) -> av.VideoFrame | None:
+        frame = self.video.at(t)
+        if frame is not None:
+            self.participant = self.video.participant
+            return frame
+        ref = self._sounding(t)
+        if ref is None:
+            self.participant = None
+            return None
+        self.participant = ref.participant
+        return name_card(ref.name or ref.participant, ref.unit, self.canvas.width, self.canvas.height)
+
+    def _sounding(self, t: float) -> SegmentRef | None:
+        """The latest segment with sound covering ``t``."""
+        found = None
+        for ref in self.refs:
+            if ref.start > t:
+                break
+            if ref.has_audio and ref.end >= t:
+                found = ref
+        return found
 
 
 def fill_audio(refs: list[SegmentRef], start: float, seconds: float) -> PcmTrack:
@@ -201,16 +242,16 @@ def encode_part(part: Part, hall: list[SegmentRef], speaker: list[SegmentRef],
                          "g": str(settings.fps * 2), "threads": "2"}
         audio = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
         audio.bit_rate = settings.audio_bitrate
-        hall_cursor, speaker_cursor = VideoCursor(hall), VideoCursor(speaker)
+        hall_view, speaker_view = SlotView(hall, canvas), SlotView(speaker, canvas)
         frames = max(1, round(part.seconds * settings.fps))
         for k in range(frames):
             t = part.start + k / settings.fps
-            hall_frame = hall_cursor.at(t)
-            speaker_frame = speaker_cursor.at(t)
-            if speaker_frame is not None and speaker_cursor.participant == hall_cursor.participant:
+            hall_frame = hall_view.at(t)
+            speaker_frame = speaker_view.at(t)
+            if speaker_frame is not None and speaker_view.participant == hall_view.participant:
                 speaker_frame = None  # the hall's owner has the floor: no inset of itself
-            picture = canvas.compose(speaker_frame, hall_frame if speaker_frame is not None else None) \
-                if speaker_frame is not None else canvas.compose(hall_frame, None)
+            picture = canvas.compose(speaker_frame, hall_frame) if speaker_frame is not None \
+                else canvas.compose(hall_frame, None)
             picture.pts = k
             picture.time_base = fractions.Fraction(1, settings.fps)
             for packet in video.encode(picture):

@@ -123,15 +123,28 @@ def build_index(session: Session, meeting: Meeting, recording: Recording,
 # --------------------------------------------------------------------------- program
 
 
-def segment_refs(store: RecordingStore, recording: Recording) -> list[SegmentRef]:
+def participant_labels(session: Session, participants: set[str]) -> dict[str, tuple[str, str]]:
+    """{participant: (name, unit)} of the node's participant ids (user ids) for the
+    program's name cards; ids that are not users are left out."""
+    ids = {int(p) for p in participants if p and p.isdigit()}
+    if not ids:
+        return {}
+    users = session.scalars(select(User).where(User.id.in_(ids)))
+    return {str(u.id): (u.full_name, u.unit.name if u.unit is not None else "") for u in users}
+
+
+def segment_refs(store: RecordingStore, recording: Recording,
+                 labels: dict[str, tuple[str, str]] | None = None) -> list[SegmentRef]:
     refs = []
+    labels = labels or {}
     base = store.meeting_dir(recording.meeting_id)
     for row in recording.segments:
         if row.state == STATE_BROKEN or row.ended_at is None:
             continue
+        name, unit = labels.get(row.participant or "", ("", ""))
         refs.append(SegmentRef(base / row.session / row.file, row.slot, row.participant,
                                row.started_at.timestamp(), row.ended_at.timestamp(),
-                               row.has_video, row.has_audio))
+                               row.has_video, row.has_audio, name, unit))
     return refs
 
 
@@ -152,7 +165,8 @@ def build(session: Session, store: RecordingStore, meeting_id: int,
         session.commit()
         return recording
     index = build_index(session, meeting, recording, spans)
-    refs = segment_refs(store, recording)
+    labels = participant_labels(session, {row.participant or "" for row in recording.segments})
+    refs = segment_refs(store, recording, labels)
     recording.status, recording.error = RecordingStatus.BUILDING, ""
     session.commit()
 

@@ -126,3 +126,108 @@ def test_waiting_slot_asks_again_when_no_keyframe_comes() -> None:
         track.stop()
 
     run(main())
+
+
+def _deliver(source: TrackSource, f: EncodedFrame) -> None:
+    """What TrackSource._run does with a frame from the publisher."""
+    import time
+
+    source.frames += 1
+    source.last_frame_at = time.monotonic()
+    for sink in tuple(source.sinks):
+        sink.push(f)
+
+
+def test_a_slot_waiting_for_a_keyframe_holds_back_nobody() -> None:
+    async def main() -> None:
+        async def send() -> bool:
+            return True
+
+        source = TrackSource("p", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        watching = ForwardingTrack("video", "VP8")
+        watching.set_source(source)
+        first = asyncio.ensure_future(watching.recv())
+        await asyncio.sleep(0.01)
+        _deliver(source, frame(0, key=True))
+        await first
+        late = ForwardingTrack("video", "VP8")  # joins between keyframes: waits for one
+        late.set_source(source)
+        waiting = asyncio.ensure_future(late.recv())
+        await asyncio.sleep(0.01)
+        for i in range(1, 31):
+            _deliver(source, frame(3000 * i, key=False))
+            packet = await asyncio.wait_for(watching.recv(), 1)
+            assert packet.pts is not None
+        assert watching.frames_forwarded == 31 and watching.frames_dropped == 0
+        assert late.frames_forwarded == 0 and not waiting.done()
+        _deliver(source, frame(3000 * 31, key=True))
+        await asyncio.wait_for(waiting, 1)
+        assert late.frames_forwarded == 1
+        for track in (watching, late):
+            track.stop()
+        source.close()
+
+    run(main())
+
+
+def test_a_switch_keeps_the_old_picture_until_the_new_keyframe() -> None:
+    """Speaker or layer change between two live sources: no frozen or black gap."""
+
+    async def main() -> None:
+        async def send() -> bool:
+            return True
+
+        old = TrackSource("a", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        new = TrackSource("b", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        track = ForwardingTrack("video", "VP8")
+        track.set_source(old)
+        first = asyncio.ensure_future(track.recv())
+        await asyncio.sleep(0.01)
+        _deliver(old, frame(0, key=True))
+        await first
+        track.set_source(new)
+        assert track.source is old and track.target is new
+        assert new.keyframes.requested["switch"] == 1
+        for i in range(1, 6):  # the new source's delta frames are not shown; old ones are
+            _deliver(new, frame(5000 * i, key=False))
+            _deliver(old, frame(3000 * i, key=False))
+            await asyncio.wait_for(track.recv(), 1)
+        assert track.frames_forwarded == 6 and track.source is old
+        _deliver(new, frame(50_000, key=True))  # its keyframe: the slot takes it over
+        assert track.source is new and track.target is new
+        assert old.sinks == set()
+        await asyncio.wait_for(track.recv(), 1)
+        _deliver(old, frame(100_000, key=False))
+        _deliver(new, frame(53_000, key=False))
+        await asyncio.wait_for(track.recv(), 1)
+        assert track.frames_forwarded == 8
+        track.stop()
+        for source in (old, new):
+            source.close()
+
+    run(main())
+
+
+def test_a_switch_whose_keyframe_never_comes_still_happens() -> None:
+    async def main() -> None:
+        async def send() -> bool:
+            return True
+
+        old = TrackSource("a", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        new = TrackSource("b", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        track = ForwardingTrack("video", "VP8")
+        track.set_source(old)
+        first = asyncio.ensure_future(track.recv())
+        await asyncio.sleep(0.01)
+        _deliver(old, frame(0, key=True))
+        await first
+        track.set_source(new)
+        track._pending.started -= 5  # as if the switch had waited past SWITCH_TIMEOUT
+        _deliver(old, frame(3000, key=False))
+        assert track.source is new  # switched hard: waits for the new keyframe, asks again
+        assert new.keyframes.requested["retry"] >= 1
+        track.stop()
+        for source in (old, new):
+            source.close()
+
+    run(main())

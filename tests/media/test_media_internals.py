@@ -296,3 +296,56 @@ def test_consent_checks_keep_a_live_peer_and_expire_a_dead_one(monkeypatch) -> N
         await client.close()
 
     run(main())
+
+
+def test_congestion_feedback_internals_exist() -> None:
+    """REMB: aiortc's receiver runs its own estimator and sends REMB through _send_rtcp with
+    its RTCP SSRC; the sender hands RTCP to _handle_rtcp_packet and keeps its SSRC in _ssrc."""
+    src = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert "self.__remote_bitrate_estimator is not None" in src
+    assert "pack_remb_fci(*remb)" in src
+    assert hasattr(RTCRtpReceiver, internals.RECEIVER_SEND_RTCP)
+    assert hasattr(RTCRtpSender, internals.SENDER_HANDLE_RTCP)
+
+    async def main() -> None:
+        pc = RTCPeerConnection()
+        transceiver = pc.addTransceiver("video")
+        receiver = transceiver.receiver
+        assert internals.remb_estimator_enabled(receiver)
+        internals.disable_remb_estimator(receiver)
+        assert not internals.remb_estimator_enabled(receiver)
+        assert isinstance(getattr(receiver, internals.RECEIVER_RTCP_SSRC), int)
+        assert not await internals.send_remb(receiver, 1_000_000, [])  # nothing to name
+        assert isinstance(internals.sender_ssrc(transceiver.sender), int)
+        await pc.close()
+
+    run(main())
+
+
+def test_rtcp_feedback_reaches_the_callbacks() -> None:
+    """A REMB and receiver reports sent by a real aiortc receiver reach on_rtcp_feedback."""
+
+    async def main() -> None:
+        sender_pc, receiver_pc = client_pc(), client_pc()
+        transceiver = sender_pc.addTransceiver(PatternVideoTrack(0, 160, 120), "sendonly")
+        losses: list[float] = []
+        rembs: list[int] = []
+        internals.on_rtcp_feedback(transceiver.sender, losses.append, rembs.append)
+        await negotiate(sender_pc, receiver_pc)
+        receiver = receiver_pc.getTransceivers()[0].receiver
+        internals.disable_remb_estimator(receiver)
+        ssrc = internals.sender_ssrc(transceiver.sender)
+
+        await wait_for(lambda: receiver_pc.connectionState == "connected", timeout=10)
+        for _ in range(100):
+            assert await internals.send_remb(receiver, 777_000, [ssrc])
+            if 777_000 in rembs:
+                break
+            await asyncio.sleep(0.1)
+        assert 777_000 in rembs
+        await wait_for(lambda: losses, timeout=15)  # aiortc sends receiver reports ~1/s
+        assert all(0.0 <= f <= 1.0 for f in losses)
+        await sender_pc.close()
+        await receiver_pc.close()
+
+    run(main(), timeout=60)

@@ -122,9 +122,10 @@ def test_browser_signaling_briefing_and_errors(app, demo, login, db_session) -> 
         assert name == "error" and data["code"] == "forbidden"
 
         # refused: outsider, unknown meeting, malformed, oversized, hostile SDP
+        # a meeting the user may not see answers as if it did not exist
         name, data = await outsider_client.publish(meeting, pattern=2)
-        assert name == "error" and data["code"] == "forbidden"
-        assert "không có quyền" in data["message"]
+        assert name == "error" and data["code"] == "not_found"
+        assert "không tồn tại" in data["message"]
         name, data = await probe.request(
             "publish", {"meeting_id": 999999, "type": "offer", "sdp": "v=0"}
         )

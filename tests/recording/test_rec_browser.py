@@ -20,7 +20,7 @@ def live_server(app) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_playback_page_plays_and_seeks_by_agenda_and_speaker(recorded, demo, live_server: str) -> None:
+def test_playback_page_plays_and_seeks_by_agenda_and_speaker(app, recorded, demo, live_server: str) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -41,16 +41,28 @@ def test_playback_page_plays_and_seeks_by_agenda_and_speaker(recorded, demo, liv
             assert (info["w"], info["h"]) == (320, 240)
             assert abs(info["d"] - 5.0) < 0.6
 
-            def seek_by(selector: str) -> float:
-                page.evaluate("() => { window.__seeked = false; document.getElementById('rec-video')"
-                              ".addEventListener('seeked', () => { window.__seeked = true; }, {once: true}); }")
-                page.click(selector)
-                page.wait_for_function("() => window.__seeked === true", timeout=10_000)
-                return float(page.evaluate("() => document.getElementById('rec-video').currentTime"))
+            # Where a click lands: the page seeks to the item's start (+0.01 s) and plays on.
+            # The position is taken in the "seeked" handler; by then the video may have
+            # played for at most the wall time since the click, and a seek lands within one
+            # frame of the program (1 / fps) of its target. Nothing else is guaranteed, so
+            # nothing tighter is asserted (a loaded machine stretches the wall time).
+            frame = 1.0 / app.config["RECORDING_PROGRAM_SETTINGS"].fps
 
-            assert abs(seek_by("#rec-chapters li:nth-child(2) button") - 2.0) < 0.3
-            assert abs(seek_by("#rec-floor li:nth-child(2) button") - 3.0) < 0.3
-            assert abs(seek_by("#rec-chapters li:nth-child(1) button") - 0.0) < 0.3
+            def seek_to(selector: str, target: float) -> None:
+                page.evaluate("""() => { window.__seek = null; const t0 = performance.now();
+                    const v = document.getElementById('rec-video');
+                    v.addEventListener('seeked', () => { window.__seek = {at: v.currentTime,
+                        rate: v.playbackRate, waited: (performance.now() - t0) / 1000}; },
+                        {once: true}); }""")
+                page.click(selector)
+                page.wait_for_function("() => window.__seek !== null", timeout=10_000)
+                seek = page.evaluate("() => window.__seek")
+                assert target - frame <= seek["at"] <= target + frame + seek["waited"] * seek["rate"], \
+                    (selector, target, seek)
+
+            seek_to("#rec-chapters li:nth-child(2) button", 2.0)
+            seek_to("#rec-floor li:nth-child(2) button", 3.0)
+            seek_to("#rec-chapters li:nth-child(1) button", 0.0)
             artifacts = ROOT / "test-artifacts"
             artifacts.mkdir(exist_ok=True)
             page.screenshot(path=str(artifacts / "recording-playback.png"))

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from flask import current_app, request
+from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 
 from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
@@ -20,25 +21,28 @@ _NODE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def _check_auth(auth: Any) -> dict[str, Any]:
+    """The node's registration from its ``auth``; refusals carry their reason as the
+    ``connect_error`` message (Socket.IO's ConnectionRefusedError, not the built-in one,
+    which python-socketio turns into a generic "Connection refused by server")."""
     secret = str(current_app.config.get("MEDIA_SECRET") or "")
     if not isinstance(auth, dict) or not secret:
-        raise ConnectionRefusedError("unauthorized")
+        raise Refused("unauthorized")
     given = auth.get("secret")
     if not isinstance(given, str) or not hmac.compare_digest(given.encode(), secret.encode()):
-        raise ConnectionRefusedError("unauthorized")
+        raise Refused("unauthorized")
     node_id = auth.get("node_id")
     if not isinstance(node_id, str) or not _NODE_ID.match(node_id):
-        raise ConnectionRefusedError("invalid node_id")
+        raise Refused("invalid node_id")
     addresses = auth.get("addresses") or []
     if (
         not isinstance(addresses, list)
         or len(addresses) > 32
         or not all(isinstance(a, str) and len(a) <= 64 for a in addresses)
     ):
-        raise ConnectionRefusedError("invalid addresses")
+        raise Refused("invalid addresses")
     capacity = auth.get("capacity")
     if not isinstance(capacity, int) or not 0 < capacity <= 1_000_000:
-        raise ConnectionRefusedError("invalid capacity")
+        raise Refused("invalid capacity")
     return {"node_id": node_id, "addresses": addresses, "capacity": capacity}
 
 
@@ -46,7 +50,7 @@ class NodeNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         try:
             info = _check_auth(auth)
-        except ConnectionRefusedError as exc:
+        except Refused as exc:
             logger.warning("media node refused from %s: %s", request.remote_addr, exc)
             raise
         info |= {"sid": request.sid, "connected_at": time.time(), "load": {}}
@@ -90,6 +94,9 @@ class NodeNamespace(Namespace):
             )
             return
         body = {k: v for k, v in result.items() if k != "ok"}
+        if command == "open_peer" and isinstance(body.get("peer_id"), str):
+            # which socket to tell when the node closes or re-layers this peer
+            store().put_peer(body["peer_id"], {"client": reply_to})
         event = "answer" if command == "open_peer" else "done"
         emit_to_browser(event, {"request_id": request_id, "command": command} | body, to=reply_to)
 
@@ -110,15 +117,28 @@ class NodeNamespace(Namespace):
                 namespace="/signal",
             )
 
-    def _relay(self, event: str, data: Any) -> None:
+    def _relay(self, event: str, data: Any) -> str | None:
+        """Pass a node event about one peer to the browser socket that opened it: the
+        event's ``client``, else the socket the web recorded when it relayed the answer."""
         if not isinstance(data, dict) or self._node() is None:
-            return
+            return None
         client = data.get("client")
+        peer_id = data.get("peer_id")
+        if (not isinstance(client, str) or not client) and isinstance(peer_id, str):
+            known = store().peer(peer_id)
+            client = known.get("client") if known else None
         if isinstance(client, str) and client:
             emit_to_browser(event, {k: v for k, v in data.items() if k != "client"}, to=client)
+            return client
+        return None
 
     def on_peer_closed(self, data: Any) -> None:
         self._relay("peer_closed", data)
+        if isinstance(data, dict) and isinstance(data.get("peer_id"), str):
+            store().drop_peer(data["peer_id"])
 
     def on_renegotiate(self, data: Any) -> None:
         self._relay("renegotiate", data)
+
+    def on_layers(self, data: Any) -> None:
+        self._relay("layers", data)

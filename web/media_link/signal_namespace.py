@@ -2,28 +2,44 @@
 
 Each request carries a ``request_id`` chosen by the browser; the result comes back as an
 ``answer``, ``done`` or ``error`` event with the same ``request_id`` (possibly relayed by
-another web process, through the message queue, from the node's reply)."""
+another web process, through the message queue, from the node's reply). Requests refused
+by the web (validation, rights, rate limits) get the error in the acknowledgement as well;
+such a request is never sent to a node. Protocol: docs/protocol.md.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
 from flask_login import current_user
+from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, emit, join_room
 
 from meetings.models import Meeting
-from meetings.permissions import can_attend, is_meeting_chair
+from meetings.permissions import can_attend, can_view_meeting, is_meeting_chair
 from web.extensions import db
+from web.media_link.checks import (
+    MAX_SDP_BYTES,
+    SignalError,
+    check_changes,
+    check_gallery_right,
+    check_index,
+    check_layer,
+    check_payload,
+    check_slot,
+    check_subscription,
+    meeting_id_of,
+    peer_id_of,
+    request_id_of,
+)
 from web.media_link.commands import broadcast_command, node_for, room_state, send_command
+from web.media_link.ratelimit import LIMITS
 from web.media_link.state import chair_room, meeting_room
 
 logger = logging.getLogger(__name__)
-
-MAX_MESSAGE_BYTES = 40 * 1024
-MAX_SDP_BYTES = 32 * 1024
 
 MESSAGES = {
     "unauthorized": "Bạn cần đăng nhập.",
@@ -32,91 +48,81 @@ MESSAGES = {
     "not_found": "Cuộc họp không tồn tại.",
     "forbidden": "Bạn không có quyền tham dự cuộc họp này.",
     "no_media_node": "Chưa có máy chủ truyền thông nào hoạt động.",
+    "rate_limited": "Quá nhiều yêu cầu trong thời gian ngắn, vui lòng thử lại sau giây lát.",
 }
 
+# Requests that name one of the user's peers: they also spend a token of that peer.
+PEER_EVENTS = ("set_slot", "set_slots", "close_peer")
 
-class SignalError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _check_payload(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise SignalError("bad_request")
-    try:
-        size = len(json.dumps(data))
-    except (TypeError, ValueError) as exc:
-        raise SignalError("bad_request") from exc
-    if size > MAX_MESSAGE_BYTES:
-        raise SignalError("too_large")
-    return data
+Action = Callable[[dict[str, Any], Any], None]
 
 
 def _meeting(data: dict[str, Any]) -> tuple[Meeting, bool]:
-    """The meeting the current user may attend, and whether they chair it."""
-    if not current_user.is_authenticated:
-        raise SignalError("unauthorized")
-    meeting_id = data.get("meeting_id")
-    if isinstance(meeting_id, str) and meeting_id.isdigit():
-        meeting_id = int(meeting_id)
-    if not isinstance(meeting_id, int) or isinstance(meeting_id, bool):
-        raise SignalError("bad_request")
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise SignalError("not_found")
+    """The meeting the current user may attend, and whether they chair it. A meeting that
+    does not exist and one the user may not see are both ``not_found`` (no existence leak);
+    one they see but may not attend (a draft, an administrator's view) is ``forbidden``."""
+    meeting = db.session.get(Meeting, meeting_id_of(data))
     user = current_user.user
+    if meeting is None or not can_view_meeting(db.session, user, meeting):
+        raise SignalError("not_found")
     if not can_attend(db.session, user, meeting):
         raise SignalError("forbidden")
     return meeting, is_meeting_chair(user, meeting)
 
 
-def _slot_ok(slot: Any) -> bool:
-    if slot in ("hall", "speaker"):
-        return True
-    return isinstance(slot, str) and slot.startswith("participant:") and slot[12:].isdigit()
+def _peer_key(event: str, data: Any) -> str | None:
+    if event not in PEER_EVENTS or not isinstance(data, dict):
+        return None
+    peer_id = data.get("peer_id")
+    return peer_id if isinstance(peer_id, str) and 0 < len(peer_id) <= 64 else None
 
 
 class SignalNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         if not current_user.is_authenticated:
-            raise ConnectionRefusedError("unauthorized")
+            raise Refused("unauthorized")  # connect_error {"message": "unauthorized"}
 
     def on_disconnect(self, reason: Any = None) -> None:
+        LIMITS.socket_gone(request.sid)  # type: ignore[attr-defined]
         try:
-            broadcast_command("close_client", {"client": request.sid})
+            broadcast_command("close_client", {"client": request.sid})  # type: ignore[attr-defined]
         except Exception:
-            logger.exception("could not tell nodes that %s left", request.sid)
+            logger.exception("could not tell nodes that %s left", request.sid)  # type: ignore[attr-defined]
 
     def _fail(self, request_id: Any, code: str) -> dict[str, Any]:
         body = {"request_id": request_id, "code": code, "message": MESSAGES.get(code, code)}
         emit("error", body)
         return {"ok": False} | body
 
-    def _handle(self, data: Any, action: Any) -> dict[str, Any]:
-        request_id = data.get("request_id") if isinstance(data, dict) else None
-        if request_id is not None and (
-            not isinstance(request_id, str | int) or len(str(request_id)) > 64
-        ):
-            request_id = None
+    def _handle(self, event: str, data: Any, action: Action) -> dict[str, Any]:
+        request_id = request_id_of(data)
+        sid: str = request.sid  # type: ignore[attr-defined]
         try:
-            payload = _check_payload(data)
-            action(payload, request_id)
+            if not LIMITS.allow(sid, _peer_key(event, data)):
+                raise SignalError("rate_limited")
+            if not current_user.is_authenticated:
+                raise SignalError("unauthorized")
+            action(check_payload(data), request_id)
         except SignalError as exc:
             return self._fail(request_id, exc.code)
         return {"ok": True, "request_id": request_id}
 
-    def on_publish(self, data: Any) -> dict[str, Any]:
-        return self._handle(data, lambda p, r: self._open(p, r, "publish"))
+    def on_publish(self, data: Any = None) -> dict[str, Any]:
+        return self._handle("publish", data, lambda p, r: self._open(p, r, "publish"))
 
-    def on_subscribe(self, data: Any) -> dict[str, Any]:
-        return self._handle(data, lambda p, r: self._open(p, r, "subscribe"))
+    def on_subscribe(self, data: Any = None) -> dict[str, Any]:
+        return self._handle("subscribe", data, lambda p, r: self._open(p, r, "subscribe"))
 
-    def on_close_peer(self, data: Any) -> dict[str, Any]:
-        return self._handle(data, self._close)
+    def on_close_peer(self, data: Any = None) -> dict[str, Any]:
+        return self._handle("close_peer", data, self._close)
 
-    def on_set_slot(self, data: Any) -> dict[str, Any]:
-        return self._handle(data, self._set_slot)
+    def on_set_slot(self, data: Any = None) -> dict[str, Any]:
+        return self._handle("set_slot", data, self._set_slot)
+
+    def on_set_slots(self, data: Any = None) -> dict[str, Any]:
+        return self._handle("set_slots", data, self._set_slots)
+
+    # -- actions ---------------------------------------------------------------------
 
     def _open(self, data: dict[str, Any], request_id: Any, kind: str) -> None:
         meeting, chair = _meeting(data)
@@ -125,14 +131,13 @@ class SignalNamespace(Namespace):
             raise SignalError("bad_request")
         if len(sdp.encode()) > MAX_SDP_BYTES:
             raise SignalError("too_large")
-        slots = data.get("slots")
-        if slots is not None:
-            if kind != "subscribe" or not isinstance(slots, list) or not 0 < len(slots) <= 8:
-                raise SignalError("bad_request")
-            if not all(_slot_ok(s) for s in slots):
-                raise SignalError("bad_request")
-            if not chair and any(s not in ("hall", "speaker") for s in slots):
-                raise SignalError("forbidden")
+        if kind == "subscribe":
+            slots, layers = check_subscription(data)
+            check_gallery_right(slots or [], chair)
+        elif data.get("slots") is not None or data.get("layers") is not None:
+            raise SignalError("bad_request")
+        else:
+            slots, layers = None, None
         node = node_for(meeting.id)
         if node is None:
             raise SignalError("no_media_node")
@@ -146,20 +151,20 @@ class SignalNamespace(Namespace):
             "kind": kind,
             "type": "offer",
             "sdp": sdp,
-            "client": request.sid,
+            "client": request.sid,  # type: ignore[attr-defined]
         }
         state = room_state(meeting.id)
         if "speaker" in state:
             payload["speaker"] = state["speaker"]
         if slots is not None:
             payload["slots"] = slots
-        send_command(node, "open_peer", payload, reply_to=request.sid, request_id=request_id)
+        if layers is not None:
+            payload["layers"] = layers
+        send_command(node, "open_peer", payload, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
 
     def _peer_command(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], bool]:
         meeting, chair = _meeting(data)
-        peer_id = data.get("peer_id")
-        if not isinstance(peer_id, str) or not 0 < len(peer_id) <= 64:
-            raise SignalError("bad_request")
+        peer_id = peer_id_of(data)
         node = node_for(meeting.id, assign=False)
         if node is None:
             raise SignalError("no_media_node")
@@ -168,19 +173,26 @@ class SignalNamespace(Namespace):
 
     def _close(self, data: dict[str, Any], request_id: Any) -> None:
         node, base, _chair = self._peer_command(data)
-        send_command(node, "close_peer", base, reply_to=request.sid, request_id=request_id)
+        send_command(node, "close_peer", base, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
 
     def _set_slot(self, data: dict[str, Any], request_id: Any) -> None:
+        index, slot = check_index(data.get("index")), check_slot(data.get("slot"))
+        layer = data.get("layer")
+        if layer is not None:
+            layer = check_layer(layer)
         node, base, chair = self._peer_command(data)
-        index, slot = data.get("index"), data.get("slot")
-        if not isinstance(index, int) or isinstance(index, bool) or not _slot_ok(slot):
-            raise SignalError("bad_request")
-        if not chair and slot not in ("hall", "speaker"):
-            raise SignalError("forbidden")
+        check_gallery_right([slot], chair)
+        change = {"index": index, "slot": slot} | ({"layer": layer} if layer else {})
+        send_command(node, "subscribe", base | change, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
+
+    def _set_slots(self, data: dict[str, Any], request_id: Any) -> None:
+        changes = check_changes(data.get("changes"))
+        node, base, chair = self._peer_command(data)
+        check_gallery_right([c["slot"] for c in changes], chair)
         send_command(
             node,
             "subscribe",
-            base | {"index": index, "slot": slot},
-            reply_to=request.sid,
+            base | {"changes": changes},
+            reply_to=request.sid,  # type: ignore[attr-defined]
             request_id=request_id,
         )

@@ -1,5 +1,5 @@
-"""Shared state of the media link: registered nodes, which node serves which meeting, and
-the latest stats per participant. In memory for one web process, in Redis when the web
+"""Shared state of the media link: registered nodes, which node serves which meeting, the
+latest stats per participant and the browser socket of each open peer. In memory for one web process, in Redis when the web
 tier runs several processes behind the Redis message queue."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 logger = logging.getLogger(__name__)
 
 STATS_TTL = 30
+PEER_TTL = 24 * 3600  # a peer's browser socket is forgotten a day after it was opened
 PREFIX = "giaoban:media:"
 
 
@@ -28,6 +29,9 @@ class Store(Protocol):
     def stats(self, meeting: str) -> dict[str, Any]: ...
     def put_room(self, meeting: str, state: dict[str, Any]) -> None: ...
     def room(self, meeting: str) -> dict[str, Any]: ...
+    def put_peer(self, peer_id: str, info: dict[str, Any]) -> None: ...
+    def peer(self, peer_id: str) -> dict[str, Any] | None: ...
+    def drop_peer(self, peer_id: str) -> None: ...
 
 
 class MemoryStore:
@@ -37,6 +41,7 @@ class MemoryStore:
         self._assign: dict[str, str] = {}
         self._stats: dict[str, tuple[float, dict[str, Any]]] = {}
         self._rooms: dict[str, dict[str, Any]] = {}
+        self._peers: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def put_node(self, info: dict[str, Any]) -> None:
         with self._lock:
@@ -92,6 +97,23 @@ class MemoryStore:
         with self._lock:
             return dict(self._rooms.get(meeting, {}))
 
+    def put_peer(self, peer_id: str, info: dict[str, Any]) -> None:
+        now = time.time()
+        with self._lock:
+            expired = [k for k, (t, _) in self._peers.items() if now - t > PEER_TTL]
+            for key in expired:
+                del self._peers[key]
+            self._peers[peer_id] = (now, dict(info))
+
+    def peer(self, peer_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._peers.get(peer_id)
+        return dict(entry[1]) if entry is not None else None
+
+    def drop_peer(self, peer_id: str) -> None:
+        with self._lock:
+            self._peers.pop(peer_id, None)
+
 
 class RedisStore:
     def __init__(self, url: str) -> None:
@@ -143,3 +165,13 @@ class RedisStore:
     def room(self, meeting: str) -> dict[str, Any]:
         raw = self._r.hget(PREFIX + "rooms", meeting)
         return json.loads(raw) if raw else {}
+
+    def put_peer(self, peer_id: str, info: dict[str, Any]) -> None:
+        self._r.set(PREFIX + "peer:" + peer_id, json.dumps(info), ex=PEER_TTL)
+
+    def peer(self, peer_id: str) -> dict[str, Any] | None:
+        raw = self._r.get(PREFIX + "peer:" + peer_id)
+        return json.loads(raw) if raw else None
+
+    def drop_peer(self, peer_id: str) -> None:
+        self._r.delete(PREFIX + "peer:" + peer_id)

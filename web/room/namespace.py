@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import request
 from flask_login import current_user
+from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import Namespace, emit, join_room, leave_room
 from sqlalchemy.orm import Session
 
@@ -84,7 +85,7 @@ class RoomNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> bool:
         if not current_user.is_authenticated:
             logger.info("room connection without session refused")
-            return False
+            raise SocketRefused("unauthorized")  # connect_error {"message": "unauthorized"}
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:

@@ -69,7 +69,18 @@ def _strings() -> dict[str, str]:
         "muted_by_chair": _("Chủ trì đã tắt tiếng của bạn"),
         "audio_only": _("Chỉ âm thanh"),
         "video_on": _("Bật hình"),
-        "weak_link": _("Đường truyền yếu: đã chuyển sang chỉ âm thanh"),
+        "weak_link": _("Đường truyền yếu"),
+        "weak_receive_small": _("đang nhận hình chất lượng thấp"),
+        "weak_receive_audio": _("tạm thời chỉ nhận âm thanh"),
+        "weak_send_small": _("đang gửi hình chất lượng thấp"),
+        "weak_send_none": _("tạm dừng gửi hình, vẫn gửi âm thanh"),
+        "video_lost": _("Mất hình — {name}"),
+        "source_audio_only": _("Chỉ âm thanh — {name}"),
+        "sends": _("Đang gửi"),
+        "receives": _("Đang nhận"),
+        "layer_main": _("hình chính"),
+        "layer_small": _("hình nhỏ"),
+        "layer_audio": _("chỉ âm thanh"),
         "quality_good": _("Tốt"),
         "quality_fair": _("Trung bình"),
         "quality_poor": _("Kém"),
@@ -116,6 +127,7 @@ def _strings() -> dict[str, str]:
         "hand": _("Giơ tay"),
         "muted_flag": _("Đã tắt tiếng"),
         "preview": _("Xem trước"),
+        "preview_close": _("Đóng xem trước"),
         # The voting panel (web/static/js/room-votes.js). The default options stay as the
         # legal wording, in Vietnamese, in every language.
         "votes": {

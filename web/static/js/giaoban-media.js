@@ -6,18 +6,29 @@
 //   const media = new GiaobanMedia({ meetingId: 12 });
 //   await media.connect();
 //   const cam = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-//   const pub = await media.publish(cam);                 // { peerId, pc }
+//   const pub = await media.publish(cam);                 // { peerId, pc, layers, senders }
 //   const sub = await media.subscribe();                  // { peerId, pc, slots, streams }
 //   videoHall.srcObject = sub.streams[0];                 // slot 0: hall (chair)
 //   videoSpeaker.srcObject = sub.streams[1];              // slot 1: speaker
 //   media.addEventListener("stats", (e) => console.log(e.detail));   // chair only
-// Events: "stats" (chair), "peer-closed" {peer_id, reason}, "peer-failed" {peerId, kind},
+// Events: "stats" (chair), "layers" {peer_id, level, slots} (what the node sends a subscribe
+// peer), "peer-closed" {peer_id, reason}, "peer-failed" {peerId, kind},
 // "renegotiate" {peer_id, track}, "error" (unsolicited), "disconnect" {reason}.
+//
+// Publishing sends two video layers (docs/protocol.md, "Video layers"): the first video
+// m-line is the main layer (640x480, up to 1 Mbps), the second a clone of the camera track
+// scaled down by 2 (about 320x240, <= 150 kbps, <= 15 fps). A node that takes one video
+// m-line only (older nodes) gets one: publish() retries with the main layer alone.
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
 const DEFAULT_TIMEOUT_MS = 15000;
 const GATHER_TIMEOUT_MS = 5000;
+
+/** sendEncodings of the two video layers (node contract). */
+export const MAIN_ENCODING = Object.freeze({ maxBitrate: 1000000 });
+export const SMALL_ENCODING = Object.freeze({ scaleResolutionDownBy: 2, maxBitrate: 150000, maxFramerate: 15 });
+export const MAX_SLOTS = 16;
 
 export class MediaRequestError extends Error {
   constructor(code, message, command) {
@@ -26,6 +37,31 @@ export class MediaRequestError extends Error {
     this.code = code;
     this.command = command;
   }
+}
+
+/**
+ * Only the video codecs a node forwards (VP8, H.264 packetization-mode 1; only `codec` when
+ * given) and their retransmission: keeps an offer with 16 video m-lines under the 32 KiB
+ * SDP limit (Chromium offers VP9, AV1 and more, ~5 KB per m-line with them, ~1.3 KB without).
+ */
+function preferNodeCodecs(transceiver, codec = null) {
+  const caps = typeof RTCRtpReceiver.getCapabilities === "function" ? RTCRtpReceiver.getCapabilities("video") : null;
+  if (!caps || typeof transceiver.setCodecPreferences !== "function") return;
+  const want = codec ? [`video/${codec.toLowerCase()}`] : ["video/vp8", "video/h264"];
+  const codecs = caps.codecs.filter((c) => {
+    const mime = c.mimeType.toLowerCase();
+    if (mime === "video/rtx") return true;
+    if (!want.includes(mime)) return false;
+    return mime !== "video/h264" || /packetization-mode=1/.test(c.sdpFmtpLine || "");
+  });
+  if (codecs.some((c) => c.mimeType.toLowerCase() !== "video/rtx")) transceiver.setCodecPreferences(codecs);
+}
+
+/** The codec of the first video m-line of an answer ("VP8", "H264") or null. */
+function answerVideoCodec(sdp) {
+  const video = (sdp || "").split(/\r?\nm=/).find((section) => section.startsWith("video") || section.startsWith("m=video"));
+  const match = video && /a=rtpmap:\d+ (VP8|H264)\/90000/i.exec(video);
+  return match ? match[1].toUpperCase() : null;
 }
 
 function waitForGathering(pc, timeoutMs) {
@@ -63,6 +99,7 @@ export class GiaobanMedia extends EventTarget {
     this.socket = null;
     this.peers = new Map(); // peerId -> { pc, kind, slots }
     this._pending = new Map(); // request_id -> { resolve, reject, timer }
+    this.videoCodec = null; // the node's video codec, from the first answer with video
     this._seq = 0;
   }
 
@@ -91,6 +128,7 @@ export class GiaobanMedia extends EventTarget {
       this._emit("peer-closed", data);
     });
     this.socket.on("renegotiate", (data) => this._emit("renegotiate", data));
+    this.socket.on("layers", (data) => this._emit("layers", data));
     this.socket.on("stats", (data) => this._emit("stats", data));
     this.socket.on("disconnect", (reason) => this._emit("disconnect", { reason }));
     return new Promise((resolve, reject) => {
@@ -112,43 +150,104 @@ export class GiaobanMedia extends EventTarget {
     this._pending.clear();
   }
 
-  /** Send a MediaStream's first audio and first video track to the node. */
-  async publish(stream) {
+  /**
+   * Send a MediaStream's first audio and first video track to the node: the video as a main
+   * and (unless `layers` is false) a small layer. Returns {peerId, pc, layers, senders:
+   * {main, small, audio}}; `layers` is what the node took (["main", "small"] or ["main"]).
+   */
+  async publish(stream, { layers = true } = {}) {
+    if (layers) {
+      try {
+        return await this._publish(stream, true);
+      } catch (err) {
+        // an older node refuses a second video m-line (bad_sdp): one layer then
+        if (!(err instanceof MediaRequestError) || err.code !== "bad_sdp") throw err;
+      }
+    }
+    return this._publish(stream, false);
+  }
+
+  async _publish(stream, twoLayers) {
     const pc = this._newPeerConnection();
     const video = stream.getVideoTracks()[0];
     const audio = stream.getAudioTracks()[0];
-    if (video) pc.addTransceiver(video, { direction: "sendonly", streams: [stream] });
-    if (audio) pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] });
-    const reply = await this._offer(pc, "publish", {});
+    const senders = { main: null, small: null, audio: null };
+    // Video m-lines exist even without a camera (inactive senders): video can be turned on
+    // later with replaceTrack, without negotiating again.
+    senders.main = pc.addTransceiver(video || "video", {
+      direction: "sendonly", streams: [stream], sendEncodings: [{ ...MAIN_ENCODING }],
+    }).sender;
+    const clone = twoLayers && video ? video.clone() : null;
+    if (twoLayers) {
+      senders.small = pc.addTransceiver(clone || "video", {
+        direction: "sendonly", streams: [stream], sendEncodings: [{ ...SMALL_ENCODING }],
+      }).sender;
+    }
+    if (audio) senders.audio = pc.addTransceiver(audio, { direction: "sendonly", streams: [stream] }).sender;
+    let reply;
+    try {
+      reply = await this._offer(pc, "publish", {});
+    } catch (err) {
+      if (clone) clone.stop();
+      throw err;
+    }
+    const layers = Array.isArray(reply.layers) ? reply.layers : (twoLayers ? ["main", "small"] : ["main"]);
     this.peers.set(reply.peer_id, { pc, kind: "publish", slots: [] });
-    return { peerId: reply.peer_id, pc };
+    return { peerId: reply.peer_id, pc, layers, senders };
   }
 
   /**
-   * Receive slots: default ["hall", "speaker"]; the chair may ask "participant:<userId>".
-   * Returns one MediaStream (video + audio) per slot, in order.
+   * Receive slots: default ["hall", "speaker"]; the chair may ask "participant:<userId>";
+   * "none" binds nothing (yet). `layers` (parallel to slots): "auto" | "main" | "small".
+   * `video: false` receives audio only (no video m-lines at all), `audio: false` video only.
+   * Returns one MediaStream per slot, in order.
    */
-  async subscribe({ slots = null, audio = true } = {}) {
-    const pc = this._newPeerConnection();
+  async subscribe({ slots = null, audio = true, video = true, layers = null } = {}) {
     const names = slots || ["hall", "speaker"];
+    // many video m-lines need one codec each to stay under the SDP limit: the node's (known
+    // from an earlier answer), else VP8 (the default) and H.264 if the node refuses it
+    const guess = !this.videoCodec && video && names.length > 8;
+    try {
+      return await this._subscribe(names, { slots, audio, video, layers,
+        codec: this.videoCodec || (guess ? "VP8" : null) });
+    } catch (err) {
+      if (!guess || !(err instanceof MediaRequestError) || err.code !== "unsupported_codec") throw err;
+      return this._subscribe(names, { slots, audio, video, layers, codec: "H264" });
+    }
+  }
+
+  async _subscribe(names, { slots, audio, video, layers, codec }) {
+    const pc = this._newPeerConnection();
     const streams = names.map(() => new MediaStream());
     names.forEach((_, index) => {
-      const v = pc.addTransceiver("video", { direction: "recvonly" });
-      streams[index].addTrack(v.receiver.track);
+      if (video) {
+        const v = pc.addTransceiver("video", { direction: "recvonly" });
+        preferNodeCodecs(v, codec);
+        streams[index].addTrack(v.receiver.track);
+      }
       if (audio) {
         const a = pc.addTransceiver("audio", { direction: "recvonly" });
         streams[index].addTrack(a.receiver.track);
       }
     });
     const extra = slots ? { slots } : {};
+    if (layers) extra.layers = layers;
     const reply = await this._offer(pc, "subscribe", extra);
-    this.peers.set(reply.peer_id, { pc, kind: "subscribe", slots: reply.slots });
-    return { peerId: reply.peer_id, pc, slots: reply.slots, streams };
+    const slotsNow = reply.slots || names;
+    this.peers.set(reply.peer_id, { pc, kind: "subscribe", slots: slotsNow });
+    return { peerId: reply.peer_id, pc, slots: slotsNow, layers: reply.layers || null, streams };
   }
 
-  /** Point slot `index` of a subscription at "hall", "speaker" or "participant:<id>". */
-  setSlot(peerId, index, slot) {
-    return this._request("set_slot", { peer_id: peerId, index, slot });
+  /** Point slot `index` of a subscription at "hall", "speaker", "participant:<id>" or "none". */
+  setSlot(peerId, index, slot, layer = null) {
+    const data = { peer_id: peerId, index, slot };
+    if (layer) data.layer = layer;
+    return this._request("set_slot", data);
+  }
+
+  /** Several slot changes at once, [{index, slot, layer?}] (at most 16): one reply. */
+  setSlots(peerId, changes) {
+    return this._request("set_slots", { peer_id: peerId, changes });
   }
 
   async close(peerId) {
@@ -187,6 +286,7 @@ export class GiaobanMedia extends EventTarget {
         ...extra,
       });
       await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      this.videoCodec = answerVideoCodec(reply.sdp) || this.videoCodec;
       return reply;
     } catch (err) {
       pc.close();

@@ -1,22 +1,39 @@
-// The chair's console: paged gallery of who is in the room, the floor queue, floor /
-// mute / agenda / recording / roll call / end-meeting controls.
+// The chair's console: paged gallery of who is in the room (live video per tile through
+// room-gallery.js, what each endpoint sends and receives from the chair's `stats` event),
+// the floor queue, floor / mute / agenda / recording / roll call / end-meeting controls.
 
 import { $, clear, el, hhmm } from "/static/js/room-dom.js";
+import { FrameStall, endpointMedia } from "/static/js/room-quality.js";
 
 export const PAGE_SIZE = 16;
+const HOVER_MS = 300; // a tile under the pointer this long gets the main layer
 
 export class ChairConsole {
-  constructor({ client, strings, notify, confirmEnd, userId, onPreview = null }) {
+  /**
+   * gallery: a GalleryMedia (live tiles) or null; localStream(): the chair's own camera for
+   * its own tile.
+   */
+  constructor({ client, strings, notify, confirmEnd, userId, gallery = null, localStream = () => null }) {
     this.client = client;
-    this.onPreview = onPreview;
+    this.gallery = gallery;
+    this.localStream = localStream;
     this.userId = userId;
+    this.pageIds = []; // user id per tile position of the current page
+    this.hovered = null;
+    this.previewId = null;
+    this.stats = {};
+    this._hoverTimer = null;
+    this.tileMedia = Array.from({ length: PAGE_SIZE }, (_, i) => this._tileMedia(i));
+    if (gallery) {
+      gallery.addEventListener("frames", (e) => this._onFrames(e.detail));
+      gallery.addEventListener("changed", (e) => this._onChanged(e.detail));
+    }
     this.t = strings;
     this.notify = notify;
     this.confirmEnd = confirmEnd;
     this.page = 0;
     this.state = null;
     this._reportFor = null;
-    this.relayed = new Set();
     this._bind();
   }
 
@@ -48,13 +65,10 @@ export class ChairConsole {
     $("g-next").addEventListener("click", () => { this.page += 1; this.render(this.state); });
   }
 
-  /** Node stats for this meeting ({participants: {user id: summary}}): who is relayed. */
-  setStats(data) {
-    const relayed = new Set(Object.entries((data && data.participants) || {})
-      .filter(([, summary]) => summary && summary.relayed).map(([id]) => id));
-    const changed = relayed.size !== this.relayed.size || [...relayed].some((id) => !this.relayed.has(id));
-    this.relayed = relayed;
-    if (changed && this.state) this.render(this.state);
+  /** The chair's `stats` event: {user_id: summary}. */
+  setStats(participants) {
+    this.stats = participants && typeof participants === "object" ? participants : {};
+    this.pageIds.forEach((id, i) => this._renderInfo(i, id));
   }
 
   render(state) {
@@ -82,12 +96,135 @@ export class ChairConsole {
     const gallery = $("gallery");
     clear(gallery);
     const floorId = state.floor ? state.floor.user_id : null;
-    for (const p of people.slice(this.page * PAGE_SIZE, (this.page + 1) * PAGE_SIZE)) {
-      gallery.append(this._tile(p, floorId));
+    const onPage = people.slice(this.page * PAGE_SIZE, (this.page + 1) * PAGE_SIZE);
+    const before = this.pageIds;
+    this.pageIds = onPage.map((p) => p.user_id);
+    if (!this.pageIds.includes(this.previewId)) this.previewId = null;
+    if (!this.pageIds.includes(this.hovered)) this.hovered = null;
+    onPage.forEach((p, i) => {
+      if (before[i] !== p.user_id) this._resetTile(i);
+      gallery.append(this._tile(p, floorId, i));
+    });
+    this._showMedia();
+  }
+
+  /** Point the gallery subscription at the current page (own tile: the local camera). */
+  _showMedia() {
+    this.pageIds.forEach((id, i) => {
+      const m = this.tileMedia[i];
+      const src = id === this.userId ? this.localStream() : (this.gallery ? this.gallery.streamFor(i) : null);
+      if (m.video.srcObject !== src) m.video.srcObject = src;
+      if (src && m.video.paused) m.video.play().catch(() => {});
+    });
+    if (!this.gallery) return;
+    const main = new Set([this.hovered, this.previewId].filter((id) => id !== null));
+    this.gallery.show(this.pageIds.map((id) => (id === this.userId ? null : id)), main);
+  }
+
+  _tileMedia(index) {
+    const video = el("video", { class: "tile-cam" });
+    video.autoplay = true;
+    video.muted = true;
+    video.playsInline = true;
+    const overlay = el("div", { class: "tile-overlay", data: { index } });
+    overlay.hidden = true;
+    const info = el("div", { class: "tile-media-info" });
+    const box = el("div", { class: "tile-media switching", data: { index } }, [video, overlay]);
+    return { box, video, overlay, info, stall: new FrameStall(), baseline: null };
+  }
+
+  _resetTile(index) {
+    const m = this.tileMedia[index];
+    m.stall.reset(Date.now());
+    m.baseline = this.gallery ? this.gallery.frames[index] : null;
+    m.box.classList.add("switching");
+    m.overlay.hidden = true;
+    m.box.dataset.live = "0";
+  }
+
+  _onChanged(detail) {
+    for (const i of detail.moved || []) {
+      const m = this.tileMedia[i];
+      if (!m) continue;
+      // another source behind the tile: the picture is stale until its frames move
+      m.stall.reset(Date.now());
+      m.baseline = this.gallery.frames[i];
+      m.box.classList.add("switching");
+    }
+    this.pageIds.forEach((id, i) => this._renderInfo(i, id));
+  }
+
+  _onFrames({ at, frames }) {
+    const people = this.state ? this.state.participants : [];
+    this.pageIds.forEach((id, i) => {
+      const m = this.tileMedia[i];
+      if (id === this.userId) { m.box.classList.remove("switching"); m.overlay.hidden = true; return; }
+      const p = people.find((x) => x.user_id === id);
+      const stalled = m.stall.push({ at, frames: frames[i] });
+      if (m.baseline === null || frames[i] > m.baseline + 1) {
+        m.baseline = null;
+        m.box.classList.remove("switching");
+      }
+      const live = !stalled && m.baseline === null && frames[i] > 0;
+      m.box.dataset.live = live ? "1" : "0";
+      m.box.dataset.frames = String(frames[i]);
+      if (p && p.audio_only) {
+        m.overlay.textContent = this.t.audio_only;
+        m.overlay.hidden = false;
+      } else if (stalled && p) {
+        m.overlay.textContent = this.t.video_lost.replace("{name}", p.endpoint || p.name);
+        m.overlay.hidden = false;
+      } else m.overlay.hidden = true;
+    });
+  }
+
+  _renderInfo(index, userId) {
+    const m = this.tileMedia[index];
+    if (!m) return;
+    const t = this.t;
+    const media = endpointMedia(this.stats[String(userId)]);
+    const tile = m.box.parentElement;
+    const parts = [];
+    if (media) {
+      const sends = media.sendsAudioOnly || !media.sends.length ? t.layer_audio
+        : media.sends.map((l) => t[`layer_${l}`] || l).join(" + ");
+      parts.push(`${t.sends}: ${sends}${media.sendKbps ? ` ${media.sendKbps} kbps` : ""}`);
+      if (media.receives) parts.push(`${t.receives}: ${t[`layer_${media.receives}`] || media.receives}`);
+    }
+    m.info.textContent = parts.join(" · ");
+    m.info.dataset.sends = media ? (media.sends.length ? media.sends.join("+") : "audio") : "";
+    m.info.dataset.receives = media && media.receives ? media.receives : "";
+    // through a TURN relay (the endpoint's network passes only TCP 443, say)
+    const flags = tile && tile.querySelector(".tile-flags");
+    const relayed = Boolean(this.stats[String(userId)] && this.stats[String(userId)].relayed);
+    const flag = flags && flags.querySelector(".relay-flag");
+    if (flags && relayed && !flag) {
+      flags.append(el("span", { class: "flag relay-flag", text: t.relayed, title: t.relayed_title }));
+    } else if (flag && !relayed) flag.remove();
+    const layer = this.gallery && userId !== this.userId ? this.gallery.sent[index] : null;
+    m.box.dataset.layer = layer || "";
+    if (tile) tile.dataset.layer = layer || "";
+  }
+
+  _hover(userId, on) {
+    clearTimeout(this._hoverTimer);
+    if (on) {
+      this._hoverTimer = setTimeout(() => {
+        if (this.hovered === userId) return;
+        this.hovered = userId;
+        this._showMedia();
+      }, HOVER_MS);
+    } else if (this.hovered === userId) {
+      this._hoverTimer = setTimeout(() => { this.hovered = null; this._showMedia(); }, HOVER_MS);
     }
   }
 
-  _tile(p, floorId) {
+  _togglePreview(p) {
+    this.previewId = this.previewId === p.user_id ? null : p.user_id;
+    this.render(this.state);
+  }
+
+  _tile(p, floorId, index) {
     const t = this.t;
     const quality = p.quality || "unknown";
     const flags = el("div", { class: "tile-flags" }, [
@@ -95,11 +232,10 @@ export class ChairConsole {
       p.muted ? el("span", { class: "flag muted-flag", text: t.muted_flag }) : null,
       p.hand_raised_at ? el("span", { class: "flag hand-flag", text: `${t.hand} ${hhmm(p.hand_raised_at)}` }) : null,
       p.audio_only ? el("span", { class: "flag", text: t.audio_only }) : null,
-      this.relayed.has(String(p.user_id))
-        ? el("span", { class: "flag relay-flag", text: t.relayed, title: t.relayed_title }) : null,
     ]);
     const isFloor = p.user_id === floorId;
     const own = p.user_id === this.userId;
+    const previewing = this.previewId === p.user_id;
     const buttons = own ? el("div", { class: "tile-buttons muted", text: t.you }) : el("div", { class: "tile-buttons" }, [
       isFloor
         ? el("button", { class: "small take", text: t.take_floor_short, title: t.take_floor, type: "button",
@@ -108,8 +244,8 @@ export class ChairConsole {
           onClick: () => this._do(this.client.giveFloor(p.user_id)) }),
       el("button", { class: "small secondary-b mute", type: "button", text: p.muted ? t.unmute_one : t.mute_one,
         onClick: () => this._do(this.client.mute(p.user_id, !p.muted)) }),
-      this.onPreview && !p.audio_only ? el("button", { class: "small secondary-b peek", type: "button",
-        text: t.preview, onClick: () => this.onPreview(p) }) : null,
+      this.gallery ? el("button", { class: "small secondary-b peek", type: "button",
+        text: previewing ? t.preview_close : t.preview, onClick: () => this._togglePreview(p) }) : null,
       // Only the chair names co-chairs (the server checks it too).
       this.state && this.state.meeting.chair_id === this.userId
         ? el("button", { class: "small secondary-b cochair", type: "button",
@@ -118,14 +254,23 @@ export class ChairConsole {
             !(this.state.co_chair_ids || []).includes(p.user_id))) })
         : null,
     ]);
-    return el("div", { class: `tile${isFloor ? " on-floor" : ""}${p.hand_raised_at ? " hand" : ""}`,
-      data: { userId: p.user_id } }, [
+    const m = this.tileMedia[index];
+    const tile = el("div", { class: `tile${isFloor ? " on-floor" : ""}${p.hand_raised_at ? " hand" : ""}${
+      previewing ? " previewing" : ""}`, data: { userId: p.user_id, index } }, [
+      m.box,
       el("div", { class: "tile-name", text: p.endpoint || p.name }),
       el("div", { class: "tile-unit muted", text: p.endpoint ? `${p.unit} · ${p.name}` : (p.unit || p.position || "") }),
       el("div", { class: "tile-heads", text: `${p.head_count || 1} ${t.people}` }),
       flags,
+      m.info,
       buttons,
     ]);
+    if (!own) {
+      tile.addEventListener("mouseenter", () => this._hover(p.user_id, true));
+      tile.addEventListener("mouseleave", () => this._hover(p.user_id, false));
+    }
+    this._renderInfo(index, p.user_id);
+    return tile;
   }
 
   _queue(state) {

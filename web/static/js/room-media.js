@@ -1,14 +1,20 @@
-// The room's media: local camera/microphone, publishing to the media node and receiving
-// the hall and speaker slots through giaoban-media.js; mute, audio-only, quality sampling,
-// the weak-link fallback and reconnection of the media after a drop. No DOM code.
+// The room's media: local camera/microphone, publishing a main and a small video layer to
+// the media node and receiving the hall and speaker slots through giaoban-media.js; mute,
+// audio-only (the user's choice), the send-side layer rule (room-quality.js SendLevel),
+// quality sampling, frame counters per slot and reconnection of the media after a drop.
+// What this browser RECEIVES on a weak link is the node's choice (its `layers` event).
+// No DOM code.
 //
 // Events: "streams" ({hall, speaker}: MediaStream), "local" ({stream}), "quality"
-// ({quality, loss, rttMs, availableBitrate}), "weak-link" ({}), "media-error" ({error}),
-// "media-state" ({status: "connected"|"reconnecting"|"failed", attempt?}).
+// ({quality, loss, rttMs, availableBitrate, sendLevel}), "send-level" ({level, previous}),
+// "receive-level" ({level, slots}), "frames" ({at, hall, speaker}: framesDecoded),
+// "stats" (chair: the node's per-participant stats, docs/protocol.md),
+// "media-error" ({error}), "media-state" ({status: "connected"|"reconnecting"|"failed",
+// attempt?}). The underlying GiaobanMedia (this.media) also emits "layers" and "stats".
 
 import { GiaobanMedia } from "/static/js/giaoban-media.js";
 import { backoffDelay } from "/static/js/room-client.js";
-import { WeakLinkDetector, classify, lossBetween, readStats } from "/static/js/room-quality.js";
+import { SendLevel, classify, lossBetween, readStats } from "/static/js/room-quality.js";
 
 const SAMPLE_MS = 1000;
 
@@ -64,7 +70,6 @@ export class RoomMedia extends EventTarget {
     this.muted = false;
     this.pub = null;
     this.sub = null;
-    this.preview = null;
     this.hall = new MediaStream();
     this.speaker = new MediaStream();
     this._attempt = 0;
@@ -72,7 +77,8 @@ export class RoomMedia extends EventTarget {
     this._restartTimer = null;
     this._stopped = false;
     this._prev = null;
-    this.detector = new WeakLinkDetector();
+    this.sendLevel = new SendLevel();
+    this.receiveLevel = "main"; // the node's choice for the hall + speaker subscription
     this.lastQuality = null;
   }
 
@@ -93,6 +99,8 @@ export class RoomMedia extends EventTarget {
     clearInterval(this._sampler);
     if (this.media) this.media.disconnect();
     if (this.local) this.local.getTracks().forEach((t) => t.stop());
+    const small = this.pub && this.pub.senders && this.pub.senders.small;
+    if (small && small.track) small.track.stop();
   }
 
   setMuted(muted) {
@@ -100,14 +108,13 @@ export class RoomMedia extends EventTarget {
     this._applyMute();
   }
 
-  /** Stop sending video (audio-only) or send it again. */
+  /** Stop sending and receiving video (audio-only) or do both again: the user's choice. */
   async setAudioOnly(on) {
     this.audioOnly = Boolean(on);
     if (!this.local) return;
-    const sender = this._videoSender();
     if (this.audioOnly) {
       for (const t of this.local.getVideoTracks()) { t.stop(); this.local.removeTrack(t); }
-      if (sender) await sender.replaceTrack(null);
+      await this._setVideoTracks(null);
       await this._resubscribe(); // and stop receiving video too
     } else {
       let track = this.local.getVideoTracks()[0];
@@ -117,27 +124,13 @@ export class RoomMedia extends EventTarget {
         track = cam.getVideoTracks()[0];
         if (track) this.local.addTrack(track);
       }
-      if (sender) await sender.replaceTrack(track || null);
+      if (this.pub && this.pub.senders && this.pub.senders.main) await this._setVideoTracks(track || null);
       else await this._republish(); // the first offer had no video: negotiate again
+      this.sendLevel.reset();
+      await this._applySendLevel("main");
       await this._resubscribe();
-      this.detector.reset();
     }
     this._emit("local", { stream: this.local });
-  }
-
-  /**
-   * Chair only: one participant's camera in a preview (slot "participant:<id>"); the first
-   * call opens a one-slot subscription, later calls re-point it. Returns its MediaStream.
-   */
-  async previewParticipant(userId) {
-    const slot = `participant:${userId}`;
-    if (!this.preview) {
-      this.preview = await this.media.subscribe({ slots: [slot], audio: false });
-      this._watch(this.preview);
-    } else {
-      await this.media.setSlot(this.preview.peerId, 0, slot);
-    }
-    return this.preview.streams[0];
   }
 
   get publishPc() { return this.pub ? this.pub.pc : null; }
@@ -150,28 +143,50 @@ export class RoomMedia extends EventTarget {
     for (const t of this.local.getAudioTracks()) t.enabled = !this.muted;
   }
 
-  _videoSender() {
-    if (!this.pub) return null;
-    const tr = this.pub.pc.getTransceivers().find((t) => t.receiver.track && t.receiver.track.kind === "video");
-    return tr ? tr.sender : null;
+  /** The camera track on the main sender and a clone of it on the small one (or none). */
+  async _setVideoTracks(track) {
+    const senders = this.pub && this.pub.senders;
+    if (!senders) return;
+    if (senders.small && senders.small.track) senders.small.track.stop();
+    if (senders.main) await senders.main.replaceTrack(track);
+    if (senders.small) await senders.small.replaceTrack(track ? track.clone() : null);
+  }
+
+  /** Main layer on or off, small layer on or off ("main" | "small" | "none"). */
+  async _applySendLevel(level) {
+    const senders = this.pub && this.pub.senders;
+    if (!senders || !senders.main) return;
+    // one-layer publisher (older node): its only layer stays on until "none"
+    const want = senders.small ? { main: level === "main", small: level !== "none" }
+      : { main: level !== "none", small: false };
+    for (const [name, active] of Object.entries(want)) {
+      const sender = senders[name];
+      if (!sender) continue;
+      const params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) continue;
+      if (params.encodings[0].active === active) continue;
+      params.encodings[0].active = active;
+      await sender.setParameters(params);
+    }
   }
 
   async _connect() {
     const old = this.media;
     this.media = null; // its own "disconnect" must not schedule another restart
     if (old) old.disconnect();
+    const oldSmall = this.pub && this.pub.senders && this.pub.senders.small;
+    if (oldSmall && oldSmall.track) oldSmall.track.stop();
     const media = new GiaobanMedia({ meetingId: this.meetingId, iceServers: await iceServers() });
     this.media = media;
-    media.addEventListener("stats", (e) => this._emit("stats", e.detail)); // chair: node stats
     media.addEventListener("disconnect", () => { if (media === this.media) this._restart("signal"); });
     await media.connect();
     const stream = this.local || new MediaStream();
+    media.addEventListener("layers", (e) => this._onLayers(e.detail));
+    media.addEventListener("stats", (e) => { if (media === this.media) this._emit("stats", e.detail); });
     this.pub = stream.getTracks().length ? await media.publish(stream) : null;
-    if (this.pub && this.audioOnly) {
-      const sender = this._videoSender();
-      if (sender) await sender.replaceTrack(null);
-    }
-    this.preview = null; // a chair's preview belonged to the old connection
+    if (this.pub && this.audioOnly) await this._setVideoTracks(null);
+    this.sendLevel.reset();
+    this.receiveLevel = "main";
     this.sub = await this._subscribe(media);
     this._watch(this.pub);
     this._watch(this.sub);
@@ -184,18 +199,16 @@ export class RoomMedia extends EventTarget {
   }
 
   /** Hall + speaker; audio only (no video m-lines at all) while this.audioOnly. */
-  async _subscribe(media) {
-    if (!this.audioOnly) return media.subscribe();
-    // giaoban-media.js has no audio-only subscribe: build the offer here and send it
-    // through its (internal) offer path; the node takes offers without video.
-    const pc = media._newPeerConnection();
-    const streams = [new MediaStream(), new MediaStream()];
-    for (const stream of streams) {
-      stream.addTrack(pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track);
-    }
-    const reply = await media._offer(pc, "subscribe", {});
-    media.peers.set(reply.peer_id, { pc, kind: "subscribe", slots: reply.slots });
-    return { peerId: reply.peer_id, pc, slots: reply.slots, streams };
+  _subscribe(media) {
+    return media.subscribe({ video: !this.audioOnly });
+  }
+
+  /** The node changed what our hall + speaker subscription receives. */
+  _onLayers(data) {
+    if (!data || !this.sub || data.peer_id !== this.sub.peerId) return;
+    if (!["main", "small", "audio"].includes(data.level)) return;
+    this.receiveLevel = data.level;
+    this._emit("receive-level", { level: data.level, slots: data.slots || [] });
   }
 
   /** Replace the hall + speaker subscription (after an audio-only switch). */
@@ -204,6 +217,7 @@ export class RoomMedia extends EventTarget {
     if (!media || !this.sub) return;
     const old = this.sub;
     this.sub = await this._subscribe(media);
+    this.receiveLevel = "main";
     this._watch(this.sub);
     this._swapTracks(this.hall, this.sub.streams[0]);
     this._swapTracks(this.speaker, this.sub.streams[1]);
@@ -258,15 +272,31 @@ export class RoomMedia extends EventTarget {
 
   async _sample() {
     if (!this.pub && !this.sub) return;
+    const at = Date.now();
     const s = await readStats({ publish: this.publishPc, subscribe: this.subscribePc });
     const loss = lossBetween(this._prev, s.counters);
     this._prev = s.counters;
-    const quality = this.audioOnly ? "audio_only" : classify({ loss, rttMs: s.rttMs });
-    const detail = { quality, loss, rttMs: s.rttMs, availableBitrate: s.availableBitrate };
+    let level = "none";
+    if (!this.audioOnly && this.pub) {
+      const previous = this.sendLevel.level;
+      level = this.sendLevel.push({ at, availableBitrate: s.availableBitrate });
+      if (level !== previous) {
+        await this._applySendLevel(level);
+        this._emit("send-level", { level, previous, availableBitrate: s.availableBitrate });
+      }
+    }
+    let quality = classify({ loss, rttMs: s.rttMs });
+    if (this.audioOnly) quality = "audio_only";
+    else if (level === "none" || this.receiveLevel === "audio") quality = "poor";
+    const detail = { quality, loss, rttMs: s.rttMs, availableBitrate: s.availableBitrate, sendLevel: level };
     this._emit("quality", detail);
-    if (!this.audioOnly && this.detector.push({ at: Date.now(), loss, availableBitrate: s.availableBitrate })) {
-      await this.setAudioOnly(true);
-      this._emit("weak-link", detail);
+    if (this.sub) {
+      const ids = [0, 1].map((i) => {
+        const v = this.sub.streams[i] && this.sub.streams[i].getVideoTracks()[0];
+        return v ? v.id : null;
+      });
+      this._emit("frames", { at, hall: ids[0] ? s.frames[ids[0]] ?? 0 : null,
+        speaker: ids[1] ? s.frames[ids[1]] ?? 0 : null });
     }
   }
 

@@ -5,7 +5,9 @@
 import { RoomClient } from "/static/js/room-client.js";
 import { ChairConsole } from "/static/js/room-console.js";
 import { $, clear, clock, el, hhmm, since } from "/static/js/room-dom.js";
+import { GalleryMedia } from "/static/js/room-gallery.js";
 import { RoomMedia, levelMeter, listDevices, openDevices } from "/static/js/room-media.js";
+import { FrameStall } from "/static/js/room-quality.js";
 
 const config = JSON.parse($("room-config").textContent);
 const t = config.strings;
@@ -19,7 +21,8 @@ const media = new RoomMedia({ meetingId: config.meetingId });
 const ui = {
   state: null, joined: false, endpointId: null, preview: null, stopMeter: null,
   reportedQuality: null, viewer: null, viewerKey: null, chatIds: new Set(), rollAnswered: null,
-  console: null, rejoins: 0, ended: false, qualityRun: null,
+  console: null, rejoins: 0, ended: false, qualityRun: null, gallery: null,
+  stalls: { hall: new FrameStall(), speaker: new FrameStall() }, sources: { hall: null, speaker: null },
 };
 window.__room = { client, media, ui, config };
 
@@ -445,6 +448,7 @@ async function switchAudioOnly(on) {
   if (stored) sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, audioOnly: on }));
   ui.reportedQuality = on ? "audio_only" : null;
   if (on) showQuality("audio_only");
+  renderWeakLink();
   await check(client.updateSelf(on ? { audio_only: true, quality: "audio_only" } : { audio_only: false }));
 }
 
@@ -521,36 +525,73 @@ media.addEventListener("quality", (e) => {
     client.updateSelf({ quality: q });
   }
 });
-media.addEventListener("weak-link", async () => {
-  notify(t.weak_link, true, true);
-  showQuality("audio_only");
-  $("self-view").hidden = true;
-  updateAudioOnlyButton();
-  ui.reportedQuality = "audio_only";
-  const stored = saved();
-  if (stored) sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, audioOnly: true }));
-  await client.updateSelf({ audio_only: true, quality: "audio_only" });
+// ---------------------------------------------------------------- weak link, lost video
+
+/** The weak-link banner says what is true now (what we send, what the node sends us). */
+function renderWeakLink() {
+  const banner = $("weak-banner");
+  const send = media.audioOnly ? "main" : media.sendLevel.level;
+  const receive = media.audioOnly ? "main" : media.receiveLevel;
+  const parts = [];
+  if (receive === "small") parts.push(t.weak_receive_small);
+  if (receive === "audio") parts.push(t.weak_receive_audio);
+  if (send === "small") parts.push(t.weak_send_small);
+  if (send === "none") parts.push(t.weak_send_none);
+  banner.dataset.send = send;
+  banner.dataset.receive = receive;
+  banner.textContent = parts.length ? `${t.weak_link}: ${parts.join("; ")}.` : "";
+  banner.hidden = !parts.length;
+}
+
+media.addEventListener("send-level", renderWeakLink);
+media.addEventListener("receive-level", renderWeakLink);
+media.addEventListener("streams", renderWeakLink);
+
+/** Who feeds the hall and the speaker slot now ({user_id, name, audio_only} or null). */
+function slotSources(state) {
+  if (!state) return { hall: null, speaker: null };
+  const find = (id) => state.participants.find((p) => p.user_id === id) || null;
+  const hall = find(state.meeting.chair_id);
+  const speaker = state.floor ? (find(state.floor.user_id) || { user_id: state.floor.user_id, name: state.floor.name }) : null;
+  return { hall, speaker };
+}
+
+/** "Mất hình — {tên}" over a slot whose source has sent no frame for 2 s. */
+media.addEventListener("frames", (e) => {
+  const { at } = e.detail;
+  const sources = slotSources(ui.state);
+  for (const slot of ["hall", "speaker"]) {
+    const source = sources[slot];
+    const key = source ? source.user_id : null;
+    const stall = ui.stalls[slot];
+    if (ui.sources[slot] !== key) { // another source: count from now
+      ui.sources[slot] = key;
+      stall.reset(at);
+    }
+    const frames = e.detail[slot];
+    const stalled = frames !== null && stall.push({ at, frames });
+    const box = $(`${slot}-lost`);
+    const showing = Boolean(source) && !media.audioOnly && media.receiveLevel !== "audio" && frames !== null
+      && (stalled || source.audio_only);
+    const name = source ? (source.endpoint || source.name) : "";
+    box.textContent = source && source.audio_only ? t.source_audio_only.replace("{name}", name)
+      : t.video_lost.replace("{name}", name);
+    box.hidden = !showing;
+    $(`video-${slot}`).closest("figure").dataset.lost = showing ? "1" : "0";
+  }
 });
 
 $("hand-button").hidden = config.canRun; // the chair gives the floor, never asks for it
-async function preview(p) {
-  try {
-    const stream = await media.previewParticipant(p.user_id);
-    $("c-preview-video").srcObject = stream;
-    $("c-preview-name").textContent = `${t.preview}: ${p.endpoint || p.name}`;
-    $("c-preview").hidden = false;
-    $("c-preview").dataset.userId = String(p.user_id);
-    $("c-preview-video").play().catch(() => {});
-  } catch (err) {
-    notify(`${t.no_media} (${err.code || err.message || err})`, true);
-  }
-}
-
 if (config.canRun) {
+  ui.gallery = new GalleryMedia({ roomMedia: media });
+  ui.gallery.addEventListener("error", (e) => {
+    const err = e.detail.error;
+    if (err && err.code !== "forbidden") notify(`${t.no_media} (${err.code || err.message || err})`, true);
+  });
   ui.console = new ChairConsole({ client, strings: t, notify, confirmEnd, userId: config.userId,
-    onPreview: preview });
-  $("c-preview-close").addEventListener("click", () => { $("c-preview").hidden = true; });
-  media.addEventListener("stats", (e) => ui.console.setStats(e.detail));
+    gallery: ui.gallery, localStream: () => media.local });
+  media.addEventListener("stats", (e) => ui.console.setStats(e.detail && e.detail.participants));
+  media.addEventListener("streams", () => { if (ui.state) ui.console.render(ui.state); });
 }
 setInterval(tick, 1000);
 setupPrejoin();

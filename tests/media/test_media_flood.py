@@ -1,0 +1,178 @@
+"""No peer can degrade the others: one client floods set_slot, publish and close_peer on
+/signal while four others watch the hall and the speaker; they keep their frame rate, the
+flooder is told `rate_limited`, every request gets exactly one answer, and once the flood
+stops the flooder is served again.
+
+The web app runs in its own process, as in production (in the test's own process its
+request handling would compete for the interpreter with the node and the clients, and the
+frame rates would measure that); the node and the aiortc clients share this process."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from media_testkit import node_config
+from protocol_client import ProtocolClient
+from test_media_two_processes import free_port
+
+from media import aiortc_internals as internals
+from media.aiortc_internals import create_peer_connection
+from media.control import ControlLink
+from media.netpolicy import IcePolicy
+from media.synthetic import PatternVideoTrack, ToneAudioTrack
+from tests.conftest import TEST_DB_URL
+
+PASSWORD = "giaoban2026"
+SECRET = "flood-test-media-secret"
+WATCHERS = ("chutich.01", "chutich.02", "chutich.03", "chutich.04")
+HERE = Path(__file__).resolve().parent
+RECOVERY = 1.0  # seconds after a window by which its frames must have arrived
+
+
+@pytest.fixture
+def web_url(demo: Any, tmp_path: Path) -> Iterator[str]:
+    """One web process (python tests/media/web_process.py PORT) on the test database."""
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)  # one process: the node registry in its memory
+    env.update({
+        "DATABASE_URL": TEST_DB_URL,
+        "SECRET_KEY": "flood-test-secret-key",
+        "GIAOBAN_MEDIA_SECRET": SECRET,
+        "GIAOBAN_INSTANCE": str(tmp_path / "instance"),
+    })
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "web_process.py"), str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/api/v1/auth/csrf", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "web process did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class FrameCounter:
+    """Counts the frames arriving on one video line by the RTP marker bit (the last packet
+    of each frame), with their arrival times; nothing is decoded, so ten lines in one
+    process measure the node, not this process's decoders."""
+
+    def __init__(self, receiver: Any) -> None:
+        self.times: list[float] = []
+        internals.tap_rtp(receiver, self._packet)
+
+    def _packet(self, packet: Any, arrival_time_ms: int) -> None:
+        if packet.marker:
+            self.times.append(time.monotonic())
+
+    def count(self, start: float, end: float) -> int:
+        return sum(1 for t in self.times if start <= t < end)
+
+
+def test_one_flooding_client_leaves_the_others_at_full_frame_rate(
+    web_url: str, demo: Any, tmp_path: Path
+) -> None:
+    meeting = demo.meeting_id
+
+    async def main(url: str) -> None:
+        config = dataclasses.replace(node_config(node_id="node-flood", web_url=url),
+                                     secret=SECRET)
+        link = ControlLink(config)
+        await link.connect(attempts=1)
+        await asyncio.sleep(0.5)  # registered
+        chair = await ProtocolClient.logged_in(url, "chutri", PASSWORD)
+        stc = await ProtocolClient.logged_in(url, "daibieu.stc", PASSWORD)
+        flooder = await ProtocolClient.logged_in(url, "daibieu.syt", PASSWORD)
+        watchers = [await ProtocolClient.logged_in(url, name, PASSWORD) for name in WATCHERS]
+        await chair.publish(meeting, PatternVideoTrack(0, 160, 120), ToneAudioTrack(440))
+        await stc.publish(meeting, PatternVideoTrack(1, 160, 120), ToneAudioTrack(880))
+        reply = await link.node.handle(
+            "set_speaker", {"room": str(meeting), "participant": str(demo["daibieu.stc"])}
+        )
+        assert reply["ok"], reply
+        counters: list[tuple[FrameCounter, str]] = []  # (line, who publishes it)
+        for watcher in watchers:
+            peer = await watcher.subscribe(meeting)
+            hall, speaker = [t.receiver for t in peer.pc.getTransceivers() if t.kind == "video"]
+            counters += [(FrameCounter(hall), str(demo["chutri"])),
+                         (FrameCounter(speaker), str(demo["daibieu.stc"]))]
+        room = link.node.rooms[str(meeting)]
+
+        def published() -> dict[str, int]:
+            """Frames each publisher's main layer has sent to the node so far."""
+            return {pid: p.video.frames for pid, p in room.participants.items() if p.video}
+        own = await flooder.subscribe(meeting)
+
+        await asyncio.sleep(3)  # everyone is receiving
+        base_start, base_sent = time.monotonic(), published()
+        await asyncio.sleep(4 + RECOVERY)
+        base_end, base_done = time.monotonic(), published()
+
+        # the flood, from another process (its own socket handling must not be charged to
+        # this one): 200 set_slot on its own subscribe peer, 20 publish offers, 20
+        # close_peer, sent without waiting for any answer
+        pc = create_peer_connection(IcePolicy.loopback())
+        pc.addTransceiver(PatternVideoTrack(2, 160, 120), direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer_file = tmp_path / "offer.sdp"
+        offer_file.write_text(pc.localDescription.sdp)
+        await pc.close()
+        flood_start, flood_sent = time.monotonic(), published()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(HERE / "flood_client.py"), url, "daibieu.syt", PASSWORD,
+            str(meeting), own.peer_id, "240",
+            env=dict(os.environ, FLOOD_OFFER_FILE=str(offer_file)),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)  # every result is in
+        await asyncio.sleep(RECOVERY)
+        flood_end, flood_done = time.monotonic(), published()
+        report = json.loads(out.decode().strip().splitlines()[-1])
+
+        # every request got its result event; the excess says rate_limited
+        assert len(report["results"]) == 240, len(report["results"])
+        codes = [code for event, code in report["results"].values() if event == "error"]
+        assert codes.count("rate_limited") >= 150, codes[:20]
+
+        # the four others kept their frame rate during the flood and the second after it:
+        # each line received at least 90 % of the frames its publisher sent in that window
+        # (publishers, node and watchers share this process and the machine, so both
+        # sides feel the same load), as it did in a quiet window before the flood
+        for counter, publisher in counters:
+            for start, end, sent, done in ((base_start, base_end, base_sent, base_done),
+                                           (flood_start, flood_end, flood_sent, flood_done)):
+                source_frames = done[publisher] - sent[publisher]
+                received = counter.count(start, end)
+                assert source_frames > 0
+                assert received >= 0.9 * source_frames, (
+                    received, source_frames, "flood" if start == flood_start else "quiet")
+
+        # once the flood is over the flooder is served again
+        await asyncio.sleep(1.5)
+        done = await flooder.set_slot(meeting, own.peer_id, 1, "speaker")
+        assert done["slots"] == ["hall", "speaker"]
+        for client in (chair, stc, flooder, *watchers):
+            await client.close()
+        await link.close()
+
+    asyncio.run(asyncio.wait_for(main(web_url), 150))

@@ -1,0 +1,279 @@
+"""Video layers on the node with real aiortc peers on 127.0.0.1: publishers send a main and
+a small layer, each slot takes the layer it wants, a subscriber's link level caps it, a
+silent main layer is replaced by the small one, and the node's REMB reaches publishers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from media_testkit import Client, node_config, run, wait_for
+
+from media.node import MediaNode
+from media.synthetic import PatternVideoTrack, ToneAudioTrack
+
+ROOM = "meeting-7"
+MAIN_SIZE = (320, 240)  # small pictures keep the test light; sizes tell the layers apart
+SMALL_SIZE = (160, 120)
+
+
+class Events:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any]]] = []
+
+    async def __call__(self, event: str, data: dict[str, Any]) -> None:
+        self.items.append((event, data))
+
+    def layers(self, peer_id: str) -> list[dict[str, Any]]:
+        return [d for e, d in self.items if e == "layers" and d["peer_id"] == peer_id]
+
+
+async def publish_layers(client: Client, main: int, small: int | None) -> dict:
+    """Publish a main layer (pattern ``main``) and optionally a small one."""
+    client.main_track = PatternVideoTrack(main, *MAIN_SIZE)
+    client.pc.addTransceiver(client.main_track, direction="sendonly")
+    if small is not None:
+        client.small_track = PatternVideoTrack(small, *SMALL_SIZE, fps=15)
+        client.pc.addTransceiver(client.small_track, direction="sendonly")
+    client.pc.addTransceiver(ToneAudioTrack(), direction="sendonly")
+    return await client._offer("publish")
+
+
+async def next_frame(client: Client, slot: int):
+    return await asyncio.wait_for(client.video(slot).recv(), 10)
+
+
+async def wait_size(client: Client, slot: int, size: tuple[int, int], frames: int = 200) -> None:
+    for _ in range(frames):
+        frame = await next_frame(client, slot)
+        if (frame.width, frame.height) == size:
+            return
+    raise AssertionError(f"slot {slot} never showed {size}")
+
+
+async def _room(events: Events) -> tuple[MediaNode, Client, Client]:
+    node = MediaNode(node_config(), emit=events)
+    chair = Client(node, ROOM, "chair", role="chair")
+    reply = await publish_layers(chair, main=1, small=2)
+    assert reply["ok"], reply
+    assert reply["layers"] == ["main", "small"]
+    alice = Client(node, ROOM, "alice")
+    reply = await publish_layers(alice, main=3, small=0)
+    assert reply["ok"], reply
+    return node, chair, alice
+
+
+def test_hall_and_speaker_get_main_gallery_gets_small_and_hover_gets_main() -> None:
+    async def main() -> None:
+        events = Events()
+        node, chair, alice = await _room(events)
+        assert (await node.handle("set_speaker", {"room": ROOM, "participant": "alice"}))["ok"]
+        viewer = Client(node, ROOM, "viewer")
+        assert (await viewer.subscribe())["ok"]
+        await wait_size(viewer, 0, MAIN_SIZE)
+        await wait_size(viewer, 1, MAIN_SIZE)
+        assert await viewer.next_pattern(0) == 1
+        assert await viewer.next_pattern(1) == 3
+
+        # the chair's gallery: video-only slots, small layer by default
+        gallery = Client(chair.node, ROOM, "chair", role="chair")
+        reply = await gallery.subscribe(["participant:alice", "none"], audio=False)
+        assert reply["ok"], reply
+        await wait_size(gallery, 0, SMALL_SIZE)
+        assert await gallery.next_pattern(0) == 0  # alice's small layer
+        # hovering a tile: the main layer, in one batch change; then back
+        reply = await node.handle(
+            "subscribe",
+            {"peer_id": gallery.peer_id, "changes": [
+                {"index": 0, "slot": "participant:alice", "layer": "main"},
+                {"index": 1, "slot": "participant:chair"},
+            ]},
+        )
+        assert reply["ok"], reply
+        assert reply["layers"] == ["main", "auto"]
+        await wait_size(gallery, 0, MAIN_SIZE)
+        assert await gallery.next_pattern(0) == 3
+        await wait_size(gallery, 1, SMALL_SIZE)
+        assert await gallery.next_pattern(1) == 2
+        for client in (chair, alice, viewer, gallery):
+            await client.close()
+        await node.shutdown()
+
+    run(main(), timeout=90)
+
+
+def test_a_weak_subscriber_drops_to_small_then_audio_and_comes_back() -> None:
+    async def main() -> None:
+        events = Events()
+        node, chair, alice = await _room(events)
+        weak = Client(node, ROOM, "weak")
+        good = Client(node, ROOM, "good")
+        for client in (weak, good):
+            assert (await client.subscribe())["ok"]
+            await wait_size(client, 0, MAIN_SIZE)
+        peer = node.peers[weak.peer_id]
+        link = peer.link
+        link.policy = type(link.policy)(base_hold=1.0, max_hold=2.0, probe_confirm=2.0)
+
+        # its receiver reports say 30 % loss: one level down per two bad ticks
+        for _ in range(2):
+            link.on_loss(0.3)
+            await node.tick()
+        assert link.level == "small"
+        await wait_size(weak, 0, SMALL_SIZE)
+        assert await weak.next_pattern(0) == 2  # the chair's small layer in the hall slot
+        # the other subscriber is not affected
+        await wait_size(good, 0, MAIN_SIZE)
+        reported = events.layers(weak.peer_id)
+        assert reported[-1]["level"] == "small"
+        assert [s["layer"] for s in reported[-1]["slots"]] == ["small", None]
+        assert reported[-1]["client"] is None
+        assert not events.layers(good.peer_id)
+
+        for _ in range(2):
+            link.on_loss(0.3)
+            await node.tick()
+        assert link.level == "audio"
+        await wait_for(lambda: events.layers(weak.peer_id)[-1]["level"] == "audio")
+        room = node.rooms[ROOM]
+        assert all(sink is not peer.tracks[0] for s in (room.participants["chair"].video,
+                                                      room.participants["chair"].video_small)
+                   for sink in s.sinks)
+        await weak.audio(0).recv()  # audio goes on
+
+        # the link clears: back up one level per hold, to main
+        async def clear_until(level: str) -> None:
+            for _ in range(40):
+                link.on_loss(0.0)
+                await node.tick()
+                if link.level == level:
+                    return
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"never reached {level}")
+
+        await clear_until("small")
+        await clear_until("main")
+        await wait_size(weak, 0, MAIN_SIZE)
+        assert events.layers(weak.peer_id)[-1]["level"] == "main"
+        for client in (chair, alice, weak, good):
+            await client.close()
+        await node.shutdown()
+
+    run(main(), timeout=120)
+
+
+def test_a_silent_main_layer_is_replaced_by_the_small_one() -> None:
+    async def main() -> None:
+        events = Events()
+        node, chair, alice = await _room(events)
+        viewer = Client(node, ROOM, "viewer")
+        assert (await viewer.subscribe())["ok"]
+        await wait_size(viewer, 0, MAIN_SIZE)
+        # the chair's browser pauses its main layer (e.g. its uplink is weak)
+        main_sender = next(
+            t.sender for t in chair.pc.getTransceivers() if t.sender.track is chair.main_track
+        )
+        main_sender.replaceTrack(None)
+        for _ in range(60):
+            await node.tick()
+            if node.rooms[ROOM].participants["chair"].video.was_live is False:
+                break
+            await asyncio.sleep(0.1)
+        await wait_size(viewer, 0, SMALL_SIZE)
+        assert events.layers(viewer.peer_id)[-1]["slots"][0]["layer"] == "small"
+        # and back when it sends again
+        main_sender.replaceTrack(chair.main_track)
+        for _ in range(60):
+            await node.tick()
+            if node.rooms[ROOM].participants["chair"].video.was_live:
+                break
+            await asyncio.sleep(0.1)
+        await wait_size(viewer, 0, MAIN_SIZE)
+        assert events.layers(viewer.peer_id)[-1]["slots"][0]["layer"] == "main"
+        for client in (chair, alice, viewer):
+            await client.close()
+        await node.shutdown()
+
+    run(main(), timeout=90)
+
+
+def test_one_layer_publisher_serves_every_slot_and_three_layers_are_refused() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config())
+        chair = Client(node, ROOM, "chair", role="chair")
+        reply = await publish_layers(chair, main=2, small=None)
+        assert reply["ok"] and reply["layers"] == ["main"]
+        gallery = Client(node, ROOM, "chair", role="chair")
+        assert (await gallery.subscribe(["participant:chair"], audio=False))["ok"]
+        await wait_size(gallery, 0, MAIN_SIZE)
+
+        greedy = Client(node, ROOM, "greedy")
+        for _ in range(3):
+            greedy.pc.addTransceiver(PatternVideoTrack(0, *SMALL_SIZE), direction="sendonly")
+        reply = await greedy._offer("publish")
+        assert not reply["ok"] and reply["error"]["code"] == "bad_sdp"
+        assert "greedy" not in node.rooms[ROOM].participants
+        for client in (chair, gallery, greedy):
+            await client.close()
+        await node.shutdown()
+
+    run(main(), timeout=60)
+
+
+def test_publishers_get_the_nodes_remb() -> None:
+    """aiortc's own encoder follows REMB: the publisher's target becomes the ceiling."""
+
+    async def main() -> None:
+        node = MediaNode(node_config(publish_kbps=900))
+        chair = Client(node, ROOM, "chair", role="chair")
+        assert (await publish_layers(chair, main=1, small=2))["ok"]
+        sender = next(t.sender for t in chair.pc.getTransceivers() if t.kind == "video")
+
+        def target() -> int | None:
+            encoder = getattr(sender, "_RTCRtpSender__encoder", None)
+            return getattr(encoder, "target_bitrate", None)
+
+        await wait_for(lambda: target() == 900_000, timeout=10)
+        peer = next(iter(node.peers.values()))
+        stats = (await node.collect_stats())["peers"][0]
+        assert stats["remb_kbps"] == 900 and peer.remb_sent > 0
+        assert set(stats["layers"]) == {"main", "small"}
+        await chair.close()
+        await node.shutdown()
+
+    run(main(), timeout=60)
+
+
+def test_a_participant_flooding_commands_is_rate_limited_alone() -> None:
+    async def main() -> None:
+        node = MediaNode(node_config(command_burst=10, command_rate=5.0))
+        _node, chair, alice = node, *(await _two(node))
+        viewer = Client(node, ROOM, "viewer")
+        other = Client(node, ROOM, "other")
+        assert (await viewer.subscribe())["ok"]
+        assert (await other.subscribe())["ok"]
+        flood = [
+            node.handle("subscribe", {"peer_id": viewer.peer_id, "index": 1,
+                                      "slot": "speaker" if i % 2 else "hall"})
+            for i in range(50)
+        ]
+        replies = await asyncio.gather(*flood)
+        codes = [r["error"]["code"] for r in replies if not r["ok"]]
+        assert codes and set(codes) == {"rate_limited"}
+        assert sum(r["ok"] for r in replies) <= 12
+        # someone else is not limited
+        reply = await node.handle("subscribe", {"peer_id": other.peer_id, "index": 1,
+                                                "slot": "hall"})
+        assert reply["ok"], reply
+        for client in (chair, alice, viewer, other):
+            await client.close()
+        await node.shutdown()
+
+    async def _two(node: MediaNode) -> tuple[Client, Client]:
+        chair = Client(node, ROOM, "chair", role="chair")
+        alice = Client(node, ROOM, "alice")
+        assert (await publish_layers(chair, 1, 2))["ok"]
+        assert (await publish_layers(alice, 3, 0))["ok"]
+        return chair, alice
+
+    run(main(), timeout=60)
