@@ -77,9 +77,13 @@ def installation(app: Any, demo: Any, live_meeting: int, login: Any, tmp_path: P
     api = login("thuky")
     resp = upload(api, live_meeting, make_pdf(tmp_path / "bao-cao.pdf"), "Báo cáo quý IV.pdf")
     assert resp.status_code in (200, 201), resp.get_json()
-    instance = Path(os.environ["GIAOBAN_INSTANCE"])
+    # an instance folder of its own: the session's one (and its demo certificate) is shared
+    instance = tmp_path / "instance"
+    for name in ("secret_key", "media_secret"):
+        (instance / name).parent.mkdir(parents=True, exist_ok=True)
+        (instance / name).write_text(f"{name}-{uuid.uuid4().hex}")
     storage = Path(app.config["STORAGE_DIR"])
-    cert = ensure_demo_certificate("UBND tỉnh Sông Hồng", instance / "signing")
+    cert = ensure_demo_certificate("Ủy ban nhân dân tỉnh Sông Hồng", instance / "signing")
     minutes = storage / "minutes" / "bien-ban-ky-so.pdf"
     minutes.parent.mkdir(parents=True, exist_ok=True)
     sign_pdf(make_pdf(tmp_path / "bien-ban.pdf", pages=2, text="Biên bản"), minutes, cert.config())

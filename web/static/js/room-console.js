@@ -34,7 +34,6 @@ export class ChairConsole {
     this.page = 0;
     this.state = null;
     this._reportFor = null;
-    this.relayed = new Set();
     this._bind();
   }
 
@@ -197,6 +196,13 @@ export class ChairConsole {
     m.info.textContent = parts.join(" · ");
     m.info.dataset.sends = media ? (media.sends.length ? media.sends.join("+") : "audio") : "";
     m.info.dataset.receives = media && media.receives ? media.receives : "";
+    // through a TURN relay (the endpoint's network passes only TCP 443, say)
+    const flags = tile && tile.querySelector(".tile-flags");
+    const relayed = Boolean(this.stats[String(userId)] && this.stats[String(userId)].relayed);
+    const flag = flags && flags.querySelector(".relay-flag");
+    if (flags && relayed && !flag) {
+      flags.append(el("span", { class: "flag relay-flag", text: t.relayed, title: t.relayed_title }));
+    } else if (flag && !relayed) flag.remove();
     const layer = this.gallery && userId !== this.userId ? this.gallery.sent[index] : null;
     m.box.dataset.layer = layer || "";
     if (tile) tile.dataset.layer = layer || "";
@@ -228,8 +234,6 @@ export class ChairConsole {
       p.muted ? el("span", { class: "flag muted-flag", text: t.muted_flag }) : null,
       p.hand_raised_at ? el("span", { class: "flag hand-flag", text: `${t.hand} ${hhmm(p.hand_raised_at)}` }) : null,
       p.audio_only ? el("span", { class: "flag", text: t.audio_only }) : null,
-      this.relayed.has(String(p.user_id))
-        ? el("span", { class: "flag relay-flag", text: t.relayed, title: t.relayed_title }) : null,
     ]);
     const isFloor = p.user_id === floorId;
     const own = p.user_id === this.userId;
