@@ -103,8 +103,12 @@ def test_backoff_send_layer_and_stall_rules_in_chromium(app) -> None:
             const back = run(9, 13, 800000);          // 3 s over 500k: main again
             const crash = run(14, 20, 50000);         // small after 3 s, no video after 5 s
             const probe = run(21, 45, 50000);         // the link stays bad: probe up after 20 s
+            // a full queue: the node loses 40 % of our video while the estimate is still high
+            const lossy = new q.SendLevel(); const lossyOut = [];
+            for (let s = 0; s <= 4; s++) lossyOut.push(lossy.push({ at: s * 1000, availableBitrate: 900000, sendLoss: 0.4 }));
+            for (let s = 5; s <= 9; s++) lossyOut.push(lossy.push({ at: s * 1000, availableBitrate: 900000, sendLoss: 0.05 }));
             return {
-                delays, low, high, dip, ok, low300, back, crash, probe,
+                delays, low, high, dip, ok, low300, back, crash, probe, lossyOut,
                 classes: [q.classify({ loss: 0, rttMs: 20 }), q.classify({ loss: 0.05, rttMs: 20 }),
                           q.classify({ loss: 0.2, rttMs: 20 }), q.classify({ loss: 0, rttMs: 300 }),
                           q.classify({ loss: 0, rttMs: 900 })],
@@ -129,6 +133,9 @@ def test_backoff_send_layer_and_stall_rules_in_chromium(app) -> None:
     # the probe fails (5 s under 80 kbps again): no video again
     assert result["probe"].index("small") == 39 - 21 and "main" not in result["probe"]
     assert result["probe"][-1] == "none"
+    # heavy loss reported by the node pauses the main layer like a low estimate; 5 % does not
+    # hold it back (main again after 3 s over 500 kbps)
+    assert result["lossyOut"] == ["main", "main", "main", "small", "small", "small", "small", "small", "main", "main"]
     assert result["classes"] == ["good", "fair", "poor", "fair", "poor"]
     assert result["loss"] == 0.1
     # stalled only once the frame counter stood still for 2 s (and not before frames came)

@@ -318,7 +318,7 @@ export class RoomMedia extends EventTarget {
     let level = this.sendLevel.level;
     if (!this.audioOnly && this.pub) {
       const previous = this.sendLevel.level;
-      level = this.sendLevel.push({ at, availableBitrate: s.availableBitrate });
+      level = this.sendLevel.push({ at, availableBitrate: s.availableBitrate, sendLoss: s.sendLoss });
       if (level !== previous) {
         await this._applySendLevel(level);
         this._emit("send-level", { level, previous, availableBitrate: s.availableBitrate });

@@ -13,6 +13,7 @@ export const SEND_LEVELS = ["none", "small", "main"];
 
 export const SEND_RULES = Object.freeze({
   pauseMainBelow: 300000, pauseMainSeconds: 3, // main layer off: the small one gets the link
+  heavyLoss: 0.2, // the node reports losing this share of our video: counts as a low estimate
   pauseVideoBelow: 80000, pauseVideoSeconds: 5, // no video at all: audio keeps going
   resumeSmallAbove: 150000, resumeMainAbove: 500000, resumeSeconds: 3,
   probeSeconds: 10, probeMaxSeconds: 120, steadySeconds: 30,
@@ -28,7 +29,9 @@ export function classify({ loss = 0, rttMs = 0 } = {}) {
 
 /**
  * The send-side rule. push({at, availableBitrate}) once a second returns the level to send.
- * Down: estimate under pauseMainBelow for pauseMainSeconds -> "small"; under
+ * Down: estimate under pauseMainBelow (or the node losing over heavyLoss of our video: a
+ * full queue on the way, which Chromium's estimate takes seconds to notice) for
+ * pauseMainSeconds -> "small"; under
  * pauseVideoBelow for pauseVideoSeconds -> "none". Up one level when the estimate holds
  * above the level's resume rate for resumeSeconds, or, because a paused sender hardly
  * makes Chromium's estimate grow, as a probe once the level has been held for the probe
@@ -51,12 +54,13 @@ export class SendLevel {
     this.raisedAt = null; // last step up
   }
 
-  push({ at, availableBitrate = null }) {
+  push({ at, availableBitrate = null, sendLoss = 0 }) {
     const r = this.rules;
     if (this.since === null) this.since = at;
     if (typeof availableBitrate !== "number") return this.level;
     const rate = availableBitrate;
-    this.lowSince = rate < r.pauseMainBelow ? (this.lowSince ?? at) : null;
+    const lossy = typeof sendLoss === "number" && sendLoss > r.heavyLoss;
+    this.lowSince = rate < r.pauseMainBelow || lossy ? (this.lowSince ?? at) : null;
     this.veryLowSince = rate < r.pauseVideoBelow ? (this.veryLowSince ?? at) : null;
     if (this.level !== "none" && this.veryLowSince !== null
         && at - this.veryLowSince >= r.pauseVideoSeconds * 1000) {
@@ -74,7 +78,7 @@ export class SendLevel {
       return this.level;
     }
     const resumeAt = this.level === "none" ? r.resumeSmallAbove : r.resumeMainAbove;
-    this.highSince = rate >= resumeAt ? (this.highSince ?? at) : null;
+    this.highSince = rate >= resumeAt && !lossy ? (this.highSince ?? at) : null;
     const held = this.highSince !== null && at - this.highSince >= r.resumeSeconds * 1000;
     const probe = at - this.since >= this.probeMs;
     if (held || probe) return this._raise(at);
@@ -144,7 +148,7 @@ export function lossBetween(prev, cur) {
  */
 export async function readStats({ publish = null, subscribe = null } = {}) {
   const sample = { counters: { lost: 0, received: 0 }, rttMs: 0, availableBitrate: null,
-    framesDecoded: 0, frames: {} };
+    framesDecoded: 0, frames: {}, sendLoss: 0 };
   const rtts = [];
   for (const pc of [publish, subscribe]) {
     if (!pc || pc.connectionState === "closed") continue;
@@ -161,6 +165,9 @@ export async function readStats({ publish = null, subscribe = null } = {}) {
         // what the node reports about our outgoing packets
         sample.counters.lost += Math.max(0, s.packetsLost || 0);
         if (typeof s.roundTripTime === "number") rtts.push(s.roundTripTime * 1000);
+        if (pc === publish && s.kind === "video" && typeof s.fractionLost === "number") {
+          sample.sendLoss = Math.max(sample.sendLoss, s.fractionLost);
+        }
       } else if (s.type === "outbound-rtp") {
         sample.counters.received += s.packetsSent || 0;
       } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
