@@ -47,6 +47,9 @@ INCOMING_JS = """async () => {
   const g = window.__room.ui.gallery;
   await count(g && g.peer ? g.peer.pc : null, 'gallery');
   out.tiles = document.querySelectorAll("#gallery .tile-media[data-live='1']").length;
+  out.shown = document.querySelectorAll("#gallery .tile").length;
+  out.bound = g ? g.applied.filter((x) => x !== 'none').length : 0;
+  out.failed = g ? g.failed : null;
   return out;
 }"""
 
@@ -106,7 +109,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="giaoban-gallery-bench-"))
     meeting_id = prepare(tmp)
-    app = create_app({"RATELIMIT_ENABLED": False, "SOCKETIO_QUEUE": None, "REDIS_URL": None})
+    app = create_app({"RATELIMIT_ENABLED": False, "SOCKETIO_QUEUE": None, "REDIS_URL": None,
+                      "SOCKET_ORIGINS": ["http://127.0.0.1:*"]})  # served on a random port
     from web.media_link.state import STATE
     from web.media_link.store import MemoryStore
 
@@ -141,7 +145,8 @@ def main() -> None:
         cpu = meter.read()
         seconds = (last["at"] - first["at"]) / 1000
         figures: dict[str, Any] = {
-            "tiles_requested": args.tiles, "tiles_live": last["tiles"],
+            "tiles_requested": args.tiles, "tiles_shown": last["shown"], "slots_bound": last["bound"],
+            "tiles_live": last["tiles"], "gallery_error": last["failed"],
             "publisher_camera": f"{args.width}x{args.height}", "gallery": not args.no_gallery,
             "window_s": round(seconds, 1),
             "chair_chromium_cpu": round(cpu, 3),

@@ -37,8 +37,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, inspect, make_url, text
 
+from core.settings import load_settings
 from media.recording.config import recordings_dir
-from web.config import load_settings
 
 logger = logging.getLogger(__name__)
 

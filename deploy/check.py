@@ -118,7 +118,7 @@ def check_database(env: Mapping[str, str]) -> Iterator[Finding]:
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine, text
 
-    from web.config import ROOT, load_settings
+    from core.settings import ROOT, load_settings
 
     url = load_settings(dict(env)).database_url
     engine = create_engine(url)

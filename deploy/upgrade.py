@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import create_engine, func, select
 
+from core.settings import load_settings
 from meetings.models import Meeting
 from meetings.models.meeting import MeetingStatus
-from web.config import load_settings
 
 logger = logging.getLogger(__name__)
 

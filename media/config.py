@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.settings import ROOT
 from media.netpolicy import IcePolicy
 
 logger = logging.getLogger(__name__)
 
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _instance_secret(env: Mapping[str, str]) -> str:

@@ -55,6 +55,14 @@ PEOPLE = [
     ("daibieu.stc", "Phạm Quốc Bảo", "Giám đốc Sở Tài chính", Role.DELEGATE, "so-tai-chinh"),
     ("daibieu.syt", "Võ Thị Mai", "Giám đốc Sở Y tế", Role.DELEGATE, "so-y-te"),
     ("quansat", "Đặng Hữu Phúc", "Thanh tra tỉnh", Role.OBSERVER, "tinh"),
+    ("chanhvp", "Ngô Văn Thành", "Chánh Văn phòng UBND tỉnh", Role.DELEGATE, "vp-ubnd"),
+]
+# the chairmen of the communes and wards (people, not accounts named after an office)
+CHAIRMEN = [
+    "Nguyễn Văn Hòa", "Trần Thị Lan", "Lê Quốc Khánh", "Phạm Minh Đức", "Hoàng Thị Thu",
+    "Vũ Đình Long", "Đỗ Văn Hùng", "Bùi Thị Ngọc", "Ngô Quang Vinh", "Dương Văn Tiến",
+    "Lý Thị Hạnh", "Đinh Công Sơn", "Trịnh Văn Phú", "Mai Thị Hoa", "Tạ Quang Huy",
+    "Hồ Văn Lợi", "Lương Thị Yến", "Phan Văn Toàn", "Cao Thị Nga", "Kiều Văn Bình",
 ]
 
 
@@ -87,25 +95,26 @@ def create_demo(session: Session, *, now: datetime | None = None) -> Meeting | N
         session.add(users[username])
     session.flush()
     hall = Endpoint(code="hoi-truong-tinh", name="Hội trường UBND tỉnh", unit_id=province.id,
-                    location="Tầng 3, trụ sở UBND tỉnh", capacity=120, is_hall=True,
+                    location="Hội trường tầng 3, trụ sở UBND tỉnh", capacity=120, is_hall=True,
                     operator_id=None)
     session.add(hall)
     commune_units: list[Unit] = []
     for n, (kind, name) in enumerate(COMMUNES, start=1):
-        label = ("Xã " if kind == "xa" else "Phường ") + name
-        unit = _unit(session, f"{kind}-{n:02d}", label, "commune" if kind == "xa" else "ward",
-                     province, "UBND")
+        # Decree 30, Appendix II: "xã An Bình", "phường Bắc Sơn" inside a name or sentence
+        place = ("xã " if kind == "xa" else "phường ") + name
+        unit = _unit(session, f"{kind}-{n:02d}", f"UBND {place}",
+                     "commune" if kind == "xa" else "ward", province, "UBND")
         commune_units.append(unit)
-        operator = User(username=f"kythuat.{n:02d}", full_name=f"Kỹ thuật {label}",
+        operator = User(username=f"kythuat.{n:02d}", full_name=f"Kỹ thuật {place}",
                         position="Cán bộ kỹ thuật điểm cầu", role=Role.OPERATOR.value,
                         unit_id=unit.id, password_hash=pw)
-        chairman = User(username=f"chutich.{n:02d}", full_name=f"Chủ tịch UBND {label}",
-                        position=f"Chủ tịch UBND {label.lower()}", role=Role.DELEGATE.value,
+        chairman = User(username=f"chutich.{n:02d}", full_name=CHAIRMEN[n - 1],
+                        position=f"Chủ tịch UBND {place}", role=Role.DELEGATE.value,
                         unit_id=unit.id, password_hash=pw)
         session.add_all([operator, chairman])
         session.flush()
-        session.add(Endpoint(code=f"dc-{kind}-{n:02d}", name=f"Điểm cầu {label}", unit_id=unit.id,
-                             location=f"Hội trường UBND {label.lower()}", capacity=30,
+        session.add(Endpoint(code=f"dc-{kind}-{n:02d}", name=f"Điểm cầu {place}", unit_id=unit.id,
+                             location=f"Hội trường UBND {place}", capacity=30,
                              operator_id=operator.id))
     session.flush()
     hall.operator_id = users["admin"].id
@@ -116,7 +125,7 @@ def create_demo(session: Session, *, now: datetime | None = None) -> Meeting | N
         title="Giao ban trực tuyến UBND tỉnh tháng 11 năm 2026", kind="giao_ban",
         status=MeetingStatus.SCHEDULED.value, host_unit_id=province.id,
         chair_id=users["chutri"].id, secretary_id=users["thuky"].id, hall_endpoint_id=hall.id,
-        location="Tầng 3, trụ sở UBND tỉnh", starts_at=start, ends_at=start + timedelta(hours=2),
+        location="Hội trường tầng 3, trụ sở UBND tỉnh", starts_at=start, ends_at=start + timedelta(hours=2),
         created_by_id=users["thuky"].id,
         description="Giao ban trực tuyến giữa UBND tỉnh với các sở, ngành và UBND các xã, phường.",
     )

@@ -14,16 +14,22 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pyhanko import stamp
 from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils import images, layout
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -31,6 +37,10 @@ from pyhanko_certvalidator import ValidationContext
 logger = logging.getLogger(__name__)
 
 FIELD_NAME = "ChuKySoCoQuan"
+DEMO_ROOT_KEY = "demo-root-key.pem"
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+STAMP_FONTS = (Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"),
+               Path("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf"))
 
 
 class SigningError(RuntimeError):
@@ -49,6 +59,7 @@ class SigningConfig:
     key_passphrase: bytes | None = None
     location: str | None = None  # "Hà Tĩnh"
     signer_name: str | None = None  # the agency, as shown by PDF readers
+    image: Path | None = None  # the agency's seal image (PNG) for a visible signature
 
 
 def load_signer(config: SigningConfig) -> signers.SimpleSigner:
@@ -70,9 +81,61 @@ def load_signer(config: SigningConfig) -> signers.SimpleSigner:
     return signer
 
 
+class _VietnamTimeSigner(signers.PdfSigner):
+    """pyHanko takes the signing time from the server's local zone; a document of a
+    Vietnamese agency states it in Asia/Ho_Chi_Minh (+07:00), in the signature dictionary
+    (/M) and in the visible appearance alike (Decree 30, Appendix I)."""
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):  # type: ignore[override]
+        session = super().init_signing_session(pdf_out, existing_fields_only)
+        session.system_time = dt.datetime.now(VN_TZ).replace(microsecond=0)
+        return session
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """A visible signature: its box on a page (PDF points, origin bottom left), the image
+    drawn in it (transparent PNG: a person's signature, an agency's seal) and, for an
+    agency, the lines of text shown over it (its name; the signing time is added)."""
+
+    page: int  # 0-based
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    image: Path
+    text: str = ""  # "" for a person's signature (Appendix I: no text shown)
+
+
+def iso_vn(moment: dt.datetime) -> str:
+    """'2026-11-30T08:15:02+07:00' (ISO 8601 in Vietnam's time zone)."""
+    return moment.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+
+
+def _stamp_style(look: Appearance) -> stamp.TextStampStyle:
+    background = images.PdfImage(str(look.image))
+    if not look.text:
+        return stamp.TextStampStyle(stamp_text=" ", background=background,
+                                    background_opacity=1.0, border_width=0)
+    font = GlyphAccumulatorFactory(str(stamp_font()), font_size=7)
+    return stamp.TextStampStyle(
+        stamp_text="%(agency)s\n%(vn_time)s", background=background, background_opacity=1.0,
+        border_width=0, text_box_style=TextBoxStyle(font=font, font_size=7),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MIN))
+
+
+def stamp_font() -> Path:
+    """A Unicode serif font for the agency's text (Liberation Serif, metric twin of Times
+    New Roman; Debian fonts-liberation2)."""
+    for candidate in STAMP_FONTS:
+        if candidate.is_file():
+            return candidate
+    raise SigningError("no font for the signature appearance (install fonts-liberation2)")
+
+
 def sign_pdf(source: Path, target: Path, config: SigningConfig, *,
-             reason: str = "Ban hành văn bản", field_name: str = FIELD_NAME) -> Path:
-    """Write ``target``: ``source`` plus a PAdES signature (incremental update)."""
+             reason: str = "Ban hành văn bản", field_name: str = FIELD_NAME,
+             appearance: Appearance | None = None) -> Path:
+    """Write ``target``: ``source`` plus a PAdES signature (incremental update, so earlier
+    signatures stay valid), visible when ``appearance`` is given."""
     signer = load_signer(config)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
@@ -85,41 +148,96 @@ def sign_pdf(source: Path, target: Path, config: SigningConfig, *,
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
     try:
+        if appearance is not None:
+            spec = fields.SigFieldSpec(field_name, on_page=appearance.page,
+                                       box=tuple(round(v, 2) for v in appearance.box))
+            pdf_signer = _VietnamTimeSigner(meta, signer=signer, new_field_spec=spec,
+                                            stamp_style=_stamp_style(appearance))
+        else:
+            pdf_signer = _VietnamTimeSigner(meta, signer=signer)
         with source.open("rb") as inf:
             writer = IncrementalPdfFileWriter(inf, strict=False)
             with tmp.open("wb") as out:
-                signers.sign_pdf(writer, meta, signer=signer, output=out)
+                pdf_signer.sign_pdf(writer, output=out, appearance_text_params={
+                    "agency": appearance.text if appearance else "",
+                    "vn_time": iso_vn(dt.datetime.now(VN_TZ))})
         tmp.replace(target)
+    except SigningError:
+        tmp.unlink(missing_ok=True)
+        raise
     except Exception as exc:
         tmp.unlink(missing_ok=True)
         logger.warning("signing %s failed: %s", source.name, exc)
         raise SigningError(f"could not sign the PDF: {exc}") from exc
-    logger.info("signed %s -> %s", source.name, target.name)
+    logger.info("signed %s -> %s (%s)", source.name, target.name, field_name)
     return target
 
 
 @dataclass(frozen=True)
-class SignatureReport:
-    signed: bool  # a signature is present
+class OneSignature:
+    field: str
     intact: bool  # the signed bytes hash to the signed digest
-    valid: bool  # the cryptographic signature checks out
+    valid: bool  # intact, and the cryptographic signature checks out
     trusted: bool  # the certificate chains to a given trust root
-    covers_whole_file: bool  # nothing was added after signing
+    covers_whole_file: bool  # nothing was added after it
+    changes_allowed: bool  # what was added after it is only more signatures
     signer: str | None = None
-    signed_at: dt.datetime | None = None
-    error: str | None = None
+    signed_at: dt.datetime | None = None  # as the signature states it (+07:00 for ours)
+    box: tuple[float, float, float, float] | None = None  # visible box, None if invisible
 
     @property
     def ok(self) -> bool:
-        return self.signed and self.intact and self.valid and self.trusted and \
-            self.covers_whole_file
+        return self.intact and self.valid and self.trusted and (
+            self.covers_whole_file or self.changes_allowed)
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """The verdict over every signature of a file. ``valid`` and ``ok`` are False as soon as
+    one byte of any signed range changed: a user is never shown "valid" for such a file."""
+
+    signed: bool  # at least one signature is present
+    intact: bool  # every signature's signed bytes are unchanged
+    valid: bool  # every signature intact and cryptographically valid
+    trusted: bool  # every certificate chains to a given trust root
+    covers_whole_file: bool  # the last signature covers the whole file
+    signer: str | None = None  # of the last signature
+    signed_at: dt.datetime | None = None
+    error: str | None = None
+    signatures: tuple[OneSignature, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return (self.signed and self.intact and self.valid and self.trusted
+                and self.covers_whole_file and all(s.ok for s in self.signatures))
+
+
+def _signed_at(sig) -> dt.datetime | None:
+    """The /M time of the signature dictionary, with the offset it was written with."""
+    raw = sig.sig_object.get("/M")
+    if raw is None:
+        return None
+    try:
+        from pyhanko.pdf_utils.misc import parse_pdf_date
+
+        return parse_pdf_date(str(raw))
+    except Exception:  # an unparsable date is shown as missing, not a crash
+        return None
+
+
+def _box(sig) -> tuple[float, float, float, float] | None:
+    try:
+        rect = [float(v) for v in sig.sig_field["/Rect"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if rect[2] - rect[0] <= 0 or rect[3] - rect[1] <= 0:
+        return None
+    return rect[0], rect[1], rect[2], rect[3]
 
 
 def validate_signed_pdf(path: Path, trust_roots: Sequence[Path]) -> SignatureReport:
-    """Validate the first embedded signature; never raises on a damaged file."""
+    """Validate every embedded signature; never raises on a damaged file."""
     roots = [load_cert_from_pemder(str(p)) for p in trust_roots]
-    context = ValidationContext(trust_roots=roots, allow_fetching=False,
-                                revocation_mode="soft-fail")
     try:
         with path.open("rb") as f:
             reader = PdfFileReader(f, strict=False)
@@ -127,16 +245,33 @@ def validate_signed_pdf(path: Path, trust_roots: Sequence[Path]) -> SignatureRep
             if not signatures:
                 return SignatureReport(False, False, False, False, False,
                                        error="không có chữ ký số")
-            status = validate_pdf_signature(signatures[0], context)
+            results = []
+            for sig in signatures:
+                context = ValidationContext(trust_roots=roots, allow_fetching=False,
+                                            revocation_mode="soft-fail")
+                status = validate_pdf_signature(sig, context)
+                level = status.modification_level
+                results.append(OneSignature(
+                    field=sig.field_name,
+                    intact=bool(status.intact),
+                    valid=bool(status.intact and status.valid),
+                    trusted=bool(status.trusted),
+                    covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+                    changes_allowed=bool(
+                        status.coverage in (SignatureCoverageLevel.ENTIRE_FILE,
+                                            SignatureCoverageLevel.ENTIRE_REVISION)
+                        and (level is None or level <= ModificationLevel.FORM_FILLING)),
+                    signer=status.signing_cert.subject.human_friendly,
+                    signed_at=_signed_at(sig) or status.signer_reported_dt,
+                    box=_box(sig)))
+            last = results[-1]
             return SignatureReport(
                 signed=True,
-                intact=bool(status.intact),
-                valid=bool(status.valid),
-                trusted=bool(status.trusted),
-                covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-                signer=status.signing_cert.subject.human_friendly,
-                signed_at=status.signer_reported_dt,
-            )
+                intact=all(r.intact for r in results),
+                valid=all(r.valid for r in results),
+                trusted=all(r.trusted for r in results),
+                covers_whole_file=last.covers_whole_file,
+                signer=last.signer, signed_at=last.signed_at, signatures=tuple(results))
     except Exception as exc:  # a damaged file is a failed validation, not a crash
         logger.info("signature validation of %s failed: %s", path.name, exc)
         return SignatureReport(True, False, False, False, False, error=str(exc))
@@ -154,9 +289,9 @@ class DemoCertificate:
     pkcs12: Path  # agency key + certificate + root, protected by the passphrase
     passphrase: bytes
 
-    def config(self, location: str | None = None) -> SigningConfig:
+    def config(self, location: str | None = None, image: Path | None = None) -> SigningConfig:
         return SigningConfig(pkcs12_path=self.pkcs12, pkcs12_passphrase=self.passphrase,
-                             location=location)
+                             location=location, image=image)
 
 
 def _name(common: str, org: str) -> x509.Name:
@@ -211,6 +346,11 @@ def make_demo_certificate(agency: str, folder: Path, *, passphrase: bytes = b"gi
     paths = DemoCertificate(folder / "demo-root-ca.pem", folder / "agency-cert.pem",
                             folder / "agency-key.pem", folder / "agency.p12", passphrase)
     paths.root_cert.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    root_key_path = folder / DEMO_ROOT_KEY  # demo only: issues the people's certificates
+    root_key_path.write_bytes(root_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    root_key_path.chmod(0o600)
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -230,6 +370,6 @@ def ensure_demo_certificate(agency: str, folder: Path, *,
     existing = DemoCertificate(folder / "demo-root-ca.pem", folder / "agency-cert.pem",
                                folder / "agency-key.pem", folder / "agency.p12", passphrase)
     if all(p.exists() for p in (existing.root_cert, existing.cert, existing.key,
-                                existing.pkcs12)):
+                                existing.pkcs12, folder / DEMO_ROOT_KEY)):
         return existing
     return make_demo_certificate(agency, folder, passphrase=passphrase)

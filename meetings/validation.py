@@ -15,6 +15,9 @@ from meetings.errors import ValidationFailed
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MISSING = object()
+# Integer columns (and ids) are 32-bit in PostgreSQL: a bigger number is a field error,
+# never a database error.
+INT_MAX = 2**31 - 1
 
 
 def parse_datetime(value: str) -> datetime:
@@ -80,16 +83,18 @@ class Fields:
             return default
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.errors[name] = "Phải là số nguyên."
             return default
         if isinstance(value, float) and value != number:
             self.errors[name] = "Phải là số nguyên."
             return default
-        if minimum is not None and number < minimum:
+        minimum = -INT_MAX - 1 if minimum is None else minimum
+        maximum = INT_MAX if maximum is None else min(maximum, INT_MAX)
+        if number < minimum:
             self.errors[name] = f"Phải từ {minimum} trở lên."
             return default
-        if maximum is not None and number > maximum:
+        if number > maximum:
             self.errors[name] = f"Không được lớn hơn {maximum}."
             return default
         return number
@@ -149,10 +154,14 @@ class Fields:
                 self.errors[name] = "Phải là danh sách mã số."
                 return []
             try:
-                out.append(int(item))
-            except (TypeError, ValueError):
+                number = int(item)
+            except (TypeError, ValueError, OverflowError):
                 self.errors[name] = "Phải là danh sách mã số."
                 return []
+            if not 1 <= number <= INT_MAX:
+                self.errors[name] = "Phải là danh sách mã số."
+                return []
+            out.append(number)
         return list(dict.fromkeys(out))
 
     def add_error(self, name: str, message: str) -> None:

@@ -17,7 +17,7 @@ def _url() -> str:
     url = config.attributes.get("database_url")
     if url:
         return str(url)
-    from web.config import load_settings
+    from core.settings import load_settings
 
     return load_settings().database_url
 

@@ -6,7 +6,9 @@ import logging
 
 from meetings.actions.documents import convert_version, stale_versions
 from meetings.documents.storage import DocumentStore
+from meetings.models.documents import DocumentVersion
 from tasks.celery_app import celery, session_scope, settings
+from tasks.push import emit
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,12 @@ def store() -> DocumentStore:
 def convert(version_id: int) -> str:
     """Idempotent: a version already converted is left as it is."""
     with session_scope() as session:
-        return convert_version(session, store(), version_id)
+        state = convert_version(session, store(), version_id)
+        version = session.get(DocumentVersion, version_id)
+        meeting_id = version.document.meeting_id if version is not None else None
+    if meeting_id is not None:  # the presenters' lists in the live room reload
+        emit("documents", {"meeting_id": meeting_id}, room=f"m:{meeting_id}", namespace="/room")
+    return state
 
 
 @celery.task(name="tasks.documents.requeue_stale")

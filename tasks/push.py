@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from web.config import load_settings, socketio_channel
+from core.settings import load_settings, socketio_channel
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,9 @@ import pytest
 
 _TMP = Path(tempfile.mkdtemp(prefix="giaoban-tests-"))
 os.environ.setdefault("GIAOBAN_INSTANCE", str(_TMP / "instance"))
+# Test servers listen on random ports while BASE_URL stays http://127.0.0.1:5000: their
+# browsers' Socket.IO origin is allowed by this pattern (web/security.py).
+os.environ.setdefault("GIAOBAN_SOCKET_ORIGINS", "http://127.0.0.1:*")
 TEST_DB_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite'}"
 REDIS_URL = os.environ.get("REDIS_URL") or None
 

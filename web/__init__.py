@@ -6,15 +6,17 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, send_from_directory, session
 from flask_login import current_user
 
-from web.config import ROOT, load_settings, socketio_channel
+from core.settings import ROOT, load_settings, socketio_channel
+from web import security
 from web.extensions import babel, csrf, db, limiter, login_manager, socketio
 
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("vi", "en")
+CSV_MAX_BYTES = 21 * 1024 * 1024  # the import reads at most 20 MB of CSV
 
 
 def select_locale() -> str:
@@ -35,6 +37,8 @@ def select_timezone() -> str:
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = load_settings()
+    json_max = int(settings.extra.get("GIAOBAN_MAX_JSON_KB", "1024")) * 1024
+    upload_max = settings.max_upload_mb * 1024 * 1024
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SETTINGS=settings,
@@ -44,7 +48,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SOCKETIO_QUEUE=settings.redis_url,
         STORAGE_DIR=str(settings.storage_dir),
         DATA_DIR=str(settings.data_dir),
-        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+        # Bodies: JSON and forms small (login included); uploads have their own limits.
+        JSON_MAX_BYTES=json_max,
+        MAX_CONTENT_LENGTH=json_max,
+        UPLOAD_MAX_BYTES=upload_max,
+        BODY_LIMITS={
+            "documents.upload_document": upload_max + 1024 * 1024,  # + the form's fields
+            "api.import_csv": CSV_MAX_BYTES,
+            "admin.import_csv": CSV_MAX_BYTES,
+        },
+        SOCKET_ORIGINS=[o.strip() for o in settings.extra.get("GIAOBAN_SOCKET_ORIGINS", "").split(",")
+                        if o.strip()],
         MEDIA_SECRET=settings.media_secret,
         BASE_URL=settings.base_url,
         SESSION_COOKIE_HTTPONLY=True,
@@ -61,6 +75,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "web" / "translations"),
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis (the counters' storage) down: count in this process's memory meanwhile and
+        # never answer 500 for it (fail-open to per-process limits; account locks, kept in
+        # the database, still hold). docs/operations.md.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1},
         LOGIN_RATE_LIMIT="10 per minute",
         LOGIN_RATE_LIMIT_PER_ADDRESS="200 per minute",
         REMINDER_LEAD_MINUTES=30,
@@ -74,6 +94,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     ice.init_app(app)  # ICE servers for browsers (TURN credentials)
     metrics.init_app(app)
 
+    security.init_app(app)  # before CSRFProtect (it reads forms) and before the routes
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -81,7 +102,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     _init_socketio(app)
 
-    from web import auth, documents, errors, filters, minutes, recording, vendor
+    from web import auth, documents, errors, filters, health, minutes, recording, vendor
     from web.api import bp as api_bp
     from web.pages import admin, meetings
     from web.room import pages as room_pages
@@ -90,12 +111,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     filters.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, api_bp, meetings.bp, admin.bp, vendor.bp, room_pages.bp, minutes.bp,
-                      recording.bp, documents.bp):
+                      recording.bp, documents.bp, health.bp):
         app.register_blueprint(blueprint)
 
     from web import cli
 
     cli.init_app(app)
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """Browsers ask for it on every page (the pages also link favicon.svg)."""
+        return send_from_directory(app.static_folder or "", "favicon.ico", mimetype="image/x-icon",
+                                   max_age=86400)
 
     @app.before_request
     def _lang() -> None:
@@ -108,7 +135,8 @@ def _init_socketio(app: Flask) -> None:
     queue = app.config.get("SOCKETIO_QUEUE")
     kwargs: dict[str, Any] = {
         "async_mode": "threading",
-        "cors_allowed_origins": app.config.get("SOCKETIO_CORS", []),
+        "cors_allowed_origins": security.socket_origin_check(app),
+        "json": security.SafeJSON,
         # The engine drops the whole connection over this size. Below it the handlers
         # answer: /signal refuses messages over 40 KiB (too_large), /room fields have
         # their own length limits.
@@ -131,6 +159,7 @@ def _init_socketio(app: Flask) -> None:
             },
         )
     socketio.init_app(app, **kwargs)
+    socketio.on_error_default(security.socket_error_ack)
     from web.media_link import init_media_link
 
     init_media_link(socketio)

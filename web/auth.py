@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -19,16 +21,15 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from meetings.actions import audit
+from meetings.actions import accounts
 from meetings.actions.meetings import get_visible_meeting
 from meetings.models import Meeting, User
-from meetings.passwords import hash_password, needs_rehash, verify_password
 from web.errors import error_response, wants_json
 from web.extensions import db, limiter, login_manager
 from web.serializers import user_dict
+from web.sessions import disconnect_user, track_socket
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,17 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def _load(user_id: str) -> Any:
-        try:
-            user = db.session.get(User, int(user_id))
-        except ValueError:
+    def _load(token: str) -> Any:
+        """The session's user, if the session is still valid: the account is active and
+        its session version is the one the session was opened with. Runs on every request
+        and on every Socket.IO event."""
+        parsed = accounts.parse_session_token(token)
+        if parsed is None:
             return None
-        if user is None or not user.active:
+        user = db.session.get(User, parsed[0])
+        if user is None or not user.active or user.session_version != parsed[1]:
             return None
+        track_socket(user.id)
         return FlaskUser(user)
 
     @login_manager.unauthorized_handler
@@ -72,7 +77,7 @@ class FlaskUser:
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return accounts.session_token(self.user)
 
 
 def domain_user() -> User:
@@ -86,13 +91,23 @@ def visible_meeting(meeting_id: int) -> tuple[User, Meeting]:
     return user, get_visible_meeting(db.session, user, meeting_id)
 
 
-def _check(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+def _lock_message(until: Any) -> str:
+    local = until.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    return _("Tài khoản tạm bị khóa do đăng nhập sai nhiều lần; thử lại sau %(time)s "
+             "hoặc liên hệ quản trị viên.", time=local.strftime("%H:%M %d/%m/%Y"))
+
+
+def safe_next(target: str) -> str | None:
+    """A ``next`` target only when it is a path of this site after the normalisation a
+    browser does (tabs and newlines dropped, backslashes read as slashes)."""
+    if not target or len(target) > 2000:
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
+    if any(ord(c) < 0x21 or c == "\\" or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def _rate() -> str:
@@ -119,26 +134,35 @@ def _login_key() -> str:
 @limiter.limit(_rate_per_address, methods=["POST"])
 def login() -> Any:
     error = ""
+    status = 200
     if request.method == "POST":
-        user = _check(request.form.get("username", "")[:64], request.form.get("password", "")[:200])
-        if user is not None:
-            login_user(FlaskUser(user))
-            audit.record(db.session, user, "auth.login")
-            db.session.commit()
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("meetings.dashboard")
-            return redirect(target)
-        error = _("Tên đăng nhập hoặc mật khẩu không đúng.")
-        audit.record(db.session, None, "auth.failed", username=request.form.get("username", "")[:64])
+        result = accounts.sign_in(db.session, request.form.get("username", "")[:200],
+                                  request.form.get("password", "")[:200])
         db.session.commit()
-    return render_template("login.html", error=error), (401 if error else 200)
+        if result.user is not None:
+            login_user(FlaskUser(result.user))
+            return redirect(safe_next(request.args.get("next", ""))
+                            or url_for("meetings.dashboard"))
+        if result.locked_until is not None:
+            error, status = _lock_message(result.locked_until), 403
+        else:
+            error, status = _("Tên đăng nhập hoặc mật khẩu không đúng."), 401
+    return render_template("login.html", error=error), status
+
+
+def end_own_sessions() -> None:
+    """Logout: every session of this user ends (other browsers and devices too)."""
+    user = domain_user()
+    accounts.end_sessions(db.session, user)
+    db.session.commit()
+    logout_user()
+    disconnect_user(user.id)
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    logout_user()
+    end_own_sessions()
     return redirect(url_for("auth.login"))
 
 
@@ -162,21 +186,20 @@ def api_login() -> Any:
         fields["password"] = "Trường này là bắt buộc."
     if fields:
         return error_response(400, "invalid", "Dữ liệu không hợp lệ.", fields)
-    user = _check(str(username)[:64], str(password)[:200])
-    if user is None:
-        audit.record(db.session, None, "auth.failed", username=str(username)[:64])
-        db.session.commit()
-        return error_response(401, "bad_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.")
-    login_user(FlaskUser(user))
-    audit.record(db.session, user, "auth.login")
+    result = accounts.sign_in(db.session, str(username)[:200], str(password)[:200])
     db.session.commit()
-    return jsonify({"user": user_dict(user), "csrf_token": generate_csrf()})
+    if result.locked_until is not None:
+        return error_response(403, "account_locked", _lock_message(result.locked_until))
+    if result.user is None:
+        return error_response(401, "bad_credentials", "Tên đăng nhập hoặc mật khẩu không đúng.")
+    login_user(FlaskUser(result.user))
+    return jsonify({"user": user_dict(result.user), "csrf_token": generate_csrf()})
 
 
 @bp.post("/api/v1/auth/logout")
 @login_required
 def api_logout() -> Response:
-    logout_user()
+    end_own_sessions()
     return jsonify({"ok": True})
 
 

@@ -7,7 +7,7 @@ import logging
 import click
 from flask import Flask, current_app
 
-from web.config import ROOT
+from core.settings import ROOT
 
 logger = logging.getLogger(__name__)
 

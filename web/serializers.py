@@ -16,6 +16,7 @@ def user_dict(user: User) -> dict[str, Any]:
         "id": user.id, "username": user.username, "full_name": user.full_name,
         "position": user.position, "email": user.email, "role": user.role,
         "unit_id": user.unit_id, "active": user.active, "locale": user.locale,
+        "locked_until": user.locked_until.isoformat() if user.locked_until else None,
     }
 
 

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import ROOT
+
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_SEGMENT_SECONDS = 10.0
 DEFAULT_MIN_FREE_MB = 2048
 DEFAULT_RETENTION_DAYS = 365
@@ -18,7 +19,7 @@ DEFAULT_RETENTION_DAYS = 365
 
 def recordings_dir(environ: Mapping[str, str] | None = None) -> Path:
     """GIAOBAN_RECORDINGS_DIR, else <GIAOBAN_DATA_DIR>/recordings, else
-    <GIAOBAN_INSTANCE>/data/recordings (the same defaults as web/config.py)."""
+    <GIAOBAN_INSTANCE>/data/recordings (the same defaults as core/settings.py)."""
     env = os.environ if environ is None else environ
     if env.get("GIAOBAN_RECORDINGS_DIR"):
         return Path(env["GIAOBAN_RECORDINGS_DIR"]).resolve()

@@ -132,6 +132,43 @@ def visible_documents(session: Session, user: User, meeting: Meeting) -> list[Do
     return [d for d in docs if can_read(session, user, d)]
 
 
+# -- presenting in the live room ------------------------------------------------------------
+PRESENT_REFUSALS = {
+    "converting": "Tài liệu đang được chuyển sang PDF; hãy chờ trong giây lát rồi trình chiếu.",
+    "failed": "Không chuyển được tài liệu sang PDF nên không trình chiếu được.",
+    "not_published": "Tài liệu chưa được phát hành cho mọi người dự họp; hãy phát hành trước khi trình chiếu.",
+    "restricted": "Tài liệu mật chỉ người được chỉ định được đọc; không trình chiếu cho mọi người.",
+}
+
+
+def presentable_version(session: Session, document: Document) -> tuple[DocumentVersion | None, str]:
+    """The version everyone in the room can read when this document is put on their screens
+    (the newest converted one), or None and why not (a key of PRESENT_REFUSALS).
+
+    A page shown to the room must open for every participant: a version still converting
+    answers 404 to them all, and a document not given to every invitee answers 404 to those
+    it was not given to (both left viewers at "?" pages)."""
+    if document.restricted:
+        return None, "restricted"
+    ready = [v for v in document.versions if v.ready]
+    if not ready:
+        latest = document.latest
+        failed = latest is not None and latest.state == ConversionState.FAILED.value
+        return None, "failed" if failed else "converting"
+    everyone = session.scalar(select(Publication.id).where(Publication.document_id == document.id,
+                                                            Publication.user_id.is_(None)).limit(1))
+    if everyone is None:
+        return None, "not_published"
+    return ready[-1], ""
+
+
+def check_presentable(session: Session, document: Document) -> DocumentVersion:
+    version, why = presentable_version(session, document)
+    if version is None:
+        raise Conflict(PRESENT_REFUSALS[why])
+    return version
+
+
 # -- upload -------------------------------------------------------------------------------
 @dataclass
 class UploadInput:

@@ -1,8 +1,9 @@
 """The secretary's workspace and the minutes workflow.
 
 Notes per agenda item (optimistic concurrency: a save names the version it edits; an older
-version is a conflict, never a silent overwrite), assigned tasks and their follow-up, and
-the Biên bản / Thông báo documents: generate (every version kept) -> submit -> approve or
+version is a conflict, never a silent overwrite), assigned tasks and their follow-up
+(``meetings.actions.minutes_tasks``, re-exported here), and the Biên bản / Thông báo
+documents: generate (every version kept) -> submit -> approve or
 return -> issue (number from a per-agency, per-year counter, PDF, digital signature,
 distribution). Rights: only the meeting's secretary edits and generates, only its chair
 approves, an issued document never changes.
@@ -16,7 +17,6 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +25,44 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meetings.actions import audit
+from meetings.actions.minutes_common import ISSUED_LOCKED as ISSUED_LOCKED
+from meetings.actions.minutes_common import ONLY_CHAIR as ONLY_CHAIR
+from meetings.actions.minutes_common import ONLY_SECRETARY as ONLY_SECRETARY
+from meetings.actions.minutes_common import issued_kinds as issued_kinds
+from meetings.actions.minutes_common import require_chair, require_secretary
+from meetings.actions.minutes_tasks import TaskInput as TaskInput
+from meetings.actions.minutes_tasks import add_task as add_task
+from meetings.actions.minutes_tasks import is_overdue as is_overdue
+from meetings.actions.minutes_tasks import local_today as local_today
+from meetings.actions.minutes_tasks import parse_task as parse_task
+from meetings.actions.minutes_tasks import remind_overdue_tasks as remind_overdue_tasks
+from meetings.actions.minutes_tasks import set_task_status as set_task_status
+from meetings.actions.minutes_tasks import unit_tasks as unit_tasks
+from meetings.actions.minutes_tasks import update_task as update_task
 from meetings.actions.notifications import notify, notify_invitees
+from meetings.actions.signatory import SignatoryInput
+from meetings.actions.signatory import resolve as resolve_signatory
+from meetings.actions.signing_profiles import signature_plan
 from meetings.db import utcnow
-from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from meetings.errors import Conflict, NotFound, ValidationFailed
 from meetings.minutes import serialize
 from meetings.minutes.builder import agency_for, build_minutes_data
 from meetings.minutes.files import Progress, write_files
 from meetings.minutes.numbering import format_number
 from meetings.minutes.richtext import sanitize
-from meetings.minutes.vnformat import LOCAL_TZ
-from meetings.models import TRANSITIONS, AgendaItem, Meeting, MeetingStatus, Unit, User
+from meetings.minutes.thong_bao import signatory
+from meetings.models import TRANSITIONS, AgendaItem, Meeting, MeetingStatus, User
 from meetings.models.minutes import (
     GENERAL_KEY,
-    AssignedTask,
     DocKind,
     DocStatus,
     DocumentCounter,
     MinuteNote,
     MinutesDocument,
-    TaskStatus,
     item_key,
 )
 from meetings.permissions import (
     can_view_meeting,
-    is_admin,
     is_meeting_chair,
     is_meeting_secretary,
     is_organiser,
@@ -60,24 +74,7 @@ from meetings.validation import Fields
 logger = logging.getLogger(__name__)
 
 MAX_HTML = 200_000
-ONLY_SECRETARY = "Chỉ thư ký của cuộc họp được thực hiện thao tác này."
-ONLY_CHAIR = "Chỉ chủ tọa của cuộc họp được phê duyệt."
-ISSUED_LOCKED = "Văn bản đã ban hành, không thể thay đổi."
-
-
-def _secretary(actor: User, meeting: Meeting) -> None:
-    require(actor.active and is_meeting_secretary(actor, meeting), ONLY_SECRETARY)
-
-
-def _chair(actor: User, meeting: Meeting) -> None:
-    require(actor.active and is_meeting_chair(actor, meeting), ONLY_CHAIR)
-
-
-def issued_kinds(session: Session, meeting: Meeting) -> set[str]:
-    return set(session.scalars(select(MinutesDocument.kind).where(
-        MinutesDocument.meeting_id == meeting.id,
-        MinutesDocument.status == DocStatus.ISSUED.value)))
-
+_secretary, _chair = require_secretary, require_chair
 
 # ------------------------------------------------------------------------------------------
 # notes
@@ -190,168 +187,6 @@ def save_note(session: Session, actor: User, meeting: Meeting, agenda_item_id: i
 
 
 # ------------------------------------------------------------------------------------------
-# assigned tasks
-
-
-@dataclass(frozen=True)
-class TaskInput:
-    unit_id: int
-    content: str
-    deadline: date | None = None
-    agenda_item_id: int | None = None
-    coordinating: str = ""
-
-
-def parse_task(data: Mapping[str, Any]) -> TaskInput:
-    f = Fields(data)
-    unit_id = f.integer("unit_id", required=True, minimum=1)
-    content = f.text("content", required=True, max_len=5000)
-    deadline = None
-    raw = f.text("deadline", max_len=10)
-    if raw:
-        try:
-            day, month, year = (int(x) for x in raw.split("/")) if "/" in raw else (
-                int(raw[8:10]), int(raw[5:7]), int(raw[0:4]))
-            deadline = date(year, month, day)
-        except ValueError:
-            f.add_error("deadline", "Ngày không hợp lệ (dd/mm/yyyy).")
-    item = f.integer("agenda_item_id", minimum=1)
-    coordinating = f.text("coordinating", max_len=300)
-    f.done()
-    return TaskInput(unit_id or 0, content, deadline, item, coordinating)
-
-
-def _check_task(session: Session, meeting: Meeting, data: TaskInput) -> None:
-    errors = {}
-    if session.get(Unit, data.unit_id) is None:
-        errors["unit_id"] = "Đơn vị không tồn tại."
-    if not data.content.strip():
-        errors["content"] = "Nhập nội dung nhiệm vụ."
-    if data.agenda_item_id is not None:
-        item = session.get(AgendaItem, data.agenda_item_id)
-        if item is None or item.meeting_id != meeting.id:
-            errors["agenda_item_id"] = "Không thuộc cuộc họp này."
-    if errors:
-        raise ValidationFailed("Dữ liệu không hợp lệ.", errors)
-
-
-def _tasks_editable(session: Session, meeting: Meeting) -> None:
-    if DocKind.THONG_BAO.value in issued_kinds(session, meeting):
-        raise Conflict("Thông báo kết luận đã ban hành: không sửa nhiệm vụ được nữa.")
-
-
-def add_task(session: Session, actor: User, meeting: Meeting, data: TaskInput) -> AssignedTask:
-    _secretary(actor, meeting)
-    _tasks_editable(session, meeting)
-    _check_task(session, meeting, data)
-    position = int(session.scalar(select(func.count()).select_from(AssignedTask).where(
-        AssignedTask.meeting_id == meeting.id)) or 0) + 1
-    task = AssignedTask(meeting_id=meeting.id, agenda_item_id=data.agenda_item_id,
-                        unit_id=data.unit_id, content=data.content.strip(),
-                        deadline=data.deadline, coordinating=data.coordinating.strip(),
-                        position=position, created_by_id=actor.id)
-    session.add(task)
-    session.flush()
-    audit.record(session, actor, "minutes.task.add", object_type="task", object_id=task.id,
-                 meeting_id=meeting.id, unit_id=data.unit_id)
-    return task
-
-
-def update_task(session: Session, actor: User, task: AssignedTask,
-                data: TaskInput) -> AssignedTask:
-    meeting = task.meeting
-    _secretary(actor, meeting)
-    _tasks_editable(session, meeting)
-    _check_task(session, meeting, data)
-    task.unit_id, task.content, task.deadline = data.unit_id, data.content.strip(), data.deadline
-    task.agenda_item_id, task.coordinating = data.agenda_item_id, data.coordinating.strip()
-    session.flush()
-    audit.record(session, actor, "minutes.task.update", object_type="task", object_id=task.id,
-                 meeting_id=meeting.id)
-    return task
-
-
-def set_task_status(session: Session, actor: User, task: AssignedTask, status: str,
-                    report: str = "") -> AssignedTask:
-    """The responsible unit reports progress; the secretary may too (or cancel)."""
-    try:
-        target = TaskStatus(status)
-    except ValueError:
-        raise ValidationFailed("Trạng thái không hợp lệ.", {"status": "Không hợp lệ."}) from None
-    organiser = is_meeting_secretary(actor, task.meeting) or is_admin(actor)
-    in_unit = actor.unit_id is not None and actor.unit_id == task.unit_id
-    require(actor.active and (organiser or in_unit),
-            "Chỉ đơn vị được giao hoặc thư ký cuộc họp được cập nhật nhiệm vụ.")
-    if target == TaskStatus.CANCELLED and not organiser:
-        raise Forbidden("Chỉ thư ký cuộc họp được hủy nhiệm vụ.")
-    task.status = target.value
-    task.completed_at = utcnow() if target == TaskStatus.DONE else None
-    if report:
-        task.report = report[:5000]
-    session.flush()
-    audit.record(session, actor, "minutes.task.status", object_type="task", object_id=task.id,
-                 meeting_id=task.meeting_id, status=target.value)
-    return task
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
-
-
-def is_overdue(task: AssignedTask, today: date) -> bool:
-    return (task.deadline is not None and task.deadline < today
-            and task.status in (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value))
-
-
-def unit_tasks(session: Session, actor: User, unit_id: int | None = None, *,
-               today: date | None = None) -> list[tuple[AssignedTask, bool]]:
-    """Tasks of a unit's dashboard with their overdue flag (nearest deadline first)."""
-    unit_id = unit_id if unit_id is not None else actor.unit_id
-    require(actor.active and unit_id is not None and (actor.unit_id == unit_id
-                                                      or is_admin(actor)))
-    today = today or local_today()
-    tasks = session.scalars(select(AssignedTask).where(
-        AssignedTask.unit_id == unit_id, AssignedTask.status != TaskStatus.CANCELLED.value)
-        .order_by(AssignedTask.deadline.is_(None), AssignedTask.deadline, AssignedTask.id))
-    return [(t, is_overdue(t, today)) for t in tasks]
-
-
-def remind_overdue_tasks(session: Session, *, today: date | None = None) -> list[int]:
-    """Notify the responsible unit (and the meeting's secretary) of each overdue task, once
-    a day; the claim is a conditional UPDATE so two beat runs never remind twice."""
-    today = today or local_today()
-    due = session.scalars(select(AssignedTask.id).where(
-        AssignedTask.deadline < today,
-        AssignedTask.status.in_([TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value]),
-        (AssignedTask.last_reminded_on.is_(None)) | (AssignedTask.last_reminded_on < today),
-    )).all()
-    reminded = []
-    for task_id in due:
-        claimed = session.execute(
-            update(AssignedTask)
-            .where(AssignedTask.id == task_id,
-                   (AssignedTask.last_reminded_on.is_(None))
-                   | (AssignedTask.last_reminded_on < today))
-            .values(last_reminded_on=today).execution_options(synchronize_session=False))
-        if not claimed.rowcount:
-            continue
-        task = session.get(AssignedTask, task_id)
-        assert task is not None
-        users = set(session.scalars(select(User.id).where(User.unit_id == task.unit_id,
-                                                          User.active.is_(True))))
-        if task.meeting.secretary_id:
-            users.add(task.meeting.secretary_id)
-        deadline = task.deadline.strftime("%d/%m/%Y") if task.deadline else ""
-        notify(session, users, "task_overdue",
-               f"Nhiệm vụ quá hạn ({deadline}): {task.content[:200]}",
-               f"/tasks/{task.id}", task.meeting_id)
-        reminded.append(task_id)
-    if reminded:
-        logger.info("reminded overdue tasks %s", reminded)
-    return reminded
-
-
-# ------------------------------------------------------------------------------------------
 # minute documents: generate -> submit -> approve / return -> issue
 
 
@@ -383,8 +218,11 @@ GENERATABLE = {MeetingStatus.LIVE.value, MeetingStatus.ENDED.value,
 def generate_document(session: Session, actor: User, meeting: Meeting, kind: str,
                       storage_dir: Path, *, pdf: bool = True,
                       recipients: Sequence[str] | None = None,
+                      signer: SignatoryInput | None = None,
                       progress: Progress | None = None) -> MinutesDocument:
-    """A new draft version built from the meeting's record (earlier versions are kept)."""
+    """A new draft version built from the meeting's record (earlier versions are kept).
+    ``signer``: who signs a Thông báo and with what authority (default: as in the previous
+    version, else the chair directly)."""
     k = _kind(kind)
     _secretary(actor, meeting)
     if meeting.status not in GENERATABLE:
@@ -400,12 +238,23 @@ def generate_document(session: Session, actor: User, meeting: Meeting, kind: str
                                {"meeting": str(exc)}) from exc
     version = int(session.scalar(select(func.max(MinutesDocument.version)).where(
         MinutesDocument.meeting_id == meeting.id, MinutesDocument.kind == k.value)) or 0) + 1
+    previous = session.scalar(select(MinutesDocument).where(
+        MinutesDocument.meeting_id == meeting.id, MinutesDocument.kind == k.value,
+        MinutesDocument.version == version - 1))
+    signer_id, chosen = resolve_signatory(session, meeting, k.value, signer, previous)
+    if chosen is not None:
+        data = dataclasses.replace(data, notice=dataclasses.replace(data.notice,
+                                                                    signatory=chosen))
     files = write_files(k.value, data, _folder(storage_dir, meeting), f"{k.value}-v{version}",
                         pdf=pdf, progress=progress)
     doc = MinutesDocument(meeting_id=meeting.id, kind=k.value, version=version,
                           status=DocStatus.DRAFT.value, data_json=serialize.dumps(data),
                           docx_path=_relative(storage_dir, files.docx),
-                          pdf_path=_relative(storage_dir, files.pdf), created_by_id=actor.id)
+                          pdf_path=_relative(storage_dir, files.pdf), created_by_id=actor.id,
+                          signer_id=signer_id,
+                          signer_authority=chosen.authority if chosen else "",
+                          signer_principal=chosen.principal if chosen else "",
+                          signer_title=chosen.title if chosen else "")
     session.add(doc)
     session.flush()
     audit.record(session, actor, "minutes.generate", object_type="minutes_document",
@@ -483,8 +332,18 @@ def approve_document(session: Session, actor: User, doc: MinutesDocument) -> Min
                f"Chủ tọa đã duyệt {_label(doc)}: {doc.meeting.title}",
                f"/meetings/{doc.meeting_id}/minutes/{doc.id}", doc.meeting_id)
     audit.record(session, actor, "minutes.approve", object_type="minutes_document",
-                 object_id=doc.id, meeting_id=doc.meeting_id)
+                 object_id=doc.id, meeting_id=doc.meeting_id,
+                 signatory=list(signature_lines(doc)))
     return doc
+
+
+def signature_lines(doc: MinutesDocument) -> tuple[str, ...]:
+    """The signature block(s) as they will print: what the chair checks at approval."""
+    data = serialize.loads(doc.data_json)
+    if doc.kind == DocKind.BIEN_BAN.value:
+        return ("THƯ KÝ", data.secretary.name, "CHỦ TỌA", data.chair.name)
+    who = signatory(data, data.notice)
+    return (*who.lines, who.name)
 
 
 def return_document(session: Session, actor: User, doc: MinutesDocument,
@@ -532,7 +391,11 @@ def allocate_number(session: Session, unit_id: int, year: int) -> int:
 def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_dir: Path, *,
                    signing: SigningConfig | None = None, pdf: bool = True,
                    progress: Progress | None = None) -> MinutesDocument:
-    """Number, final DOCX and PDF from the approved snapshot, signature, distribution."""
+    """Number, final DOCX and PDF from the approved snapshot, signatures, distribution.
+
+    With ``signing`` (the agency's fallback certificate; None: signing is switched off)
+    every signer must have a certificate and an image: that is checked first, so a
+    refusal numbers nothing and leaves no file."""
     meeting = doc.meeting
     require(actor.active and (is_meeting_secretary(actor, meeting)
                               or is_meeting_chair(actor, meeting)), ONLY_SECRETARY)
@@ -545,9 +408,13 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
         unit, _agency = agency_for(meeting)
     except ValueError as exc:
         raise ValidationFailed("Cuộc họp chưa có cơ quan ban hành.", {"meeting": str(exc)}) from exc
+    data = serialize.loads(doc.data_json)
+    plan = None
+    if pdf and signing is not None:
+        plan = signature_plan(session, doc, data, unit, agency_fallback=signing,
+                              location=signing.location)
     issued_on = local_today()
     number = allocate_number(session, unit.id, issued_on.year)
-    data = serialize.loads(doc.data_json)
     if doc.kind == DocKind.BIEN_BAN.value:
         data = dataclasses.replace(data, number=number, year=issued_on.year)
     else:
@@ -555,7 +422,8 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
             data.notice, number=number, year=issued_on.year, issued_on=issued_on))
     stem = f"{doc.kind}-{number:02d}-{issued_on.year}"
     files = write_files(doc.kind, data, _folder(storage_dir, meeting), stem, pdf=pdf,
-                        signing=signing if pdf else None, progress=progress)
+                        signers=(list(plan.people), plan.agency) if plan else None,
+                        progress=progress)
     doc.status = DocStatus.ISSUED.value
     doc.issuing_unit_id, doc.year, doc.number = unit.id, issued_on.year, number
     doc.number_text = format_number(number, doc.kind, data.agency.abbreviation)
@@ -573,7 +441,8 @@ def issue_document(session: Session, actor: User, doc: MinutesDocument, storage_
                     f"/meetings/{meeting.id}/minutes/{doc.id}")
     audit.record(session, actor, "minutes.issue", object_type="minutes_document",
                  object_id=doc.id, meeting_id=meeting.id, number=doc.number_text,
-                 signed=bool(files.signed_pdf))
+                 signed=bool(files.signed_pdf),
+                 signatures=[slot.field for slot in plan.people] + ["CoQuan"] if plan else [])
     return doc
 
 

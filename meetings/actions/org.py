@@ -291,11 +291,16 @@ def update_user(session: Session, actor: User, user: User, data: UserInput) -> U
     if user.id == actor.id and (data.role != Role.ADMIN.value or not data.active):
         raise ValidationFailed("Không thể tự bỏ quyền quản trị của chính mình.",
                                {"role": "Không thể tự bỏ quyền quản trị."})
+    # a new password or a deactivation ends every session of that user
+    ends_sessions = bool(data.password) or (user.active and not data.active)
     user.username, user.full_name, user.position = data.username, data.full_name, data.position
     user.email, user.role, user.unit_id, user.active = data.email, data.role, data.unit_id, data.active
     if data.password:
         user.password_hash = hash_password(data.password)
-    audit.record(session, actor, "user.update", object_type="user", object_id=user.id, role=user.role)
+    if ends_sessions:
+        user.session_version = (user.session_version or 0) + 1
+    audit.record(session, actor, "user.update", object_type="user", object_id=user.id, role=user.role,
+                 sessions_ended=ends_sessions)
     return user
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meetings.actions.room_state import bump, event, require_live, require_runner, state_of
+from meetings.actions.roster import default_speaker
 from meetings.db import utcnow
 from meetings.errors import NotFound, ValidationFailed
 from meetings.models import Meeting, User
@@ -83,6 +84,9 @@ def give_floor(session: Session, actor: User, meeting: Meeting, user_id: int) ->
     turn = FloorTurn(meeting_id=meeting.id, user_id=user_id, endpoint_id=presence.endpoint_id,
                      agenda_item_id=state.current_item_id, granted_by_id=actor.id, started_at=now,
                      limit_seconds=item.speaking_limit_seconds if item else None)
+    if presence.endpoint_id is not None:  # the endpoint's leader present speaks by default
+        leader = default_speaker(session, meeting, presence.endpoint_id)
+        turn.speaker_id = leader.id if leader is not None else None
     session.add(turn)
     session.flush()
     state.floor_turn_id = turn.id

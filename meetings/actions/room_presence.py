@@ -13,6 +13,7 @@ from meetings.db import utcnow
 from meetings.errors import Forbidden, NotFound, ValidationFailed
 from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
 from meetings.models.live import Presence
+from meetings.permissions import is_co_chair
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,11 @@ def join(session: Session, user: User, meeting: Meeting, sid: str, *, endpoint_i
             raise NotFound("Không tìm thấy điểm cầu.")
         invited = session.scalar(select(MeetingEndpoint.id).where(
             MeetingEndpoint.meeting_id == meeting.id, MeetingEndpoint.endpoint_id == endpoint_id))
-        if endpoint.operator_id != user.id or invited is None:
+        # the hall is an endpoint too: the chair, co-chairs and secretary may join as it
+        hall_organiser = endpoint_id == meeting.hall_endpoint_id and (
+            user.id in (meeting.chair_id, meeting.secretary_id)
+            or is_co_chair(session, user, meeting))
+        if (endpoint.operator_id != user.id and not hall_organiser) or invited is None:
             raise Forbidden("Bạn không vận hành điểm cầu này trong cuộc họp này.")
     presence = Presence(meeting_id=meeting.id, user_id=user.id, endpoint_id=endpoint_id, sid=sid,
                         audio_only=audio_only)

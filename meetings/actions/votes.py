@@ -21,6 +21,8 @@ from meetings.actions import audit
 from meetings.actions.notifications import invitee_ids
 from meetings.db import utcnow
 from meetings.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from meetings.minutes.data import VoteOptionResult, VoteRecord
+from meetings.minutes.phrases import vote_passed, vote_result_text
 from meetings.models import (
     AgendaItem,
     Endpoint,
@@ -30,10 +32,13 @@ from meetings.models import (
     Role,
     User,
 )
+from meetings.models.live import Presence
 from meetings.models.minutes import (
     DEFAULT_VOTE_OPTIONS,
     Ballot,
     Vote,
+    VoteBase,
+    VoteRule,
     VoteStatus,
     VoteTally,
 )
@@ -52,6 +57,8 @@ class VoteInput:
     secret: bool = False
     per_endpoint: bool = False
     agenda_item_id: int | None = None
+    base: str = VoteBase.PRESENT.value  # percentages over members present, or all members
+    rule: str = VoteRule.MAJORITY.value  # more than half, or at least two thirds
 
 
 def parse_vote(data: Mapping[str, Any]) -> VoteInput:
@@ -68,8 +75,14 @@ def parse_vote(data: Mapping[str, Any]) -> VoteInput:
     secret = f.boolean("secret")
     per_endpoint = f.boolean("per_endpoint")
     item = f.integer("agenda_item_id", minimum=1)
+    base = f.text("base", max_len=10, default=VoteBase.PRESENT.value) or VoteBase.PRESENT.value
+    rule = f.text("rule", max_len=12, default=VoteRule.MAJORITY.value) or VoteRule.MAJORITY.value
+    if base not in {b.value for b in VoteBase}:
+        f.add_error("base", "Cơ sở tính tỷ lệ: present (đại biểu có mặt) hoặc all (tổng số).")
+    if rule not in {r.value for r in VoteRule}:
+        f.add_error("rule", "Điều kiện thông qua: majority (quá nửa) hoặc two_thirds (2/3).")
     f.done()
-    return VoteInput(question, options, secret, per_endpoint, item)
+    return VoteInput(question, options, secret, per_endpoint, item, base, rule)
 
 
 def _check_options(options: Sequence[str]) -> None:
@@ -93,6 +106,24 @@ def eligible_count(session: Session, meeting: Meeting, per_endpoint: bool) -> in
         User.id.in_(ids), User.role != Role.OPERATOR.value)) or 0)
 
 
+def present_count(session: Session, meeting: Meeting, per_endpoint: bool) -> int:
+    """Members present now: invited endpoints in the room, or invited people (not device
+    accounts) in the room."""
+    open_presences = select(Presence).where(Presence.meeting_id == meeting.id,
+                                            Presence.left_at.is_(None))
+    if per_endpoint:
+        invited = set(session.scalars(select(MeetingEndpoint.endpoint_id).where(
+            MeetingEndpoint.meeting_id == meeting.id)))
+        return len({p.endpoint_id for p in session.scalars(open_presences)
+                    if p.endpoint_id in invited})
+    ids = invitee_ids(session, meeting)
+    here = {p.user_id for p in session.scalars(open_presences) if p.user_id in ids}
+    if not here:
+        return 0
+    return int(session.scalar(select(func.count()).select_from(User).where(
+        User.id.in_(here), User.role != Role.OPERATOR.value)) or 0)
+
+
 def open_vote(session: Session, actor: User, meeting: Meeting, data: VoteInput) -> Vote:
     require(actor.active and is_meeting_chair(actor, meeting),
             "Chỉ chủ tọa cuộc họp được mở biểu quyết.")
@@ -108,17 +139,27 @@ def open_vote(session: Session, actor: User, meeting: Meeting, data: VoteInput) 
         if item is None or item.meeting_id != meeting.id:
             raise ValidationFailed("Mục chương trình không thuộc cuộc họp này.",
                                    {"agenda_item_id": "Không thuộc cuộc họp này."})
+    if data.base not in {b.value for b in VoteBase} or data.rule not in {r.value for r in VoteRule}:
+        raise ValidationFailed("Cơ sở tính tỷ lệ hoặc điều kiện thông qua không hợp lệ.",
+                               {"base": "present | all", "rule": "majority | two_thirds"})
+    eligible = eligible_count(session, meeting, data.per_endpoint)
+    base_count = (eligible if data.base == VoteBase.ALL.value
+                  else present_count(session, meeting, data.per_endpoint))
+    if base_count <= 0:
+        raise ValidationFailed("Chưa có đại biểu nào có mặt để biểu quyết.",
+                               {"base": "Không có ai có mặt."})
     vote = Vote(meeting_id=meeting.id, agenda_item_id=data.agenda_item_id, question=question,
                 options=[o.strip() for o in data.options], secret=data.secret,
                 per_endpoint=data.per_endpoint, status=VoteStatus.OPEN.value,
-                eligible=eligible_count(session, meeting, data.per_endpoint),
+                eligible=eligible, base=data.base, rule=data.rule, base_count=base_count,
                 opened_by_id=actor.id, opened_at=utcnow())
     vote.tallies = [VoteTally(option_index=i, count=0) for i in range(len(vote.options))]
     session.add(vote)
     session.flush()
     audit.record(session, actor, "vote.open", object_type="vote", object_id=vote.id,
                  meeting_id=meeting.id, question=question, secret=data.secret,
-                 per_endpoint=data.per_endpoint)
+                 per_endpoint=data.per_endpoint, base=data.base, rule=data.rule,
+                 base_count=base_count)
     return vote
 
 
@@ -222,11 +263,29 @@ class VoteResult:
     options: tuple[tuple[str, int], ...]
     voters: tuple[tuple[str, ...], ...]  # per option, named votes only
     cast: int
+    base: str = VoteBase.PRESENT.value
+    rule: str = VoteRule.MAJORITY.value
+    base_count: int | None = None
+
+    def record(self) -> VoteRecord:
+        return VoteRecord(self.question, tuple(
+            VoteOptionResult(label, n, v) for (label, n), v in zip(self.options, self.voters,
+                                                                   strict=True)),
+            secret=self.secret, per_endpoint=self.per_endpoint, eligible=self.eligible,
+            base=self.base, rule=self.rule, base_count=self.base_count)
+
+    @property
+    def passed(self) -> bool:
+        return vote_passed(self.record())
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.vote_id, "question": self.question, "status": self.status,
                 "secret": self.secret, "per_endpoint": self.per_endpoint,
-                "eligible": self.eligible, "cast": self.cast,
+                "eligible": self.eligible, "cast": self.cast, "base": self.base,
+                "rule": self.rule, "base_count": self.base_count,
+                "passed": self.passed if self.status == VoteStatus.CLOSED.value else None,
+                "outcome": (vote_result_text(self.record())
+                            if self.status == VoteStatus.CLOSED.value else ""),
                 "options": [{"label": label, "count": n, "voters": list(v)}
                             for (label, n), v in zip(self.options, self.voters, strict=True)]}
 
@@ -245,7 +304,8 @@ def result(session: Session, vote: Vote) -> VoteResult:
                 voters[index].append(endpoint_name or name)
     return VoteResult(vote.id, vote.question, vote.status, vote.secret, vote.per_endpoint,
                       vote.eligible, tuple(zip(vote.options, numbers, strict=True)),
-                      tuple(tuple(v) for v in voters), sum(numbers))
+                      tuple(tuple(v) for v in voters), sum(numbers), vote.base, vote.rule,
+                      vote.base_count)
 
 
 def meeting_votes(session: Session, meeting: Meeting) -> list[Vote]:

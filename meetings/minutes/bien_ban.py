@@ -13,17 +13,16 @@ from docx.document import Document
 from docx.shared import Pt
 
 from . import docx_base as base
-from .data import AgendaItemRecord, MinutesData, VoteRecord
+from .data import AgendaItemRecord, EndpointAttendance, MinutesData, VoteRecord
 from .numbering import number_line
 from .phrases import (
     endpoint_line,
-    floor_turn_line,
     letter,
+    merged_turns,
     person_phrase,
-    span_phrase,
+    speech_line,
     task_line,
     thousands,
-    vote_mode,
     vote_result_text,
 )
 from .richtext import to_blocks
@@ -32,6 +31,13 @@ from .vnformat import date_phrase, local, moment_phrase, upper_first
 logger = logging.getLogger(__name__)
 
 KIND = "BB"
+SECRETARY_LINES = ("THƯ KÝ",)  # form 1.9: THƯ KÝ left, CHỦ TỌA right, names below
+CHAIR_LINES = ("CHỦ TỌA",)
+
+
+def head_count(entry: EndpointAttendance) -> int:
+    """People at an endpoint: the count it reported, never fewer than the people named."""
+    return max(entry.head_count or 0, len(entry.people))
 
 
 def closing_sentence(data: MinutesData) -> str:
@@ -39,6 +45,16 @@ def closing_sentence(data: MinutesData) -> str:
     end = local(data.ended_at)
     return (f"{data.event_noun} kết thúc vào {end.hour:02d} giờ {end.minute:02d} phút, "
             f"{date_phrase(data.ended_at)}./.")
+
+
+def _counts(data: MinutesData) -> dict[str, int]:
+    """The head counts every sentence of the document uses (so they agree everywhere)."""
+    hall = sum(head_count(e) for e in data.rooms if e.is_main)
+    remote_entries = [e for e in data.rooms if not e.is_main]
+    remote = sum(head_count(e) for e in remote_entries)
+    alone = sum(len(e.people) for e in data.endpoints if e.personal)
+    return {"hall": hall, "remote": remote, "remote_endpoints": len(remote_entries),
+            "alone": alone, "total": hall + remote + alone}
 
 
 def _place(doc: Document, data: MinutesData) -> None:
@@ -50,85 +66,108 @@ def _place(doc: Document, data: MinutesData) -> None:
         doc,
         "Địa điểm:",
         f"{data.hall} (điểm cầu chính), kết nối trực tuyến với "
-        f"{thousands(len(remote))} điểm cầu:",
+        f"{thousands(len(remote))} điểm cầu: " + "; ".join(e.endpoint for e in remote) + ".",
     )
-    base.add_text(doc, "; ".join(e.endpoint for e in remote) + ".", base.BODY)
+
+
+def _list(doc: Document, lines: list[str]) -> None:
+    """'- …;' lines, the last one ending with a full stop."""
+    for index, line in enumerate(lines):
+        end = "." if index == len(lines) - 1 else ";"
+        base.add_text(doc, f"- {upper_first(line.rstrip(';.'))}{end}", base.BODY)
 
 
 def _attendance(doc: Document, data: MinutesData) -> None:
     main = [e for e in data.rooms if e.is_main]
     remote = [e for e in data.rooms if not e.is_main]
     personal = [e for e in data.endpoints if e.personal]
-    in_rooms = sum(e.head_count or 0 for e in data.rooms)
-    summary = f"{thousands(in_rooms)} người tại {thousands(len(data.rooms))} điểm cầu"
-    if personal:
-        alone = sum(e.head_count or len(e.people) for e in personal)
-        summary += f" và {thousands(alone)} người tham dự trực tuyến cá nhân"
+    n = _counts(data)
+    unreported = sum(1 for e in data.rooms if e.head_count is None and not e.people)
+    summary = f"tổng số {thousands(n['total'])} người"
+    if unreported:
+        summary += f" ({thousands(unreported)} điểm cầu chưa báo cáo số người)"
+    parts = []
+    if main:
+        parts.append(f"{thousands(n['hall'])} người tại điểm cầu chính")
+    if remote:
+        parts.append(f"{thousands(n['remote'])} người tại {thousands(len(remote))} điểm cầu "
+                     f"trực tuyến")
+    if personal and n["alone"]:
+        parts.append(f"{thousands(n['alone'])} đại biểu tham dự trực tuyến cá nhân")
+    if parts:
+        summary += ", gồm " + (", ".join(parts[:-1]) + " và " + parts[-1] if len(parts) > 1
+                               else parts[0])
     if data.absent_units:
         summary += f"; {thousands(len(data.absent_units))} đơn vị vắng mặt"
     base.add_labelled(doc, "Thành phần tham dự:", summary + ".")
     index = 0
     for entry in main:
-        count = "" if entry.head_count is None else f"{thousands(entry.head_count)} người, "
         base.add_text(doc, f"{letter(index)}) Tại điểm cầu chính ({entry.endpoint}): "
-                           f"{count}gồm:", base.BODY)
-        for person in entry.people:
-            base.add_text(doc, f"- {upper_first(person_phrase(person, with_unit=True))};",
-                          base.BODY)
+                           f"{thousands(head_count(entry))} người"
+                           + (", gồm:" if entry.people else "."), base.BODY)
+        _list(doc, [person_phrase(p, with_unit=True) for p in entry.people])
         index += 1
     if remote:
         base.add_text(doc, f"{letter(index)}) Tại {thousands(len(remote))} điểm cầu trực "
-                           f"tuyến: {thousands(sum(e.head_count or 0 for e in remote))} người:",
-                      base.BODY)
-        for entry in remote:
-            base.add_text(doc, endpoint_line(entry), base.BODY)
+                           f"tuyến: {thousands(n['remote'])} người, gồm:", base.BODY)
+        _list(doc, [endpoint_line(entry) for entry in remote])
         index += 1
     for entry in personal:
-        names = "; ".join(person_phrase(p) for p in entry.people)
-        base.add_text(doc, f"{letter(index)}) {entry.endpoint}: {names}.", base.BODY)
+        if not entry.people:
+            continue
+        base.add_text(doc, f"{letter(index)}) {entry.endpoint} ({thousands(len(entry.people))} "
+                           f"người): " + "; ".join(person_phrase(p, with_unit=True)
+                                                  for p in entry.people) + ".", base.BODY)
         index += 1
     if data.absent_units:
-        parts = [f"{a.unit} ({a.reason})" if a.reason else f"{a.unit} (không có lý do)"
-                 for a in data.absent_units]
+        parts = [f"{a.unit} ({a.reason})" if a.reason else a.unit for a in data.absent_units]
         base.add_text(doc, f"{letter(index)}) Vắng mặt: " + "; ".join(parts) + ".", base.BODY)
     else:
         base.add_text(doc, f"{letter(index)}) Vắng mặt: không.", base.BODY)
 
 
 def _vote_paragraphs(doc: Document, vote: VoteRecord) -> None:
-    p = base.add_text(doc, f"- {vote.question.strip().rstrip('.?:')} ({vote_mode(vote)}): ",
-                      base.BODY)
-    p.add_run(vote_result_text(vote) + ".")
+    base.add_text(doc, "- " + vote_result_text(vote, with_basis=True), base.BODY)
     if not vote.secret:
         for option in vote.options:
             if option.voters:
-                base.add_text(doc, f"+ {option.label}: {', '.join(option.voters)}.", base.BODY)
+                base.add_text(doc, f"+ {upper_first(option.label)}: "
+                                   f"{', '.join(option.voters)}.", base.BODY)
 
 
-def _item(doc: Document, ordinal: int, item: AgendaItemRecord, data: MinutesData) -> None:
-    heading = base.add_text(doc, f"{ordinal}. {item.title.strip()}", base.BODY, bold=True)
-    heading.paragraph_format.keep_with_next = True
+def _conclusions(doc: Document, item: AgendaItemRecord, data: MinutesData) -> None:
+    base.add_blocks(doc, to_blocks(item.conclusions_html))
+    if item.tasks:
+        base.add_text(doc, "Giao nhiệm vụ:", base.BODY, italic=True)
+        for task in item.tasks:
+            base.add_text(doc, task_line(task), base.BODY)
+
+
+def _item(doc: Document, ordinal: int | None, item: AgendaItemRecord,
+          data: MinutesData) -> None:
+    if ordinal is not None:
+        heading = base.add_text(doc, f"{ordinal}. {item.title.strip()}", base.BODY, bold=True)
+        heading.paragraph_format.keep_with_next = True
     sub = 0
 
     def label(text: str, rest: str = "") -> None:
         nonlocal sub
         p = base.new_paragraph(doc, base.BODY)
-        p.add_run(f"{letter(sub)}) {text}").italic = True
+        p.add_run(f"{letter(sub)}) {text}" if ordinal is not None else text).italic = True
         if rest:
             p.add_run(" " + rest)
         p.paragraph_format.keep_with_next = not rest
         sub += 1
 
-    if item.presenter is not None:
-        span = span_phrase(item.started_at, item.ended_at, data.started_at)
-        label("Trình bày:", upper_first(person_phrase(item.presenter, with_unit=True))
-              + (f" ({span})" if span else "") + ".")
+    if item.presenter is not None and not item.is_conclusion:
+        label("Trình bày:", person_phrase(item.presenter, with_unit=True) + ".")
     if item.documents:
         label("Tài liệu trình bày:", "; ".join(d.strip() for d in item.documents) + ".")
-    if item.floor_turns:
-        label(f"Ý kiến phát biểu ({thousands(len(item.floor_turns))} lượt):")
-        for turn in item.floor_turns:
-            base.new_paragraph(doc, base.BODY, floor_turn_line(turn, data.started_at))
+    speeches = merged_turns(item.floor_turns)
+    if speeches:
+        label("Ý kiến phát biểu:")
+        for turn in speeches:
+            base.add_text(doc, speech_line(turn), base.BODY)
     blocks = to_blocks(item.notes_html)
     if blocks:
         label("Nội dung thảo luận:")
@@ -137,14 +176,12 @@ def _item(doc: Document, ordinal: int, item: AgendaItemRecord, data: MinutesData
         label("Biểu quyết:")
         for vote in item.votes:
             _vote_paragraphs(doc, vote)
-    conclusions = to_blocks(item.conclusions_html)
-    if conclusions or item.tasks:
-        label("Kết luận của chủ tọa:")
-        base.add_blocks(doc, conclusions)
-        if item.tasks:
-            base.add_text(doc, "Giao nhiệm vụ:", base.BODY, italic=True)
-            for task in item.tasks:
-                base.add_text(doc, task_line(task), base.BODY)
+    if to_blocks(item.conclusions_html) or item.tasks:
+        if item.is_conclusion:
+            label(f"{upper_first(person_phrase(data.chair))} kết luận:")
+        else:
+            label("Kết luận của chủ tọa:")
+        _conclusions(doc, item, data)
 
 
 def render_bien_ban(data: MinutesData) -> Document:
@@ -163,28 +200,30 @@ def render_bien_ban(data: MinutesData) -> Document:
     base.add_labelled(doc, "Thời gian bắt đầu:", moment_phrase(data.started_at) + ".")
     _place(doc, data)
     _attendance(doc, data)
-    base.add_labelled(doc, "Chủ trì:", upper_first(person_phrase(data.chair)) + ".")
-    base.add_labelled(doc, "Thư ký:", upper_first(person_phrase(data.secretary)) + ".")
+    base.add_labelled(doc, "Chủ trì:", person_phrase(data.chair) + ".")
+    base.add_labelled(doc, "Thư ký:", person_phrase(data.secretary) + ".")
     content = base.add_labelled(doc, "Nội dung:", "")
     content.paragraph_format.keep_with_next = True
     if not data.agenda:
         base.add_text(doc, "(Không có nội dung ghi nhận.)", base.BODY, italic=True)
-    for ordinal, item in enumerate(data.agenda, start=1):
-        _item(doc, ordinal, item, data)
+    ordinal = 0
+    for item in data.agenda:
+        if item.title.strip():
+            ordinal += 1
+            _item(doc, ordinal, item, data)
+        else:  # the closing section when the agenda has no item for the conclusions
+            _item(doc, None, item, data)
 
     closing = base.add_text(doc, closing_sentence(data), base.BODY)
     closing.paragraph_format.keep_with_next = True
     closing.paragraph_format.space_before = Pt(6)
 
-    chair_titles = ("CHỦ TỌA",) + ((data.chair.position.upper(),) if data.chair.position else ())
-    base.add_signature_pair(
+    base.add_signature_pair_with_recipients(
         doc,
-        base.SignatureSpec(("THƯ KÝ",), data.secretary.name),
-        base.SignatureSpec(chair_titles, data.chair.name),
+        base.SignatureSpec(SECRETARY_LINES, data.secretary.name),
+        base.SignatureSpec(CHAIR_LINES, data.chair.name),
+        data.recipients, data.archive,
     )
-    spacer = base.add_text(doc, "", base.RECIP)
-    spacer.paragraph_format.space_after = Pt(6)
-    base.add_recipients(doc, data.recipients, data.archive)
     logger.debug("rendered BB for %s: %d paragraphs", data.meeting_title,
                  len(doc.paragraphs))
     return doc

@@ -8,6 +8,7 @@ closed votes, and the secretary's notes, conclusions and assigned tasks.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from meetings.models import AgendaItem, Endpoint, Meeting, Unit, User
 from meetings.models.documents import Document
-from meetings.models.live import AgendaMove, FloorTurn, Presence, RollCall, RollCallAnswer
+from meetings.models.live import (
+    AgendaMove,
+    CoChair,
+    FloorTurn,
+    Presence,
+    RollCall,
+    RollCallAnswer,
+)
 from meetings.models.minutes import (
     GENERAL_KEY,
     AssignedTask,
@@ -29,10 +37,13 @@ from meetings.models.minutes import (
     item_key,
 )
 from meetings.models.org import Role
+from meetings.models.roster import RosterEntry
 
 from . import data as d
+from . import vncase
 from .attendance import AttendanceReportData, AttendanceRow
 from .attendance import Presence as PresenceSpan
+from .richtext import to_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +80,8 @@ def place_name(unit: Unit) -> str:
 def _person(user: User | None) -> d.Person:
     if user is None:
         return d.Person("")
-    return d.Person(user.full_name, user.position or None,
-                    user.unit.name if user.unit is not None else None)
+    return d.Person(user.full_name, vncase.position(user.position) if user.position else None,
+                    vncase.admin_unit(user.unit.name) if user.unit is not None else None)
 
 
 def agency_for(meeting: Meeting) -> tuple[Unit, d.Agency]:
@@ -103,50 +114,84 @@ def _head_counts(session: Session, meeting: Meeting) -> dict[int, int]:
     return counts
 
 
+def _roster_person(entry: RosterEntry) -> d.Person:
+    unit = entry.endpoint.unit.name if entry.endpoint is not None else None
+    return d.Person(entry.name, vncase.position(entry.position) if entry.position else None,
+                    vncase.admin_unit(unit) if unit else None)
+
+
+def organiser_ids(session: Session, meeting: Meeting) -> set[int]:
+    """The chair, co-chairs and secretary: they sit in the hall."""
+    ids = {i for i in (meeting.chair_id, meeting.secretary_id) if i is not None}
+    ids |= set(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id)))
+    return ids
+
+
 def _attendance(session: Session, meeting: Meeting
                 ) -> tuple[list[d.EndpointAttendance], list[d.AbsentUnit]]:
+    """Each person once, by where they sat: the roster of each endpoint (present entries),
+    people who joined at an endpoint themselves, the chair, co-chairs and secretary in the
+    hall, and only then the people who joined alone from a browser."""
     presences = session.scalars(select(Presence).where(Presence.meeting_id == meeting.id)
-                                .order_by(Presence.joined_at)).all()
+                                .order_by(Presence.joined_at, Presence.id)).all()
     present_endpoints = {p.endpoint_id for p in presences if p.endpoint_id is not None}
-    present_units = {p.user.unit_id for p in presences if p.user is not None}
     counts = _head_counts(session, meeting)
     invited = [me.endpoint for me in meeting.invited_endpoints]
     hall_id = meeting.hall_endpoint_id
+    organisers = organiser_ids(session, meeting)
     people_at: dict[int, list[d.Person]] = defaultdict(list)
-    seen: set[tuple[int, int]] = set()
-    for p in presences:
-        if p.endpoint_id is None or p.user is None or p.user.role == Role.OPERATOR.value:
+    listed: set[int] = set()  # user ids already placed
+    roster = session.scalars(select(RosterEntry).where(
+        RosterEntry.meeting_id == meeting.id, RosterEntry.present.is_(True))
+        .order_by(RosterEntry.ordinal, RosterEntry.id)).all()
+    if hall_id is not None:  # the organisers first, in the hall
+        for uid in (meeting.chair_id, *sorted(organisers - {meeting.chair_id,
+                                                            meeting.secretary_id}),
+                    meeting.secretary_id):
+            user = session.get(User, uid) if uid is not None else None
+            if user is not None and uid not in listed:
+                listed.add(uid)
+                people_at[hall_id].append(_person(user))
+    for entry in roster:
+        if entry.user_id is not None and entry.user_id in listed:
             continue
-        if p.endpoint is not None and p.endpoint.operator_id == p.user_id:
+        if entry.user_id is not None:
+            listed.add(entry.user_id)
+        people_at[entry.endpoint_id].append(_roster_person(entry))
+        present_endpoints.add(entry.endpoint_id)
+    for p in presences:
+        if p.endpoint_id is None or p.user is None or p.user_id in listed:
+            continue
+        if p.user.role == Role.OPERATOR.value or (p.endpoint is not None
+                                                 and p.endpoint.operator_id == p.user_id):
             continue  # the room's device account, not a participant
-        if (p.endpoint_id, p.user_id) not in seen:
-            seen.add((p.endpoint_id, p.user_id))
-            people_at[p.endpoint_id].append(_person(p.user))
+        listed.add(p.user_id)
+        people_at[p.endpoint_id].append(_person(p.user))
     entries: list[d.EndpointAttendance] = []
     ordered = sorted(invited, key=lambda e: (e.id != hall_id, e.name))
     for endpoint in ordered:
         is_main = endpoint.id == hall_id
         if not is_main and endpoint.id not in present_endpoints:
             continue
-        people = people_at.get(endpoint.id, [])
-        if is_main and meeting.chair is not None:
-            people = [_person(meeting.chair),
-                      *[p for p in people if p.name != meeting.chair.full_name]]
-        entries.append(d.EndpointAttendance(endpoint.name, endpoint.unit.name,
-                                            counts.get(endpoint.id), tuple(people), is_main))
-    personal = [p for p in presences if p.endpoint_id is None and p.user is not None]
-    if personal:
-        names: dict[int, d.Person] = {}
-        for p in personal:
+        entries.append(d.EndpointAttendance(
+            vncase.endpoint_name(endpoint.name), vncase.admin_unit(endpoint.unit.name),
+            counts.get(endpoint.id), tuple(people_at.get(endpoint.id, [])), is_main))
+    names: dict[int, d.Person] = {}
+    for p in presences:
+        if p.endpoint_id is None and p.user is not None and p.user_id not in listed:
             names.setdefault(p.user_id, _person(p.user))
+    if names:
         entries.append(d.EndpointAttendance("Đại biểu tham dự trực tuyến cá nhân", "",
                                             len(names), tuple(names.values()),
                                             personal=True))
-    absent: list[d.AbsentUnit] = []
-    attended_units = {e.unit_id for e in invited if e.id in present_endpoints} | present_units
-    for mu in meeting.invited_units:
-        if mu.unit_id not in attended_units:
-            absent.append(d.AbsentUnit(mu.unit.name))
+    attended_units = {e.unit_id for e in invited if e.id in present_endpoints}
+    attended_units |= {p.user.unit_id for p in presences if p.user is not None}
+    attended_units |= {e.endpoint.unit_id for e in roster}
+    attended_units |= set(session.scalars(
+        select(User.unit_id).join(FloorTurn, FloorTurn.user_id == User.id)
+        .where(FloorTurn.meeting_id == meeting.id)))
+    absent = [d.AbsentUnit(vncase.admin_unit(mu.unit.name)) for mu in meeting.invited_units
+              if mu.unit_id not in attended_units]
     return entries, absent
 
 
@@ -171,6 +216,11 @@ def _taken_order(session: Session, meeting: Meeting
     return out
 
 
+def _has_record(record: d.AgendaItemRecord) -> bool:
+    return bool(record.floor_turns or record.votes or record.tasks or record.documents
+                or to_blocks(record.notes_html) or to_blocks(record.conclusions_html))
+
+
 def _votes(session: Session, meeting: Meeting) -> dict[int | None, list[d.VoteRecord]]:
     from meetings.actions.votes import result  # domain helper, no cycle at import time
 
@@ -185,7 +235,8 @@ def _votes(session: Session, meeting: Meeting) -> dict[int | None, list[d.VoteRe
             tuple(d.VoteOptionResult(label, n, tuple(v))
                   for (label, n), v in zip(r.options, r.voters, strict=True)),
             secret=vote.secret, per_endpoint=vote.per_endpoint, eligible=vote.eligible,
-            closed_at=vote.closed_at))
+            closed_at=vote.closed_at, base=vote.base, rule=vote.rule,
+            base_count=vote.base_count))
     return out
 
 
@@ -211,7 +262,10 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
         tasks[task.agenda_item_id].append(task)
     votes = _votes(session, meeting)
 
+    leaders = _leaders(session, meeting)
     agenda: list[d.AgendaItemRecord] = []
+    general = notes.get(GENERAL_KEY)
+    closing = conclusion_item(meeting)
     for item, started, ended in _taken_order(session, meeting):
         note = notes.get(item_key(item.id))
         presenter = None
@@ -221,27 +275,46 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
             presenter = d.Person("", None, item.presenter_unit.name)
         agenda.append(d.AgendaItemRecord(
             title=item.title, presenter=presenter, started_at=started, ended_at=ended,
-            floor_turns=tuple(_turn(t) for t in turns.get(item.id, [])),
+            floor_turns=tuple(_turn(t, leaders) for t in turns.get(item.id, [])),
             notes_html=note.notes_html if note else "",
             documents=tuple(documents.get(item.id, [])),
             votes=tuple(votes.get(item.id, [])),
             conclusions_html=note.conclusions_html if note else "",
-            tasks=tuple(_task(t) for t in tasks.get(item.id, []))))
-    general = notes.get(GENERAL_KEY)
-    loose_tasks = tasks.get(None, [])
-    loose_votes = votes.get(None, [])
-    if (general and general.conclusions_html) or loose_tasks or loose_votes:
-        agenda.append(d.AgendaItemRecord(
-            title="Kết luận chung", votes=tuple(loose_votes),
-            conclusions_html=general.conclusions_html if general else "",
-            tasks=tuple(_task(t) for t in loose_tasks)))
+            tasks=tuple(_task(t) for t in tasks.get(item.id, [])),
+            is_conclusion=closing is not None and item.id == closing.id))
+    # the chair's general conclusions (and tasks or votes under no item) belong to the
+    # agenda's own item for the conclusions, or to a closing section: never a new item
+    loose_html = general.conclusions_html if general else ""
+    loose_tasks = tuple(_task(t) for t in tasks.get(None, []))
+    loose_votes = tuple(votes.get(None, []))
+    order = [item for item, _s, _e in _taken_order(session, meeting)]
+    taken = {item.id for item, started, _e in _taken_order(session, meeting) if started}
+    if to_blocks(loose_html) or loose_tasks or loose_votes:
+        index = next((i for i, rec in enumerate(agenda) if rec.is_conclusion), None)
+        if index is None:
+            agenda.append(d.AgendaItemRecord(title="", votes=loose_votes,
+                                             conclusions_html=loose_html, tasks=loose_tasks,
+                                             is_conclusion=True))
+            order.append(None)
+        else:
+            rec = agenda[index]
+            agenda[index] = dataclasses.replace(
+                rec, conclusions_html=rec.conclusions_html + loose_html,
+                votes=rec.votes + loose_votes, tasks=rec.tasks + loose_tasks)
+    # the minutes follow the course of the meeting: an item never taken up and with nothing
+    # recorded is left out; the chair's concluding item closes them
+    if taken:
+        agenda = [rec for item, rec in zip(order, agenda, strict=True)
+                  if item is None or item.id in taken or _has_record(rec)]
+    agenda.sort(key=lambda rec: rec.is_conclusion)
     chosen = tuple(recipients or (general.recipients if general and general.recipients
                                   else DEFAULT_RECIPIENTS))
     secretary_unit = meeting.secretary.unit if meeting.secretary is not None else None
     archive = "VT" + (f", {secretary_unit.abbreviation}"
                       if secretary_unit is not None and secretary_unit.abbreviation
                       and secretary_unit.id != unit.id else "")
-    hall = meeting.location or (meeting.hall.name if meeting.hall is not None else "")
+    hall = vncase.place(meeting.location) if meeting.location else (
+        vncase.place(meeting.hall.name) if meeting.hall is not None else "")
     return d.MinutesData(
         agency=agency, year=(meeting.started_at or meeting.starts_at).year,
         place_name=place_name(unit), meeting_title=meeting.title,
@@ -255,12 +328,43 @@ def build_minutes_data(session: Session, meeting: Meeting, *,
     )
 
 
-def _turn(turn: FloorTurn) -> d.FloorTurn:
+def conclusion_item(meeting: Meeting) -> AgendaItem | None:
+    """The agenda's item for the chair's concluding remarks ("Kết luận của Chủ tịch …",
+    "Phát biểu kết luận"): the last item whose title speaks of a conclusion."""
+    for item in reversed(meeting.agenda):
+        if "kết luận" in item.title.lower():
+            return item
+    return None
+
+
+def _leaders(session: Session, meeting: Meeting) -> dict[int, RosterEntry]:
+    """Per endpoint, the unit's leader present (the default speaker for the endpoint)."""
+    out: dict[int, RosterEntry] = {}
+    for entry in session.scalars(select(RosterEntry).where(
+            RosterEntry.meeting_id == meeting.id, RosterEntry.present.is_(True))
+            .order_by(RosterEntry.is_leader.desc(), RosterEntry.ordinal, RosterEntry.id)):
+        out.setdefault(entry.endpoint_id, entry)
+    return out
+
+
+def _turn(turn: FloorTurn, leaders: dict[int, RosterEntry]) -> d.FloorTurn:
+    """The person who spoke: the roster entry picked for the turn; for a turn given to an
+    endpoint's device account without a pick, the endpoint's leader present."""
+    entry = turn.speaker
     user = turn.user
+    if entry is None and turn.endpoint is not None and user is not None and (
+            user.role == Role.OPERATOR.value or turn.endpoint.operator_id == user.id):
+        entry = leaders.get(turn.endpoint.id)
+    if entry is not None:
+        person = _roster_person(entry)
+        return d.FloorTurn(person.name, turn.started_at, turn.ended_at, unit=person.unit,
+                           position=person.position, gist=turn.gist or "")
     unit = turn.endpoint.unit.name if turn.endpoint is not None else (
         user.unit.name if user is not None and user.unit is not None else None)
     return d.FloorTurn(user.full_name if user else "", turn.started_at, turn.ended_at,
-                       unit=unit, position=(user.position or None) if user else None)
+                       unit=vncase.admin_unit(unit) if unit else None,
+                       position=vncase.position(user.position) if user and user.position
+                       else None, gist=turn.gist or "")
 
 
 def _task(task: AssignedTask) -> d.AssignedTaskRecord:

@@ -57,6 +57,7 @@ class FloorTurn:
     end: datetime | None = None
     unit: str | None = None
     position: str | None = None
+    gist: str = ""  # what they said, as the secretary wrote it under the turn
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,9 @@ class VoteRecord:
     per_endpoint: bool = False  # one ballot per endpoint instead of per person
     eligible: int | None = None  # how many could vote
     closed_at: datetime | None = None
+    base: str = "present"  # "present": members present when it opened; "all": all members
+    rule: str = "majority"  # "majority": more than half; "two_thirds": at least two thirds
+    base_count: int | None = None  # the base counted when it opened (None: eligible)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,31 @@ class AgendaItemRecord:
     votes: tuple[VoteRecord, ...] = ()
     conclusions_html: str = ""
     tasks: tuple[AssignedTaskRecord, ...] = ()
+    is_conclusion: bool = False  # the agenda's item for the chair's concluding remarks
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Who signs and with what authority (Decree 30, Appendix I, section II.8).
+
+    ``authority``: "" (signs directly), "TM.", "KT.", "TL.", "TUQ." or "Q.";
+    ``principal``: on whose behalf ("ỦY BAN NHÂN DÂN" for TM., "CHỦ TỊCH" for KT./TL./TUQ.);
+    ``title``: the signer's own bare title ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "CHÁNH VĂN PHÒNG").
+    """
+
+    name: str
+    title: str
+    authority: str = ""
+    principal: str = ""
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        auth = self.authority.strip()
+        if not auth:
+            return (self.title.upper(),)
+        if auth == "Q.":
+            return (f"Q. {self.title.upper()}",)
+        return (f"{auth} {self.principal.upper()}", self.title.upper())
 
 
 @dataclass(frozen=True)
@@ -110,6 +139,7 @@ class NoticeInfo:
     assessment_html: str = ""  # overall assessment ("đánh giá chung")
     recipients: tuple[str, ...] = ()  # None/empty: same as the minutes
     archive: str | None = None
+    signatory: Signatory | None = None  # chosen by the secretary; None: the chair directly
 
 
 @dataclass(frozen=True)

@@ -568,6 +568,29 @@ def add_signature_pair(doc: Document, left: SignatureSpec, right: SignatureSpec)
     _fill_signature(b, right, rows)
 
 
+def add_signature_pair_with_recipients(doc: Document, left: SignatureSpec,
+                                       right: SignatureSpec, recipients: Sequence[str],
+                                       archive: str) -> None:
+    """Biên bản: THƯ KÝ left, CHỦ TỌA right, then 'Nơi nhận' below them, all in one table
+    row that cannot split: the signatures and 'Nơi nhận' always share a page."""
+    outer = layout_table(doc, (TEXT_WIDTH_MM,))
+    cell = outer.rows[0].cells[0]
+    inner = cell.add_table(rows=1, cols=2)
+    _no_borders(inner._tbl)
+    width = TEXT_WIDTH_MM / 2 - CELL_MARGIN_MM
+    _fixed_layout(inner, (width, width))
+    inner.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    a, b = inner.rows[0].cells
+    rows = max(len(left.title_lines), len(right.title_lines))
+    _fill_signature(a, left, rows)
+    _fill_signature(b, right, rows)
+    first = cell.paragraphs[0]  # the paragraph a new cell starts with, before the table
+    first._p.getparent().remove(first._p)
+    spacer = add_text(cell, "", RECIP)
+    spacer.paragraph_format.space_after = Pt(6)
+    add_recipients(cell, recipients, archive)
+
+
 def add_signature_with_recipients(doc: Document, signer: SignatureSpec,
                                   recipients: Sequence[str], archive: str) -> None:
     """Văn bản có tên loại: 'Nơi nhận' left, the signer right, in one row."""

@@ -13,6 +13,7 @@ from meetings.signing import SigningConfig, sign_pdf
 
 from .bien_ban import render_bien_ban
 from .data import MinutesData
+from .signatures import SignerSlot, sign_blocks
 from .thong_bao import render_thong_bao
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,11 @@ def render(kind: str, data: MinutesData):
 
 def write_files(kind: str, data: MinutesData, folder: Path, stem: str, *, pdf: bool = True,
                 signing: SigningConfig | None = None, reason: str = "Ban hành văn bản",
+                signers: tuple[list[SignerSlot], SignerSlot | None] | None = None,
                 progress: Progress | None = None) -> WrittenFiles:
-    """DOCX (+ PDF, + signed PDF when ``signing`` is given) in ``folder``."""
+    """DOCX (+ PDF, + signed PDF) in ``folder``. ``signers`` (people in order, then the
+    agency) puts visible signatures at the signature blocks; ``signing`` alone adds one
+    invisible agency signature."""
     step = progress or _noop
     folder.mkdir(parents=True, exist_ok=True)
     step(10, "Đang soạn văn bản")
@@ -57,7 +61,10 @@ def write_files(kind: str, data: MinutesData, folder: Path, stem: str, *, pdf: b
     step(50, "Đang chuyển sang PDF")
     pdf_path = convert_to_pdf(docx_path, folder)
     signed = None
-    if signing is not None:
+    if signers is not None:
+        step(85, "Đang ký số")
+        signed = sign_blocks(pdf_path, folder / f"{stem}-signed.pdf", signers[0], signers[1])
+    elif signing is not None:
         step(85, "Đang ký số")
         signed = sign_pdf(pdf_path, folder / f"{stem}-signed.pdf", signing, reason=reason)
     step(100, "Hoàn thành")

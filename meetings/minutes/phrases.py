@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from . import vncase
 from .data import AssignedTaskRecord, EndpointAttendance, FloorTurn, Person, VoteRecord
-from .vnformat import ddmmyyyy, hhmm, local, percent
+from .vnformat import ddmmyyyy, hhmm, local, lower_first, percent, upper_first
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +35,16 @@ def _unit_is_redundant(unit: str, position: str | None) -> bool:
 
 
 def person_phrase(person: Person, *, with_unit: bool = False, honorific: bool = True) -> str:
-    """'đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh' (position and unit when known);
+    """'đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh' (position, and the unit when it is not
+    already in the position: 'Giám đốc Sở Tài chính', never 'Giám đốc, Sở Tài chính');
     'đại diện Sở Tài chính' when only the unit is known."""
     if not person.name.strip():
         return f"đại diện {person.unit}" if person.unit else "(chưa xác định)"
-    parts = [f"đồng chí {person.name}" if honorific else person.name]
-    if person.position:
-        parts.append(person.position)
+    head = f"đồng chí {person.name}" if honorific else person.name
+    role = vncase.position(person.position) if person.position else ""
     if with_unit and person.unit and not _unit_is_redundant(person.unit, person.position):
-        parts.append(person.unit)
-    return ", ".join(parts)
+        role = f"{role} {person.unit}".strip() if role else person.unit
+    return f"{head}, {role}" if role else head
 
 
 def span_phrase(start: datetime | None, end: datetime | None, day_of: datetime) -> str:
@@ -59,28 +62,59 @@ def span_phrase(start: datetime | None, end: datetime | None, day_of: datetime) 
     return f"từ {at(start)} đến {at(end)}"
 
 
-def floor_turn_line(turn: FloorTurn, day_of: datetime) -> str:
-    who = f"Đồng chí {turn.speaker}"
-    if turn.position:
-        who += f", {turn.position}"
-    if turn.unit and not _unit_is_redundant(turn.unit, turn.position):
-        who += f" ({turn.unit})"
-    span = span_phrase(turn.start, turn.end, day_of)
-    return f"- {who}: {span};" if span else f"- {who};"
+def merged_turns(turns: Sequence[FloorTurn]) -> list[FloorTurn]:
+    """Consecutive turns of one person (one agenda item) become one: the first start, the
+    last end, the gists joined in order."""
+    out: list[FloorTurn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        last = out[-1] if out else None
+        if last is not None and (last.speaker, last.position, last.unit) == (
+                turn.speaker, turn.position, turn.unit):
+            # a new sentence after a full stop takes a capital (Decree 30, Appendix II)
+            gist = " ".join(g for g in (_sentence(last.gist), _sentence(upper_first(turn.gist)))
+                            if g)
+            out[-1] = replace(last, end=turn.end or last.end, gist=gist)
+        else:
+            out.append(turn)
+    return out
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    if text and text[-1] not in ".!?…":
+        text += "."
+    return text
+
+
+def speaker_phrase(turn: FloorTurn) -> str:
+    """'Đồng chí Nguyễn Văn A, Chủ tịch UBND xã An Bình'."""
+    return upper_first(person_phrase(Person(turn.speaker, turn.position, turn.unit),
+                                     with_unit=True))
+
+
+def speech_line(turn: FloorTurn) -> str:
+    """'- Đồng chí Nguyễn Văn A, Chủ tịch UBND xã An Bình, phát biểu: đề nghị …' (what they
+    said as the secretary wrote it, the first letter after the colon in lower case)."""
+    gist = _sentence(turn.gist)
+    if not gist:
+        return f"- {speaker_phrase(turn)}, phát biểu ý kiến."
+    return f"- {speaker_phrase(turn)}, phát biểu: {vncase.after_colon(gist)}"
 
 
 def endpoint_line(entry: EndpointAttendance) -> str:
-    line = f"- {entry.endpoint}"
-    if entry.unit and entry.unit not in entry.endpoint:
+    """'Điểm cầu xã An Bình: 12 người, gồm đồng chí …' (a list line without its dash)."""
+    line = entry.endpoint
+    if entry.unit and not vncase.names_same_place(entry.unit, entry.endpoint):
         line += f" ({entry.unit})"
-    if entry.head_count is None:
+    count = max(entry.head_count or 0, len(entry.people))
+    if entry.head_count is None and not entry.people:
         line += ": chưa báo cáo số người"
     else:
-        line += f": {thousands(entry.head_count)} người"
+        line += f": {thousands(count)} người"
     if entry.people:
         names = "; ".join(person_phrase(p) for p in entry.people)
         line += f", gồm {names}"
-    return line + ";"
+    return line
 
 
 def vote_mode(vote: VoteRecord) -> str:
@@ -89,17 +123,57 @@ def vote_mode(vote: VoteRecord) -> str:
     return f"{how}, {per}"
 
 
-def vote_result_text(vote: VoteRecord) -> str:
-    """'Tán thành: 150/180 (83,33%); Không tán thành: 10/180 (5,56%); …'."""
-    cast = sum(o.count for o in vote.options)
-    base = vote.eligible if vote.eligible else cast
-    who = "điểm cầu" if vote.per_endpoint else "đại biểu"
-    parts = [f"{o.label}: {thousands(o.count)}/{thousands(base)} ({percent(o.count, base)})"
-             for o in vote.options]
-    head = f"{thousands(cast)} {who} tham gia biểu quyết"
+def vote_base(vote: VoteRecord) -> int:
+    """What the percentages count against: the base counted when the vote opened."""
+    if vote.base_count:
+        return vote.base_count
     if vote.eligible:
-        head += f" trên tổng số {thousands(vote.eligible)} {who}"
-    return f"{head}; {'; '.join(parts)}"
+        return vote.eligible
+    return sum(o.count for o in vote.options)
+
+
+def vote_passed(vote: VoteRecord) -> bool:
+    """The first option ("Tán thành") against the base: more than half, or at least two
+    thirds."""
+    if not vote.options:
+        return False
+    yes, base = vote.options[0].count, vote_base(vote)
+    if base <= 0:
+        return False
+    if vote.rule == "two_thirds":
+        return 3 * yes >= 2 * base
+    return 2 * yes > base
+
+
+RULE_TEXT = {"majority": "quá nửa", "two_thirds": "từ hai phần ba trở lên"}
+BASE_TEXT = {"present": "có mặt", "all": "được triệu tập"}
+
+
+def vote_result_text(vote: VoteRecord, *, with_basis: bool = False) -> str:
+    """'Biểu quyết thông qua …: tán thành 15/20 (75%), không tán thành 3/20 (15%), không ý
+    kiến 2/20 (10%). Nội dung được thông qua.' (or '… không được thông qua.')."""
+    base = vote_base(vote)
+    parts = [f"{lower_first(o.label)} {thousands(o.count)}/{thousands(base)} "
+             f"({percent(o.count, base)})" for o in vote.options]
+    question = vote.question.strip().rstrip(".?:;")
+    for lead in ("biểu quyết thông qua ", "thông qua "):
+        if question.lower().startswith(lead):
+            question = question[len(lead):]
+    outcome = "Nội dung được thông qua." if vote_passed(vote) else \
+        "Nội dung không được thông qua."
+    basis = f" ({vote_basis_text(vote)})" if with_basis else ""
+    return (f"Biểu quyết thông qua {lower_first(question)}{basis}: {', '.join(parts)}. "
+            f"{outcome}")
+
+
+def vote_basis_text(vote: VoteRecord) -> str:
+    """'(biểu quyết công khai, theo đại biểu; tỷ lệ trên 20 đại biểu có mặt; thông qua khi
+    quá nửa tán thành)'."""
+    who = "điểm cầu" if vote.per_endpoint else "đại biểu"
+    base = vote_base(vote)
+    return (f"{vote_mode(vote)}; tỷ lệ trên {thousands(base)} {who} "
+            f"{BASE_TEXT.get(vote.base, 'có mặt')}; thông qua khi "
+            f"{RULE_TEXT.get(vote.rule, 'quá nửa')} tán thành")
 
 
 def winning_option(vote: VoteRecord) -> str | None:

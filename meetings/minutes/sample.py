@@ -20,6 +20,7 @@ from .data import (
     MinutesData,
     NoticeInfo,
     Person,
+    Signatory,
     VoteOptionResult,
     VoteRecord,
 )
@@ -97,7 +98,9 @@ def large_meeting(*, endpoints: int = 200, items: int = 20, floor_turns: int = 1
         for _ in range(n_turns):
             unit = entries[rng.randrange(1, len(entries))].unit if len(entries) > 1 else None
             turns.append(FloorTurn(_name(rng), t, t + step * 0.8, unit=unit,
-                                   position=None if rng.random() < 0.5 else "Giám đốc"))
+                                   position=None if rng.random() < 0.5 else "Giám đốc",
+                                   gist=f"đề nghị tỉnh hỗ trợ {rng.randint(2, 40)} tỷ đồng "
+                                        f"để hoàn thành dứt điểm"))
             t += step
         item_end = t + timedelta(minutes=1)
         item_votes: tuple[VoteRecord, ...] = ()
@@ -143,8 +146,7 @@ def large_meeting(*, endpoints: int = 200, items: int = 20, floor_turns: int = 1
         agenda=tuple(agenda), recipients=recipients, archive="VT, TH",
         notice=NoticeInfo(
             number=12 if number is not None else None, year=2026, issued_on=date(2026, 3, 9),
-            signer_authority="TL. CHỦ TỊCH",
-            signer=Person("Phạm Quốc Dũng", "Chánh Văn phòng"),
+            signatory=Signatory("Phạm Quốc Dũng", "CHÁNH VĂN PHÒNG", "TL.", "CHỦ TỊCH"),
             assessment_html=("<p>Trong tháng 3, tình hình kinh tế - xã hội của tỉnh tiếp "
                              "tục <b>ổn định và phát triển</b>; thu ngân sách đạt khá; an "
                              "sinh xã hội được bảo đảm.</p><p>Tuy nhiên, giải ngân vốn đầu "

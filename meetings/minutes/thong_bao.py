@@ -13,7 +13,8 @@ from docx.document import Document
 from docx.shared import Pt
 
 from . import docx_base as base
-from .data import MinutesData, NoticeInfo, Person
+from . import vncase
+from .data import MinutesData, NoticeInfo, Signatory
 from .numbering import number_line
 from .phrases import person_phrase, task_line, thousands
 from .richtext import to_blocks
@@ -52,15 +53,17 @@ def opening_paragraph(data: MinutesData) -> str:
     return text
 
 
+def signatory(data: MinutesData, notice: NoticeInfo) -> Signatory:
+    """The chosen signatory, else the chair signing directly with the bare title."""
+    if notice.signatory is not None:
+        return notice.signatory
+    title = vncase.title_without_agency(data.chair.position or "") or "CHỦ TỌA"
+    return Signatory(data.chair.name, title)
+
+
 def _signer(data: MinutesData, notice: NoticeInfo) -> base.SignatureSpec:
-    signer: Person = notice.signer or data.chair
-    lines: list[str] = []
-    if notice.signer_authority:
-        lines.append(notice.signer_authority)
-    if signer.position:
-        lines.append(signer.position)
-    return base.SignatureSpec(tuple(line.upper() for line in lines) or ("CHỦ TRÌ",),
-                              signer.name)
+    who = signatory(data, notice)
+    return base.SignatureSpec(who.lines, who.name)
 
 
 def _section(doc: Document, text: str) -> None:
@@ -97,11 +100,17 @@ def render_thong_bao(data: MinutesData, notice: NoticeInfo | None = None) -> Doc
         _section(doc, f"{section}. Đánh giá chung")
         base.add_blocks(doc, assessment)
 
-    directed = [(item, to_blocks(item.conclusions_html)) for item in data.agenda]
+    general = [b for item in data.agenda if item.is_conclusion
+               for b in to_blocks(item.conclusions_html)]
+    directed = [(item, to_blocks(item.conclusions_html)) for item in data.agenda
+                if not item.is_conclusion]
     directed = [(item, blocks) for item, blocks in directed if blocks]
-    if directed:
+    if directed or general:
+        # the chair's concluding remarks (the agenda's own item) lead the section; the
+        # other agenda items follow in the agenda's order, never an invented one
         section += 1
         _section(doc, f"{section}. Chỉ đạo, định hướng")
+        base.add_blocks(doc, general)
         for sub, (item, blocks) in enumerate(directed, start=1):
             p = base.add_text(doc, f"{section}.{sub}. Về {lower_first(item.title.strip())}",
                               base.BODY, italic=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from meetings.db import Base, UTCDateTime, utcnow
 from meetings.models.meeting import AgendaItem
 from meetings.models.org import Endpoint, User
+from meetings.models.roster import RosterEntry
 
 
 class LiveState(Base):
@@ -102,9 +103,15 @@ class FloorTurn(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     limit_seconds: Mapped[int | None] = mapped_column(Integer)
+    # who spoke (an entry of the endpoint's roster; None: the account holder itself) and
+    # the gist of what they said, typed by the secretary (meetings.actions.speakers)
+    speaker_id: Mapped[int | None] = mapped_column(ForeignKey("roster_entries.id",
+                                                              ondelete="SET NULL"))
+    gist: Mapped[str] = mapped_column(Text, default="")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     endpoint: Mapped[Endpoint | None] = relationship()
+    speaker: Mapped[RosterEntry | None] = relationship()
 
 
 class AgendaMove(Base):

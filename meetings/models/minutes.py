@@ -98,6 +98,20 @@ class VoteStatus(enum.StrEnum):
 DEFAULT_VOTE_OPTIONS = ("Tán thành", "Không tán thành", "Không ý kiến")
 
 
+class VoteBase(enum.StrEnum):
+    """What the percentages and the rule count against."""
+
+    PRESENT = "present"  # members present when the vote opened
+    ALL = "all"  # all members (everyone invited)
+
+
+class VoteRule(enum.StrEnum):
+    """When the motion (the first option, "Tán thành") passes."""
+
+    MAJORITY = "majority"  # more than half of the base
+    TWO_THIRDS = "two_thirds"  # at least two thirds of the base
+
+
 class Vote(Base):
     """An electronic vote ("biểu quyết") called by the chair."""
 
@@ -114,6 +128,9 @@ class Vote(Base):
     per_endpoint: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(10), default=VoteStatus.OPEN.value)
     eligible: Mapped[int | None] = mapped_column(Integer)  # snapshot when opened
+    base: Mapped[str] = mapped_column(String(10), default=VoteBase.PRESENT.value)
+    rule: Mapped[str] = mapped_column(String(12), default=VoteRule.MAJORITY.value)
+    base_count: Mapped[int | None] = mapped_column(Integer)  # the base, counted when opened
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                 ondelete="SET NULL"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -194,6 +211,12 @@ class MinutesDocument(Base):
     number: Mapped[int | None] = mapped_column(Integer)
     number_text: Mapped[str] = mapped_column(String(64), default="")
     comment: Mapped[str] = mapped_column(Text, default="")  # the chair's reason to return
+    # who signs and with what authority (meetings.actions.signatory), set by the secretary,
+    # checked by the chair at approval
+    signer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    signer_authority: Mapped[str] = mapped_column(String(8), default="")  # "", TM., KT., ...
+    signer_principal: Mapped[str] = mapped_column(String(200), default="")  # "CHỦ TỊCH"
+    signer_title: Mapped[str] = mapped_column(String(200), default="")  # "PHÓ CHỦ TỊCH"
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                  ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

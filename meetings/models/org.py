@@ -82,6 +82,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(8), default="vi")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Raised by logout, a password change, deactivation and "sign out everywhere": every
+    # session carries the number it was opened with and ends when the numbers differ.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
 

@@ -225,7 +225,7 @@ def test_agenda_edited_moved_and_removed_through_the_page(login, demo, db_sessio
     after = secretary.get(f"/api/v1/meetings/{demo.meeting_id}/agenda").get_json()["agenda"]
     assert [a["title"][:11] for a in after] == ["Báo cáo tìn", "Ý kiến của ", "Báo cáo côn", "Kết luận củ"]
     moved = after[1]
-    assert moved["presenter"] == "Xã Bình Minh" and moved["speaking_limit_seconds"] == 180
+    assert moved["presenter"] == "UBND xã Bình Minh" and moved["speaking_limit_seconds"] == 180
     assert [a["position"] for a in after] == [1, 2, 3, 4]
     bad = secretary.client.post(url, data={"csrf_token": secretary.csrf, "op": "save", "title": "",
                                            "duration_minutes": "0"})

@@ -96,9 +96,9 @@ def test_admin_creates_endpoint_and_user_who_can_log_in(login, demo, app):
 def test_admin_pages_render_in_vietnamese(login, demo):
     api = login("admin")
     page = api.get("/admin/units").get_data(as_text=True)
-    assert "Cây đơn vị" in page and "UBND tỉnh Sông Hồng" in page and "Phường Bắc Sơn" in page
+    assert "Cây đơn vị" in page and "UBND tỉnh Sông Hồng" in page and "UBND phường Bắc Sơn" in page
     page = api.get("/admin/endpoints").get_data(as_text=True)
-    assert "Điểm cầu Xã An Bình" in page
+    assert "Điểm cầu xã An Bình" in page
     page = api.get("/admin/users").get_data(as_text=True)
     assert "Trần Minh Tuấn" in page
 
@@ -129,7 +129,7 @@ def test_admin_edits_unit_endpoint_and_user_through_pages(login, demo, db_sessio
         "csrf_token": api.csrf, "code": "dc-xa-01", "name": "Điểm cầu Xã An Bình (mới)",
         "unit_id": str(demo["unit:xa-01"]), "capacity": "-5"})
     assert resp.status_code == 400 and 'data-field="capacity"' in resp.get_data(as_text=True)
-    assert db_session.get(Endpoint, demo["endpoint:dc-xa-01"]).name == "Điểm cầu Xã An Bình"
+    assert db_session.get(Endpoint, demo["endpoint:dc-xa-01"]).name == "Điểm cầu xã An Bình"
     resp = api.client.post(f"/admin/units/{demo['unit:xa-01']}", data={
         "csrf_token": api.csrf, "code": "xa-01", "name": "Xã An Bình Mới", "kind": "commune",
         "parent_id": str(demo["unit:tinh"])})

@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -21,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from media_testkit import node_config
 from protocol_client import ProtocolClient
-from test_media_two_processes import free_port
 
 from media import aiortc_internals as internals
 from media.aiortc_internals import create_peer_connection
@@ -32,6 +29,7 @@ from media.control import ControlLink
 from media.netpolicy import IcePolicy
 from media.synthetic import PatternVideoTrack, ToneAudioTrack
 from tests.conftest import TEST_DB_URL
+from tests.servers import web_process
 
 PASSWORD = "giaoban2026"
 SECRET = "flood-test-media-secret"
@@ -42,34 +40,16 @@ RECOVERY = 1.0  # seconds after a window by which its frames must have arrived
 
 @pytest.fixture
 def web_url(demo: Any, tmp_path: Path) -> Iterator[str]:
-    """One web process (python tests/media/web_process.py PORT) on the test database."""
-    env = dict(os.environ)
-    env.pop("REDIS_URL", None)  # one process: the node registry in its memory
-    env.update({
+    """One web process (gunicorn as in the Procfile) on the test database."""
+    env = {
         "DATABASE_URL": TEST_DB_URL,
+        "REDIS_URL": "",  # one process: the node registry in its memory
         "SECRET_KEY": "flood-test-secret-key",
         "GIAOBAN_MEDIA_SECRET": SECRET,
         "GIAOBAN_INSTANCE": str(tmp_path / "instance"),
-    })
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "web_process.py"), str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url + "/api/v1/auth/csrf", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "web process did not start"
-                time.sleep(0.1)
+    }
+    with web_process(env, tmp_path / "web.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 class FrameCounter:

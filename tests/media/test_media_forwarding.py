@@ -138,12 +138,28 @@ def _deliver(source: TrackSource, f: EncodedFrame) -> None:
         sink.push(f)
 
 
+async def _source(name: str) -> TrackSource:
+    async def send() -> bool:
+        return True
+
+    return TrackSource(name, "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+
+
+async def _showing_old_with_new_ready() -> tuple[TrackSource, TrackSource, ForwardingTrack]:
+    """An active slot showing source "a" (after its keyframe); source "b" not bound yet."""
+    old, new = await _source("a"), await _source("b")
+    track = ForwardingTrack("video", "VP8")
+    track.set_source(old)
+    first = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0.01)
+    _deliver(old, frame(0, key=True))
+    await first
+    return old, new, track
+
+
 def test_a_slot_waiting_for_a_keyframe_holds_back_nobody() -> None:
     async def main() -> None:
-        async def send() -> bool:
-            return True
-
-        source = TrackSource("p", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
+        source = await _source("p")
         watching = ForwardingTrack("video", "VP8")
         watching.set_source(source)
         first = asyncio.ensure_future(watching.recv())
@@ -174,17 +190,7 @@ def test_a_switch_keeps_the_old_picture_until_the_new_keyframe() -> None:
     """Speaker or layer change between two live sources: no frozen or black gap."""
 
     async def main() -> None:
-        async def send() -> bool:
-            return True
-
-        old = TrackSource("a", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
-        new = TrackSource("b", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
-        track = ForwardingTrack("video", "VP8")
-        track.set_source(old)
-        first = asyncio.ensure_future(track.recv())
-        await asyncio.sleep(0.01)
-        _deliver(old, frame(0, key=True))
-        await first
+        old, new, track = await _showing_old_with_new_ready()
         track.set_source(new)
         assert track.source is old and track.target is new
         assert new.keyframes.requested["switch"] == 1
@@ -210,17 +216,7 @@ def test_a_switch_keeps_the_old_picture_until_the_new_keyframe() -> None:
 
 def test_a_switch_whose_keyframe_never_comes_still_happens() -> None:
     async def main() -> None:
-        async def send() -> bool:
-            return True
-
-        old = TrackSource("a", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
-        new = TrackSource("b", "video", "VP8", SilentTrack(), KeyframeRequester(send, 0.05))
-        track = ForwardingTrack("video", "VP8")
-        track.set_source(old)
-        first = asyncio.ensure_future(track.recv())
-        await asyncio.sleep(0.01)
-        _deliver(old, frame(0, key=True))
-        await first
+        old, new, track = await _showing_old_with_new_ready()
         track.set_source(new)
         track._pending.started -= 5  # as if the switch had waited past SWITCH_TIMEOUT
         _deliver(old, frame(3000, key=False))

@@ -17,9 +17,9 @@ import pytest
 import requests
 from media_testkit import SignalClient, node_config, run, wait_for
 
+from core.settings import socketio_channel
 from media.control import ControlLink
 from tests.conftest import REDIS_URL, TEST_DB_URL
-from web.config import socketio_channel
 
 HERE = Path(__file__).resolve().parent
 SECRET = "two-process-media-secret"

@@ -12,6 +12,7 @@ from docx.oxml.ns import qn
 
 from meetings.minutes.bien_ban import render_bien_ban
 from meetings.minutes.data import AgendaItemRecord
+from meetings.minutes.phrases import merged_turns, thousands
 from meetings.minutes.textwidth import text_width_pt
 from meetings.minutes.vnformat import local
 
@@ -134,8 +135,9 @@ def test_body_sections_in_form_order(bb_doc, large_data):
                  for label in labels]
     assert positions == sorted(positions)
     assert texts[positions[0]] == "Thời gian bắt đầu: 08 giờ 00 phút, ngày 05 tháng 3 năm 2026."
-    assert texts[positions[3]] == "Chủ trì: Đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh."
-    assert texts[positions[4]] == ("Thư ký: Đồng chí Trần Thị Bình, Chuyên viên Văn phòng "
+    # no capital after a colon (Decree 30, Appendix II)
+    assert texts[positions[3]] == "Chủ trì: đồng chí Nguyễn Văn An, Chủ tịch UBND tỉnh."
+    assert texts[positions[4]] == ("Thư ký: đồng chí Trần Thị Bình, Chuyên viên Văn phòng "
                                    "UBND tỉnh.")
     end = local(large_data.ended_at)
     closing = (f"Cuộc họp kết thúc vào {end.hour:02d} giờ {end.minute:02d} phút, ngày "
@@ -149,44 +151,49 @@ def test_place_and_attendance_cover_every_endpoint(bb_doc, large_data):
     texts = _body_texts(bb_doc)
     remote = [e for e in large_data.endpoints if not e.is_main]
     assert len(remote) == 199
-    place = texts[texts.index(next(t for t in texts if t.startswith("Địa điểm:"))) + 1]
-    assert place.split("; ")[0] == remote[0].endpoint
-    assert len(place.rstrip(".").split("; ")) == 199
-    total = sum(e.head_count for e in large_data.endpoints)
+    place = next(t for t in texts if t.startswith("Địa điểm:"))
+    head, _, listed = place.partition("kết nối trực tuyến với 199 điểm cầu: ")
+    assert listed.split("; ")[0] == remote[0].endpoint
+    assert len(listed.rstrip(".").split("; ")) == 199
+    hall = sum(max(e.head_count or 0, len(e.people)) for e in large_data.endpoints if e.is_main)
+    far = sum(max(e.head_count or 0, len(e.people)) for e in remote)
     summary = next(t for t in texts if t.startswith("Thành phần tham dự:"))
-    assert summary == (f"Thành phần tham dự: {total:,} người tại 200 điểm cầu; 2 đơn vị "
-                       f"vắng mặt.").replace(",", ".")
+    # one set of counts, the same in every sentence that states them
+    assert summary == (f"Thành phần tham dự: tổng số {thousands(hall + far)} người, gồm "
+                       f"{thousands(hall)} người tại điểm cầu chính và {thousands(far)} người "
+                       f"tại 199 điểm cầu trực tuyến; 2 đơn vị vắng mặt.")
+    assert f"b) Tại 199 điểm cầu trực tuyến: {thousands(far)} người, gồm:" in texts
     start = texts.index(summary)
     lines = [t for t in texts[start:] if t.startswith("- Điểm cầu ")]
     assert len(lines) == 199
     for entry, line in zip(remote, lines, strict=True):
         assert line.startswith(f"- {entry.endpoint}")
-        assert f": {entry.head_count} người" in line
+        assert f": {max(entry.head_count or 0, len(entry.people))} người" in line
+    assert all(t.endswith(";") for t in lines[:-1]) and lines[-1].endswith(".")
     absent = next(t for t in texts if "Vắng mặt:" in t)
-    assert absent.endswith("Vắng mặt: UBND xã Sơn Kim 1 (đi công tác); UBND xã Sơn Tây "
-                           "(không có lý do).")
+    assert absent.endswith("Vắng mặt: UBND xã Sơn Kim 1 (đi công tác); UBND xã Sơn Tây.")
 
 
-def test_agenda_items_floor_turns_and_votes_in_order(bb_doc, large_data):
+def test_agenda_items_speakers_and_votes_in_order(bb_doc, large_data):
     texts = _body_texts(bb_doc)
     headings = [texts.index(f"{n}. {item.title}")
                 for n, item in enumerate(large_data.agenda, start=1)]
     assert headings == sorted(headings) and len(headings) == 20
-    turn_pattern = re.compile(r"^- Đồng chí (.+?)(, Giám đốc)?( \(.+\))?: từ \d\d:\d\d đến "
-                              r"\d\d:\d\d;$")
-    turn_lines = [t for t in texts if turn_pattern.match(t)]
-    expected_turns = [turn for item in large_data.agenda for turn in item.floor_turns]
-    assert len(turn_lines) == len(expected_turns) == 1000
-    for turn, line in zip(expected_turns, turn_lines, strict=True):
-        local_start = local(turn.start)
+    speech = re.compile(r"^- Đồng chí (.+?), phát biểu: (.+)$")
+    speech_lines = [t for t in texts if speech.match(t)]
+    expected = [t for item in large_data.agenda for t in merged_turns(item.floor_turns)]
+    assert len(speech_lines) == len(expected) and len(expected) > 900
+    for turn, line in zip(expected, speech_lines, strict=True):
         assert line.startswith(f"- Đồng chí {turn.speaker}")
-        assert f"từ {local_start.hour:02d}:{local_start.minute:02d}" in line
-    # each agenda item's turns sit between its heading and the next one
+        assert line.endswith(", phát biểu: " + turn.gist + ".")
+        assert turn.gist.startswith("đề nghị")
+        assert not re.search(r"từ \d\d:\d\d", line)  # what was said, not a bare time range
+    # each agenda item's speeches sit between its heading and the next one
     bounds = headings + [len(texts)]
     for k, item in enumerate(large_data.agenda):
         section = texts[bounds[k]:bounds[k + 1]]
-        assert sum(1 for t in section if turn_pattern.match(t)) == len(item.floor_turns)
-        assert any(t.startswith("a) Trình bày: Đồng chí " + item.presenter.name)
+        assert sum(1 for t in section if speech.match(t)) == len(merged_turns(item.floor_turns))
+        assert any(t.startswith("a) Trình bày: đồng chí " + item.presenter.name)
                    for t in section)
         assert all(doc in "".join(section) for doc in item.documents)
 
@@ -194,16 +201,20 @@ def test_agenda_items_floor_turns_and_votes_in_order(bb_doc, large_data):
     assert len(votes) == 5
     last = -1
     for k, vote in votes:
-        line_index = next(i for i, t in enumerate(texts) if t.startswith(f"- {vote.question}"))
+        subject = vote.question.removeprefix("Thông qua ")
+        line_index = next(i for i, t in enumerate(texts)
+                          if t.startswith(f"- Biểu quyết thông qua {subject}"))
         assert bounds[k] < line_index < bounds[k + 1] and line_index > last
         last = line_index
         line = texts[line_index]
         assert ("bỏ phiếu kín" if vote.secret else "biểu quyết công khai") in line
-        cast = sum(o.count for o in vote.options)
-        assert f"{cast} đại biểu tham gia biểu quyết trên tổng số 180 đại biểu" in line
         for option in vote.options:
             share = f"{100 * option.count / 180:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-            assert f"{option.label}: {option.count}/180 ({share}%)" in line
+            label = option.label[0].lower() + option.label[1:]
+            assert f"{label} {option.count}/180 ({share}%)" in line
+        passed = 2 * vote.options[0].count > 180
+        assert line.endswith("Nội dung được thông qua." if passed
+                             else "Nội dung không được thông qua.")
 
 
 def test_notes_keep_bold_italic_and_lists(bb_doc):
@@ -218,23 +229,28 @@ def test_notes_keep_bold_italic_and_lists(bb_doc):
 
 
 def test_signature_blocks_and_recipients(bb_doc, large_data):
-    sig = bb_doc.tables[-1]
+    outer = bb_doc.tables[-1]
+    assert len(outer.rows) == 1 and outer.rows[0]._tr.trPr.find(qn("w:cantSplit")) is not None
+    cell = outer.rows[0].cells[0]
+    sig = cell.tables[0]
     left, right = sig.rows[0].cells
     lt = [p for p in left.paragraphs if p.text]
     rt = [p for p in right.paragraphs if p.text]
+    # form 1.9: THƯ KÝ left, CHỦ TỌA right, names below; no agency name repeated
     assert [p.text for p in lt] == ["THƯ KÝ", "Trần Thị Bình"]
-    assert [p.text for p in rt] == ["CHỦ TỌA", "CHỦ TỊCH UBND TỈNH", "Nguyễn Văn An"]
+    assert [p.text for p in rt] == ["CHỦ TỌA", "Nguyễn Văn An"]
     for p in lt + rt:
         assert effective_flag(p, p.runs[0], "bold")
     assert len(left.paragraphs) == len(right.paragraphs)  # names on the same line
 
-    texts = _body_texts(bb_doc)
+    # Nơi nhận sits in the same unsplittable row, under the signatures
+    texts = [p.text for p in cell.paragraphs]
     i = texts.index("Nơi nhận:")
-    head = bb_doc.paragraphs[i]
+    head = cell.paragraphs[i]
     assert effective_size_pt(bb_doc, head, head.runs[0]) == 12
     assert effective_flag(head, head.runs[0], "bold")
     assert effective_flag(head, head.runs[0], "italic")
-    lines = bb_doc.paragraphs[i + 1:]
+    lines = cell.paragraphs[i + 1:]
     assert [p.text for p in lines] == [f"- {r};" for r in large_data.recipients] + [
         "- Lưu: VT, TH."]
     for p in lines:
@@ -266,7 +282,7 @@ def test_draft_has_blank_number_and_small_meeting_renders(large_data, tmp_path):
     doc = docx.Document(str(path))
     number = doc.tables[0].rows[0].cells[0].paragraphs[2].text
     assert re.fullmatch(r"Số: \s+/BB-UBND", number)
-    texts = _body_texts(doc)
+    texts = [p.text for p in all_paragraphs(doc)]
     assert "Địa điểm: Hội trường tầng 3, trụ sở UBND tỉnh Hà Tĩnh." in texts
     assert "1. Một nội dung" in texts and "Ghi chép ngắn." in texts
     assert texts[-1] == "- Lưu: VT, TH." and texts[-2] == "Nơi nhận:"

@@ -21,6 +21,11 @@ def world(db_session, demo):
     return w
 
 
+def _all_members(*args, **kwargs) -> va.VoteInput:
+    """A vote counted over all members (nobody has joined the room in these tests)."""
+    return va.VoteInput(*args, base="all", **kwargs)
+
+
 def test_only_the_chair_opens_and_only_while_live(world):
     s, m = world.session, world.meeting
     with pytest.raises(Forbidden):
@@ -38,7 +43,7 @@ def test_only_the_chair_opens_and_only_while_live(world):
 
 def test_named_vote_one_ballot_per_person_and_closed_takes_none(world):
     s, m = world.session, world.meeting
-    vote = va.open_vote(s, world.user("chutri"), m, va.VoteInput(
+    vote = va.open_vote(s, world.user("chutri"), m, _all_members(
         "Thông qua Kế hoạch chuyển đổi số năm 2027", agenda_item_id=m.agenda[1].id))
     s.commit()
     assert vote.options == ["Tán thành", "Không tán thành", "Không ý kiến"]
@@ -78,11 +83,11 @@ def test_not_invited_cannot_vote_nor_vote_in_another_meetings_poll(world):
                     unit_id=None, password_hash="x")
     s.add(outsider)
     s.flush()
-    vote = va.open_vote(s, world.user("chutri"), m, va.VoteInput("Câu hỏi một"))
+    vote = va.open_vote(s, world.user("chutri"), m, _all_members("Câu hỏi một"))
     with pytest.raises(Forbidden):
         va.cast_ballot(s, outsider, vote.id, 0)
     other = other_meeting(world)
-    poll = va.open_vote(s, world.user("chutri"), other, va.VoteInput("Câu hỏi y tế"))
+    poll = va.open_vote(s, world.user("chutri"), other, _all_members("Câu hỏi y tế"))
     s.commit()
     # the Sở Tài chính delegate is invited to the briefing, not to the health meeting
     with pytest.raises(Forbidden):
@@ -96,7 +101,7 @@ def test_not_invited_cannot_vote_nor_vote_in_another_meetings_poll(world):
 def test_secret_vote_keeps_only_counts(world):
     s, m = world.session, world.meeting
     vote = va.open_vote(s, world.user("chutri"), m,
-                        va.VoteInput("Bỏ phiếu kín nhân sự", ("Đồng ý", "Không đồng ý"),
+                        _all_members("Bỏ phiếu kín nhân sự", ("Đồng ý", "Không đồng ý"),
                                      secret=True))
     va.cast_ballot(s, world.user("daibieu.stc"), vote.id, 1)
     va.cast_ballot(s, world.user("daibieu.syt"), vote.id, 0)
@@ -113,7 +118,7 @@ def test_secret_vote_keeps_only_counts(world):
 def test_per_endpoint_vote_by_its_operator_once(world):
     s, m = world.session, world.meeting
     vote = va.open_vote(s, world.user("chutri"), m,
-                        va.VoteInput("Biểu quyết theo điểm cầu", per_endpoint=True))
+                        _all_members("Biểu quyết theo điểm cầu", per_endpoint=True))
     s.commit()
     assert vote.eligible == len(m.invited_endpoints)
     ep1, ep2 = world.endpoints["dc-xa-01"], world.endpoints["dc-xa-02"]

@@ -59,14 +59,14 @@ def test_builder_takes_everything_from_the_record(world):
     hall = data.endpoints[0]
     assert hall.is_main and hall.head_count == 40 and hall.people[0].name == "Trần Minh Tuấn"
     remote = {e.endpoint: e.head_count for e in data.endpoints[1:] if e.unit}
-    assert remote == {"Điểm cầu Xã An Bình": 6, "Điểm cầu Xã Bình Minh": 17,
-                      "Điểm cầu Phường Bắc Sơn": 8}  # roll call beats the join report
+    assert remote == {"Điểm cầu xã An Bình": 6, "Điểm cầu xã Bình Minh": 17,
+                      "Điểm cầu phường Bắc Sơn": 8}  # roll call beats the join report
     personal = data.endpoints[-1]
     assert personal.personal and personal.people[0].name == "Phạm Quốc Bảo"
     assert len(data.rooms) == 4
     absent = {a.unit for a in data.absent_units}
-    assert "Xã Cẩm Giàng" in absent and "Sở Tài chính" not in absent
-    assert "Xã An Bình" not in absent
+    assert "UBND xã Cẩm Giàng" in absent and "Sở Tài chính" not in absent
+    assert "UBND xã An Bình" not in absent
     report = next(i for i in data.agenda if i.title.startswith("Báo cáo tình hình kinh tế"))
     assert [t.speaker for t in report.floor_turns] == ["Phạm Quốc Bảo"]
     assert report.presenter.unit == "Sở Tài chính" and report.presenter.name == ""
@@ -77,7 +77,7 @@ def test_builder_takes_everything_from_the_record(world):
     assert data.notice.assessment_html.startswith("<p>Tình hình")
     assert serialize.loads(serialize.dumps(data)) == data
     attendance = build_attendance(world.session, world.meeting)
-    an_binh = next(r for r in attendance.rows if r.endpoint == "Điểm cầu Xã An Bình"
+    an_binh = next(r for r in attendance.rows if r.endpoint == "Điểm cầu xã An Bình"
                    and r.participant is None)
     assert len(an_binh.intervals) == 2  # dropped and came back
 
@@ -92,7 +92,7 @@ def test_attendance_report_files(world, tmp_path):
                                                  world.meeting, tmp_path)
     rows = list(openpyxl.load_workbook(xlsx)["Điểm danh"].iter_rows(min_row=5,
                                                                     values_only=True))
-    an_binh = next(r for r in rows if r[1] == "Điểm cầu Xã An Bình" and r[3] == "(điểm cầu)")
+    an_binh = next(r for r in rows if r[1] == "Điểm cầu xã An Bình" and r[3] == "(điểm cầu)")
     assert an_binh[4] == 6 and an_binh[7] == 2  # head count, two joins
     assert an_binh[8] == "08:01–08:30; 08:35–09:50 (đến cuối)"
     assert any(r[3] == "Phạm Quốc Bảo" for r in rows)
@@ -121,12 +121,13 @@ def test_rights_and_full_approval_flow(world, tmp_path):
     titles = [f"{n}. {item.title}" for n, item in enumerate(world.taken["order"], start=1)]
     positions = [texts.index(t) for t in titles]
     assert positions == sorted(positions)
-    assert any(t.startswith("- Đồng chí Phạm Quốc Bảo") and "từ 08:40 đến 08:44" in t
+    assert "- Đồng chí Phạm Quốc Bảo, Giám đốc Sở Tài chính, phát biểu ý kiến." in texts
+    assert any(t.startswith("- Biểu quyết thông qua báo cáo tháng 11") and "tán thành 2/" in t
                for t in texts)
-    assert any("Tán thành: 2/" in t for t in texts)
-    assert ("Thành phần tham dự: 71 người tại 4 điểm cầu và 1 người tham dự trực tuyến cá "
-            "nhân; 20 đơn vị vắng mặt.") in texts
-    assert "Chủ trì: Đồng chí Trần Minh Tuấn, Chủ tịch UBND tỉnh." in texts
+    assert ("Thành phần tham dự: tổng số 72 người, gồm 40 người tại điểm cầu chính, 31 người "
+            "tại 3 điểm cầu trực tuyến và 1 đại biểu tham dự trực tuyến cá nhân; 20 đơn vị "
+            "vắng mặt.") in texts
+    assert "Chủ trì: đồng chí Trần Minh Tuấn, Chủ tịch UBND tỉnh." in texts
 
     # a newer version supersedes: the old one can no longer be submitted
     v2 = ma.generate_document(s, thuky, m, "BB", tmp_path, pdf=False)
@@ -219,16 +220,20 @@ def test_number_counter_per_agency_and_year(world):
 
 @pytest.mark.office
 def test_issued_pdf_is_signed_and_tamper_evident(world, tmp_path):
+    from meetings.actions.signing_profiles import demo_seal, ensure_demo_profiles
     from meetings.signing import make_demo_certificate, validate_signed_pdf
 
     s, m = world.session, world.meeting
     thuky, chutri = world.user("thuky"), world.user("chutri")
     cert = make_demo_certificate("Ủy ban nhân dân tỉnh Sông Hồng", tmp_path / "cert")
+    ensure_demo_profiles(s, [chutri], world.units["tinh"], cert)
+    seal = demo_seal("Ủy ban nhân dân tỉnh Sông Hồng", cert)
     tb = ma.generate_document(s, thuky, m, "TB", tmp_path / "store", pdf=True)
     assert ma.document_path(tmp_path / "store", tb, "pdf").exists()
     ma.submit_document(s, thuky, tb)
     ma.approve_document(s, chutri, tb)
-    ma.issue_document(s, thuky, tb, tmp_path / "store", signing=cert.config("Sông Hồng"))
+    ma.issue_document(s, thuky, tb, tmp_path / "store",
+                      signing=cert.config("Sông Hồng", image=seal))
     s.commit()
     signed = ma.document_path(tmp_path / "store", tb, "signed")
     assert signed is not None and signed.exists()

@@ -26,7 +26,7 @@ def test_workspace_for_secretary_and_chair(login, live_meeting, demo):
     assert 'contenteditable="true"' in html and "<b>Sở Tài chính</b>" in html
     config = _config(html)
     assert config["canEdit"] and config["notes"][f"item:{item}"]["version"] == 1
-    assert "minutes-workspace.js" in html
+    assert "minutes-workspace-page.js" in html
     chair = login("chutri").get(f"/meetings/{live_meeting}/notes").get_data(as_text=True)
     assert 'contenteditable="true"' not in chair and 'contenteditable="false"' in chair
     assert _config(chair)["canEdit"] is False and 'id="readonly-note"' in chair

@@ -95,7 +95,8 @@ def test_no_ballot_in_another_meetings_poll(room, login, live_meeting, db_sessio
     world = load_world(db_session, live_meeting)
     other = other_meeting(world)
     chutri = db_session.get(User, world.user("chutri").id)
-    foreign = va.open_vote(db_session, chutri, other, va.VoteInput("Phiếu của cuộc họp khác"))
+    foreign = va.open_vote(db_session, chutri, other, va.VoteInput("Phiếu của cuộc họp khác",
+                                                                    base="all"))
     db_session.commit()
     stc = _join(room, "daibieu.stc", live_meeting)
     ack = stc.call("cast_ballot", {"vote_id": foreign.id, "option": 0})
@@ -114,7 +115,9 @@ def test_no_ballot_in_another_meetings_poll(room, login, live_meeting, db_sessio
 def test_votes_over_http(login, live_meeting, db_session):
     chair, stc = login("chutri"), login("daibieu.stc")
     base = f"/api/v1/meetings/{live_meeting}/votes"
-    opened = chair.post(base, json={"question": "Đồng ý kế hoạch", "options": ["Có", "Không"]})
+    # nobody is in the room: the vote counts over all members
+    opened = chair.post(base, json={"question": "Đồng ý kế hoạch", "options": ["Có", "Không"],
+                                    "base": "all"})
     assert opened.status_code == 201, opened.get_json()
     vote_id = opened.get_json()["vote"]["id"]
     assert stc.post(f"{base}/{vote_id}/ballots", json={"option": 0}).status_code == 201

@@ -85,8 +85,11 @@ def _node_linked(state: Any) -> bool:
 
 
 def logged_in_page(browser: Any, url: str, username: str, password: str) -> Any:
+    # bypass_csp: Playwright's wait_for_function evaluates its predicate with eval(), which
+    # the app's CSP (script-src 'self') forbids; the CSP itself is tested in
+    # tests/foundation/test_csp_browser.py with contexts of its own
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN",
-                                  timezone_id="Asia/Ho_Chi_Minh")
+                                  timezone_id="Asia/Ho_Chi_Minh", bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(20000)
     page.goto(url + "/api/v1/auth/csrf")

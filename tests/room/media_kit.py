@@ -28,7 +28,8 @@ PUBLISH_STATS_JS = """async (which) => {
       const name = s.mid === mids[0] ? 'main' : (s.mid === mids[1] ? 'small' : s.mid);
       out.layers[name] = {bytes: s.bytesSent || 0, frames: s.framesEncoded || 0,
         width: s.frameWidth || 0, height: s.frameHeight || 0, fps: s.framesPerSecond || 0,
-        limitation: s.qualityLimitationReason || null, active: s.active !== false};
+        limitation: s.qualityLimitationReason || null, active: s.active !== false,
+        limited: s.qualityLimitationDurations || {}};
     } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
       out.audioBytes += s.bytesSent || 0;
     } else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded'
@@ -79,7 +80,14 @@ LIGHT_PUBLISHER_JS = """async ([meetingId, width, height, audio = true]) => {
   const media = new GiaobanMedia({ meetingId });
   await media.connect();
   const pub = await media.publish(stream);
-  window.__pub = { room, media, stream, pc: pub.pc, layers: pub.layers };
+  window.__pub = { room, media, stream, pc: pub.pc, layers: pub.layers, republished: 0 };
+  // like the room page: a /signal socket that comes back (a loaded machine misses pings)
+  // publishes again (the node closed the old peer with the old socket)
+  media.socket.on('connect', async () => {
+    const again = await media.publish(stream);
+    Object.assign(window.__pub, { pc: again.pc, layers: again.layers });
+    window.__pub.republished += 1;
+  });
   return pub.layers;
 }"""
 
@@ -112,11 +120,11 @@ def enter(page: Any, url: str, meeting_id: int) -> None:
     """From the meeting's page into the room: pass the device check and join."""
     page.goto(f"{url}/meetings/{meeting_id}")
     page.click("#enter-room")
-    page.wait_for_selector("#camera-select option", state="attached")
+    page.wait_for_selector("#camera-select option", state="attached", timeout=60000)
     page.click("#join-button")
-    page.wait_for_selector("#room", state="visible")
+    page.wait_for_selector("#room", state="visible", timeout=60000)
     page.wait_for_function("window.__room.media.pub && window.__room.media.sub"
-                           " && window.__room.media.sub.pc.connectionState === 'connected'")
+                           " && window.__room.media.sub.pc.connectionState === 'connected'", timeout=60000)
 
 
 def publish_stats(page: Any, which: str = "room") -> dict[str, Any] | None:
@@ -299,3 +307,30 @@ AUDIO_WATCH_JS = """() => {
 }"""
 
 AUDIO_WATCH_RESET_JS = "() => { const w = window.__audioWatch; w.maxGap = [0, 0]; w.maxTick = 0; }"
+
+
+# In-page ramp-up record of the room page's publisher, started right after it connected:
+# every 500 ms the main layer's bytes and Chromium's outgoing estimate; `ramp(kbps)` gives
+# the seconds until the main layer first sent `kbps` over a 1 s window.
+RAMP_WATCH_JS = """() => {
+  if (window.__ramp) return;
+  const r = window.__ramp = {t0: performance.now(), samples: []};
+  const pc = window.__room.media.publishPc;
+  const mainMid = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video').mid;
+  const tick = async () => {
+    if (r.samples.length > 240) return;
+    let bytes = 0, available = null;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.mid === mainMid) bytes = s.bytesSent || 0;
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') available = s.availableOutgoingBitrate ?? null;
+    });
+    r.samples.push({t: (performance.now() - r.t0) / 1000, bytes, available});
+    setTimeout(tick, 500);
+  };
+  tick();
+  r.ramp = (kbps) => { const s = r.samples;
+    for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) {
+      if (s[j].t - s[i].t >= 1) { if ((s[j].bytes - s[i].bytes) * 8 / 1000 / (s[j].t - s[i].t) >= kbps) return s[j].t; break; }
+    }
+    return null; };
+}"""

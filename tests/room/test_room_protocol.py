@@ -25,8 +25,8 @@ def test_join_records_presence_and_everyone_sees_it(room, demo, db_session):
     assert ack["state"]["you"]["can_run"] is False
     state = chair.last_state()
     names = [p["name"] for p in state["participants"]]
-    assert names == ["Trần Minh Tuấn", "Kỹ thuật Xã Bình Minh"]
-    assert state["participants"][1]["endpoint"] == "Điểm cầu Xã Bình Minh"
+    assert names == ["Trần Minh Tuấn", "Kỹ thuật xã Bình Minh"]
+    assert state["participants"][1]["endpoint"] == "Điểm cầu xã Bình Minh"
     rows = db_session.scalars(select(Presence)).all()
     assert len(rows) == 2 and all(r.left_at is None for r in rows)
     ep.sio.disconnect("/room")
@@ -157,7 +157,7 @@ def test_roll_call(room, demo, db_session):
     assert delegate.call("answer_roll_call", {"head_count": 1})["ok"]
     report = chair.call("roll_call_report")["report"]
     missing = {m["name"] for m in report["not_answered"]}
-    assert "Điểm cầu Phường Bắc Sơn" in missing and "Điểm cầu Xã Bình Minh" not in missing
+    assert "Điểm cầu phường Bắc Sơn" in missing and "Điểm cầu xã Bình Minh" not in missing
     closed = chair.call("close_roll_call")["report"]
     assert closed["total_heads"] == 15
     answers = {a["endpoint_id"]: a["head_count"] for a in closed["answers"]}

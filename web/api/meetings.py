@@ -13,6 +13,7 @@ from web.api import body, bp
 from web.auth import domain_user, visible_meeting
 from web.extensions import db
 from web.hooks import after_status_change
+from web.room.namespace import resync_organisers
 from web.serializers import agenda_dict, meeting_dict
 
 
@@ -49,6 +50,7 @@ def update_meeting(meeting_id: int) -> Response:
     user, meeting = visible_meeting(meeting_id)
     meetings.update_meeting(db.session, user, meeting, meetings.parse_meeting(body(), partial=True))
     db.session.commit()
+    resync_organisers(db.session, meeting_id=meeting.id)  # the chair or secretary may have changed
     return jsonify({"meeting": meeting_dict(meeting, full=True)})
 
 

@@ -7,14 +7,16 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from meetings.actions import csv_import, org
+from meetings.actions import accounts, csv_import, org
 from meetings.errors import ValidationFailed
 from meetings.models import Endpoint, Unit, User
 from meetings.permissions import can_manage_org, require
 from web.api import body, bp
 from web.auth import domain_user
 from web.extensions import db
+from web.room.namespace import resync_organisers
 from web.serializers import endpoint_dict, unit_dict, user_dict
+from web.sessions import disconnect_user
 
 
 @bp.get("/units")
@@ -106,7 +108,33 @@ def create_user() -> tuple[Response, int]:
 def update_user(user_id: int) -> Response:
     require(can_manage_org(domain_user()))
     user = org.get_user(db.session, user_id)
+    version = user.session_version
     org.update_user(db.session, domain_user(), user, org.parse_user(body(), creating=False))
+    db.session.commit()
+    if user.session_version != version:  # new password or deactivated
+        disconnect_user(user.id)
+    resync_organisers(db.session, user_id=user.id)  # the role may have changed
+    return jsonify({"user": user_dict(user)})
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+@login_required
+def end_user_sessions(user_id: int) -> Response:
+    """An administrator's "sign out everywhere": every session of that user ends now."""
+    actor = domain_user()
+    require(can_manage_org(actor))
+    user = org.get_user(db.session, user_id)
+    accounts.end_sessions(db.session, user, actor, reason="sessions_ended")
+    db.session.commit()
+    disconnect_user(user.id)
+    return jsonify({"user": user_dict(user)})
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@login_required
+def unlock_user(user_id: int) -> Response:
+    """An administrator lifts the lock that repeated failed logins put on an account."""
+    user = accounts.unlock(db.session, domain_user(), user_id)
     db.session.commit()
     return jsonify({"user": user_dict(user)})
 

@@ -23,6 +23,7 @@ from web.documents.common import (
 )
 from web.documents.streaming import MultipartUpload
 from web.extensions import csrf, db
+from web.room.bridge import documents_changed
 from web.serializers import iso
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def upload_document(meeting_id: int) -> Response:
     enqueue_conversion(version.id)
     db.session.expire_all()
     document = docs.get_readable(db.session, user, version.document_id)
+    documents_changed(meeting.id)
     response = jsonify({"document": document_dict(document, user, full=True)})
     response.status_code = 201
     return response
@@ -90,9 +92,11 @@ def get_document(document_id: int) -> Response:
 def delete_document(document_id: int) -> Response:
     user = domain_user()
     document = docs.get_managed(db.session, user, document_id)
+    meeting_id = document.meeting_id
     paths = docs.delete_document(db.session, user, document)
     db.session.commit()
     docs.remove_files(store(), paths)
+    documents_changed(meeting_id)
     return jsonify({"deleted": document_id})
 
 
@@ -107,6 +111,7 @@ def publish_document(document_id: int) -> Response:
     f.done()
     notified = docs.publish(db.session, user, document, to_all=to_all, user_ids=user_ids)
     db.session.commit()
+    documents_changed(document.meeting_id)
     return jsonify({"document": document_dict(document, user), "notified": len(notified)})
 
 
@@ -117,6 +122,7 @@ def unpublish_document(document_id: int) -> Response:
     document = docs.get_managed(db.session, user, document_id)
     docs.unpublish(db.session, user, document)
     db.session.commit()
+    documents_changed(document.meeting_id)
     return jsonify({"document": document_dict(document, user)})
 
 
@@ -192,4 +198,5 @@ def update_document(document_id: int) -> Response:
     document = docs.get_managed(db.session, user, document_id)
     notified = docs.update_document(db.session, user, document, _json())
     db.session.commit()
+    documents_changed(document.meeting_id)
     return jsonify({"document": document_dict(document, user, full=True), "notified": len(notified)})

@@ -57,7 +57,7 @@ REJECT_STATUS = {"too_large": 413, "unknown_type": 415, "type_mismatch": 415, "e
 
 def store() -> DocumentStore:
     cfg = current_app.config
-    limit = int(cfg.get("DOCUMENT_MAX_BYTES") or cfg.get("MAX_CONTENT_LENGTH") or 300 * 1024 * 1024)
+    limit = int(cfg.get("DOCUMENT_MAX_BYTES") or cfg.get("UPLOAD_MAX_BYTES") or 300 * 1024 * 1024)
     return DocumentStore(Path(cfg["STORAGE_DIR"]) / "documents", max_bytes=limit)
 
 

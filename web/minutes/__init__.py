@@ -19,4 +19,4 @@ def _register_namespace(state: BlueprintSetupState) -> None:
     socketio.on_namespace(namespace())
 
 
-from web.minutes import api, documents, pages  # noqa: E402,F401
+from web.minutes import api, documents, pages, roster_api, signing_api  # noqa: E402,F401

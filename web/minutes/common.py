@@ -87,6 +87,8 @@ def document_dict(doc: MinutesDocument, user: User) -> dict[str, Any]:
         "created_at": iso(doc.created_at), "submitted_at": iso(doc.submitted_at),
         "decided_at": iso(doc.decided_at), "issued_at": iso(doc.issued_at),
         "files": files,
+        # the signature block(s) as they will print: what the chair checks at approval
+        "signatory": list(ma.signature_lines(doc)),
         "can": {
             "submit": secretary and status in ("draft", "returned"),
             "approve": chair and status == "submitted",
@@ -152,6 +154,12 @@ def push_note(meeting_id: int, note: dict[str, Any]) -> None:
     socketio.emit("minutes_note", payload, to=minutes_room(meeting_id), namespace=MINUTES_NS)
 
 
+def push_turns(meeting_id: int, turn: dict[str, Any]) -> None:
+    """A floor turn whose speaker or gist changed, to the minutes pages."""
+    socketio.emit("minutes_turn", {"meeting_id": meeting_id, "turn": turn},
+                  to=minutes_room(meeting_id), namespace=MINUTES_NS)
+
+
 def push_tasks(meeting_id: int) -> None:
     socketio.emit("minutes_tasks", {"meeting_id": meeting_id}, to=minutes_room(meeting_id),
                   namespace=MINUTES_NS)
@@ -186,16 +194,18 @@ def pdf_wanted() -> bool:
     return bool(value)
 
 
-def start_generate(meeting: Meeting, user: User, kind: str) -> str:
+def start_generate(meeting: Meeting, user: User, kind: str,
+                   signer: dict[str, Any] | None = None) -> str:
     from tasks import minutes as jobs
 
     job = new_job()
     storage = storage_dir()
     pdf = pdf_wanted()
+    args = (meeting.id, user.id, kind, job, str(storage), pdf, signer)
     jobs.write_job(storage, meeting.id, job, {"job": job, "meeting_id": meeting.id, "kind": kind,
                                               "action": "generate", "percent": 0,
-                                              "message": "Đang chờ xử lý", "state": "queued"})
-    args = (meeting.id, user.id, kind, job, str(storage), pdf)
+                                              "message": "Đang chờ xử lý", "state": "queued",
+                                              "task": jobs.generate.name, "args": list(args)})
     _dispatch(jobs.generate, jobs.run_generate, args)
     return job
 
@@ -206,10 +216,12 @@ def start_issue(doc: MinutesDocument, user: User) -> str:
     job = new_job()
     storage = storage_dir()
     pdf = pdf_wanted()
+    args = (doc.id, user.id, job, str(storage), pdf)
     jobs.write_job(storage, doc.meeting_id, job, {
         "job": job, "meeting_id": doc.meeting_id, "kind": doc.kind, "action": "issue",
-        "document_id": doc.id, "percent": 0, "message": "Đang chờ xử lý", "state": "queued"})
-    _dispatch(jobs.issue, jobs.run_issue, (doc.id, user.id, job, str(storage), pdf))
+        "document_id": doc.id, "percent": 0, "message": "Đang chờ xử lý", "state": "queued",
+        "task": jobs.issue.name, "args": list(args)})
+    _dispatch(jobs.issue, jobs.run_issue, args)
     return job
 
 
@@ -247,9 +259,10 @@ def read_job(meeting_id: int, job: str) -> dict[str, Any] | None:
     from tasks import minutes as jobs
 
     try:
-        return jobs.read_job(storage_dir(), meeting_id, job)
+        state = jobs.read_job(storage_dir(), meeting_id, job)
     except ValueError:
         return None
+    return jobs.public(state) if state is not None else None
 
 
 def conflict_response(exc: ma.NoteConflict) -> Response:

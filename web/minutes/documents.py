@@ -4,6 +4,7 @@ signature; and the attendance report."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from meetings.actions import minutes as ma
+from meetings.actions.signatory import parse_signatory
+from meetings.actions.signatory import resolve as resolve_signatory
 from meetings.errors import Conflict, Forbidden, NotFound
 from meetings.models.minutes import DocStatus, MinutesDocument
 from meetings.permissions import (
@@ -76,7 +79,8 @@ def generate(meeting_id: int) -> tuple[Response, int]:
     GET …/minutes/jobs/<job>."""
     user = domain_user()
     meeting = meeting_for(user, meeting_id)
-    f = Fields(body())
+    payload = body()
+    f = Fields(payload)
     kind = f.choice("kind", ("BB", "TB"), required=True)
     f.done()
     require(is_meeting_secretary(user, meeting), ma.ONLY_SECRETARY)
@@ -84,7 +88,11 @@ def generate(meeting_id: int) -> tuple[Response, int]:
         raise Conflict("Chỉ lập biên bản khi cuộc họp đang diễn ra hoặc đã kết thúc.")
     if kind in ma.issued_kinds(db.session, meeting):
         raise Conflict(ma.ISSUED_LOCKED)
-    job = start_generate(meeting, user, str(kind))
+    # who signs (Thông báo): checked now, so a bad choice is a 400 before any job starts
+    signer = parse_signatory(payload)
+    resolve_signatory(db.session, meeting, str(kind), signer, None)
+    job = start_generate(meeting, user, str(kind),
+                         dataclasses.asdict(signer) if signer is not None else None)
     return jsonify({"job": job, "status": read_job(meeting.id, job)}), 202
 
 
@@ -186,12 +194,20 @@ def signature(doc_id: int) -> Response:
     if path is None or not path.is_file():
         raise NotFound("Văn bản chưa có bản ký số.")
     report = validate_signed_pdf(path, trust_roots(Path(current_app.instance_path)))
+    # "valid" and "ok" are false as soon as one byte of any signature's range changed
     return jsonify({"signature": {
         "ok": report.ok, "signed": report.signed, "intact": report.intact,
         "valid": report.valid, "trusted": report.trusted,
         "covers_whole_file": report.covers_whole_file, "signer": report.signer,
         "signed_at": report.signed_at.isoformat() if report.signed_at else None,
-        "error": report.error}})
+        "error": report.error,
+        "verdict": "Hợp lệ" if report.ok else "Không hợp lệ",
+        "signatures": [{
+            "field": sig.field, "ok": sig.ok, "intact": sig.intact, "valid": sig.valid,
+            "trusted": sig.trusted, "covers_whole_file": sig.covers_whole_file,
+            "signer": sig.signer,
+            "signed_at": sig.signed_at.isoformat() if sig.signed_at else None,
+            "box": list(sig.box) if sig.box else None} for sig in report.signatures]}})
 
 
 @bp.get("/api/v1/meetings/<int:meeting_id>/attendance.<fmt>")

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from meetings.actions import minutes as ma
 from meetings.actions import votes as va
 from meetings.errors import DomainError, NotFound
-from meetings.models import Unit
+from meetings.models import Meeting, MeetingStatus, Role, Unit, User
 from meetings.models.minutes import AssignedTask, MinutesDocument
 from meetings.permissions import is_admin, is_meeting_secretary, is_organiser, require
 from web.auth import domain_user
@@ -54,6 +54,7 @@ def workspace(meeting_id: int) -> str:
              for v in va.meeting_votes(db.session, meeting)]
     config = {
         "meetingId": meeting.id, "userId": user.id, "canEdit": can_edit,
+        "live": meeting.status == MeetingStatus.LIVE.value,
         "tasksEditable": can_edit and "TB" not in ma.issued_kinds(db.session, meeting),
         "agenda": [{"id": i.id, "position": i.position, "title": i.title,
                     "presenter": i.presenter_name} for i in meeting.agenda],
@@ -62,6 +63,16 @@ def workspace(meeting_id: int) -> str:
     }
     return render_template("minutes/workspace.html", meeting=meeting, config=config,
                            can_edit=can_edit)
+
+
+def _signers(meeting: Meeting) -> list[dict[str, Any]]:
+    """People who may sign the notice: the host agency's and its direct units' people."""
+    host = meeting.host_unit_id
+    units = [host] + list(db.session.scalars(select(Unit.id).where(Unit.parent_id == host)))
+    rows = db.session.scalars(select(User).where(
+        User.unit_id.in_(units), User.active.is_(True), User.role != Role.OPERATOR.value)
+        .order_by(User.full_name).limit(300))
+    return [{"id": u.id, "name": u.full_name, "position": u.position} for u in rows]
 
 
 @bp.get("/meetings/<int:meeting_id>/minutes")
@@ -80,6 +91,7 @@ def documents_page(meeting_id: int) -> str:
                     for k in ("BB", "TB")}
     return render_template("minutes/documents.html", meeting=meeting, config=config,
                            documents=config["documents"], can_generate=can_generate,
+                           signers=_signers(meeting) if can_generate["TB"] else [],
                            kind_labels=KIND_LABELS, organiser=is_organiser(user, meeting),
                            notice_deadline=notice_deadline(meeting))
 

@@ -9,12 +9,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
-from meetings.actions import csv_import, org
+from meetings.actions import accounts, csv_import, org
 from meetings.errors import ValidationFailed
 from meetings.models import Endpoint, Role, Unit, UnitKind, User
 from meetings.permissions import can_manage_org, require
 from web.auth import domain_user
 from web.extensions import db
+from web.room.namespace import resync_organisers
+from web.sessions import disconnect_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -113,7 +115,29 @@ def edit_user(user_id: int) -> Any:
     initial = {"username": user.username, "full_name": user.full_name, "position": user.position,
                "email": user.email, "role": user.role, "unit_id": user.unit_id or "",
                "active": user.active}
-    return _form_page("admin/users.html", "admin.users", save, initial, user)
+    version = user.session_version
+    page = _form_page("admin/users.html", "admin.users", save, initial, user)
+    if user.session_version != version:  # new password or deactivated (committed)
+        disconnect_user(user.id)
+    resync_organisers(db.session, user_id=user.id)  # the role may have changed
+    return page
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def end_user_sessions(user_id: int) -> Any:
+    """"Sign out everywhere": every session of that user ends now."""
+    user = org.get_user(db.session, user_id)
+    accounts.end_sessions(db.session, user, domain_user(), reason="sessions_ended")
+    db.session.commit()
+    disconnect_user(user.id)
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def unlock_user(user_id: int) -> Any:
+    accounts.unlock(db.session, domain_user(), user_id)
+    db.session.commit()
+    return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -40,15 +40,27 @@ def close(meeting_id: int) -> str:
 
 
 def presentable_document(session: Session, user: User, meeting: Meeting, document_id: int) -> dict[str, Any]:
-    """{document_id, title, version} of a document of this meeting the presenter can read."""
-    from meetings.actions.documents import get_readable
+    """{document_id, title, version} of a document of this meeting that every participant
+    can open: its newest converted version (Conflict with the reason otherwise)."""
+    from meetings.actions.documents import check_presentable, get_readable
 
     document = get_readable(session, user, document_id)
     if document.meeting_id != meeting.id:
         raise NotFound("Tài liệu không thuộc cuộc họp này.")
-    versions = getattr(document, "versions", None) or []
-    latest = max((v.number for v in versions), default=1)
-    return {"document_id": document.id, "title": document.title, "version": latest}
+    version = check_presentable(session, document)
+    return {"document_id": document.id, "title": document.title, "version": version.number}
+
+
+def documents_changed(meeting_id: int) -> None:
+    """Tell the meeting's open room pages that its documents changed (uploaded, converted,
+    published, renamed, deleted): the presenters' lists reload (room-present.js)."""
+    from web.extensions import socketio
+    from web.room.namespace import ROOM_NS, meeting_room
+
+    try:
+        socketio.emit("documents", {"meeting_id": meeting_id}, to=meeting_room(meeting_id), namespace=ROOM_NS)
+    except Exception:  # best effort: the list also reloads when the presenter opens it
+        logger.exception("could not announce the documents of meeting %s", meeting_id)
 
 
 def resume_recordings(node_id: str) -> list[int]:

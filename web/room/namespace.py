@@ -16,6 +16,7 @@ from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import Namespace, emit, join_room, leave_room
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meetings.actions import (
@@ -54,6 +55,10 @@ def organisers_room(meeting_id: int) -> str:
 # Digest of the participant list this process last broadcast, per meeting.
 _sent_participants: dict[int, str] = {}
 
+# Connections watching a meeting without being in it (hall screens, web/room/pages.py
+# hall_screen): sid -> meeting id, in this process.
+_watchers: dict[str, int] = {}
+
 
 def broadcast_state(session: Session, meeting: Meeting) -> None:
     """Send the meeting's public state to everyone in its room (any web process).
@@ -69,6 +74,30 @@ def broadcast_state(session: Session, meeting: Meeting) -> None:
     else:
         _sent_participants[meeting.id] = digest
     socketio.emit("state", state, to=meeting_room(meeting.id), namespace=ROOM_NS)
+
+
+def resync_organisers(session: Session, *, meeting_id: int | None = None,
+                      user_id: int | None = None) -> None:
+    """Put each connection present in a meeting in or out of its organisers' room as the
+    user's rights are now: called after a co-chair is named or removed, the chair or
+    secretary changes, or an administrator changes a role (any web process)."""
+    stmt = select(Presence).where(Presence.left_at.is_(None))
+    if meeting_id is not None:
+        stmt = stmt.where(Presence.meeting_id == meeting_id)
+    if user_id is not None:
+        stmt = stmt.where(Presence.user_id == user_id)
+    for presence in session.scalars(stmt).all():
+        meeting, user = session.get(Meeting, presence.meeting_id), session.get(User, presence.user_id)
+        if meeting is None or user is None:
+            continue
+        room = organisers_room(meeting.id)
+        try:
+            if user.active and can_see_private_chat(session, user, meeting):
+                socketio.server.enter_room(presence.sid, room, namespace=ROOM_NS)
+            else:
+                socketio.server.leave_room(presence.sid, room, namespace=ROOM_NS)
+        except (KeyError, ValueError):  # gone meanwhile (without a message queue: elsewhere)
+            logger.info("could not move %s for %s", presence.sid, room)
 
 
 def _fields(data: Any) -> Fields:
@@ -89,6 +118,7 @@ class RoomNamespace(Namespace):
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:
+        _watchers.pop(request.sid, None)  # type: ignore[attr-defined]
         session = db.session
         presence = room_presence.leave(session, request.sid, "disconnected")  # type: ignore[attr-defined]
         if presence is not None:
@@ -146,6 +176,9 @@ class RoomNamespace(Namespace):
             f.done()
             meeting = room_state.room_meeting(session, user, meeting_id)
             sid = request.sid  # type: ignore[attr-defined]
+            watched = _watchers.pop(sid, None)
+            if watched is not None and watched != meeting.id:
+                leave_room(meeting_room(watched))
             old = room_presence.leave(session, sid, "switched")
             if old is not None:
                 leave_room(meeting_room(old.meeting_id))
@@ -177,8 +210,33 @@ class RoomNamespace(Namespace):
 
     def on_state(self, data: Any = None) -> dict[str, Any]:
         def body(session: Session, user: User) -> dict[str, Any]:
+            watched = _watchers.get(request.sid)  # type: ignore[attr-defined]
+            if watched is not None:
+                meeting = room_state.room_meeting(session, user, watched)
+                return {"state": room_state.snapshot(session, meeting, None)}
             presence, meeting = self._in_room(session)
             return {"state": room_state.snapshot(session, meeting, user)}
+        return self._run(body)
+
+    def on_watch(self, data: Any = None) -> dict[str, Any]:
+        """Follow a meeting's public state without joining it (a hall screen): no presence,
+        no hand, no vote, not in the gallery or the attendance; anyone who may attend."""
+        def body(session: Session, user: User) -> dict[str, Any]:
+            f = _fields(data)
+            meeting_id = f.integer("meeting_id", required=True, minimum=1)
+            f.done()
+            meeting = room_state.room_meeting(session, user, meeting_id)
+            sid = request.sid  # type: ignore[attr-defined]
+            old = room_presence.leave(session, sid, "switched")
+            if old is not None:
+                leave_room(meeting_room(old.meeting_id))
+                leave_room(organisers_room(old.meeting_id))
+            previous = _watchers.get(sid)
+            if previous is not None and previous != meeting.id:
+                leave_room(meeting_room(previous))
+            _watchers[sid] = meeting.id
+            join_room(meeting_room(meeting.id))
+            return {"state": room_state.snapshot(session, meeting, None)}
         return self._run(body)
 
     # --- the floor -------------------------------------------------------------------
@@ -264,6 +322,8 @@ class RoomNamespace(Namespace):
             f.done()
             assert user_id is not None
             room_conduct.name_co_chair(s, u, m, user_id, on)
+            s.commit()
+            resync_organisers(s, meeting_id=m.id, user_id=user_id)
             return {}
         return self._act(data, action)
 

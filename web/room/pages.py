@@ -9,14 +9,15 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meetings.actions.documents import can_manage_documents
 from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
-from meetings.permissions import can_attend, can_run_room
+from meetings.permissions import can_attend, can_run_room, is_co_chair
 from web.auth import domain_user
 from web.extensions import db
 
@@ -27,21 +28,47 @@ bp = Blueprint("room", __name__, template_folder="templates")
 
 def operated_endpoints(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
     """Invited endpoints of this meeting that the user operates (they may join for them)."""
-    rows = session.scalars(
+    rows = list(session.scalars(
         select(Endpoint)
         .join(MeetingEndpoint, MeetingEndpoint.endpoint_id == Endpoint.id)
         .where(MeetingEndpoint.meeting_id == meeting.id, Endpoint.operator_id == user.id)
         .order_by(Endpoint.name)
-    )
+    ))
+    # the hall is an endpoint too: the chair, co-chairs and secretary sit in it (issue 13)
+    hall = session.get(Endpoint, meeting.hall_endpoint_id) if meeting.hall_endpoint_id else None
+    if hall is not None and hall not in rows and (
+            user.id in (meeting.chair_id, meeting.secretary_id)
+            or is_co_chair(session, user, meeting)):
+        rows.insert(0, hall)
     return [{"id": e.id, "name": e.name, "unit": e.unit.name if e.unit else "",
              "capacity": e.capacity} for e in rows]
 
 
 def presentable(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
-    """Documents of the meeting this user may put on everyone's screen."""
-    from meetings.actions.documents import visible_documents
+    """Documents of the meeting this user may put on everyone's screen, each with whether it
+    can be presented now ({id, title, ready, reason})."""
+    from meetings.actions.documents import presentable_version, visible_documents
 
-    return [{"id": d.id, "title": d.title} for d in visible_documents(session, user, meeting)]
+    short = {"converting": _("đang chuyển đổi"), "failed": _("chuyển đổi lỗi"),
+             "not_published": _("chưa phát hành"), "restricted": _("tài liệu mật")}
+    # the same texts as meetings.actions.documents.PRESENT_REFUSALS, here to be translated
+    reasons = {
+        "converting": _("Tài liệu đang được chuyển sang PDF; hãy chờ trong giây lát rồi trình chiếu."),
+        "failed": _("Không chuyển được tài liệu sang PDF nên không trình chiếu được."),
+        "not_published": _("Tài liệu chưa được phát hành cho mọi người dự họp; hãy phát hành trước khi trình chiếu."),
+        "restricted": _("Tài liệu mật chỉ người được chỉ định được đọc; không trình chiếu cho mọi người."),
+    }
+    out = []
+    for d in visible_documents(session, user, meeting):
+        version, why = presentable_version(session, d)
+        out.append({"id": d.id, "title": d.title, "ready": version is not None, "why": why,
+                    "note": short.get(why, ""), "reason": reasons.get(why, ""),
+                    "version": version.number if version is not None else None})
+    return out
+
+
+def _may_present(session: Session, user: User, meeting: Meeting) -> bool:
+    return can_run_room(session, user, meeting) or meeting.secretary_id == user.id
 
 
 def _strings() -> dict[str, str]:
@@ -140,6 +167,9 @@ def _strings() -> dict[str, str]:
             "cast": _("đã biểu quyết"), "of": _("trên"), "result": _("Kết quả"),
             "secretTag": _("kín"), "namedTag": _("công khai"), "none": _("Chưa có biểu quyết nào."),
             "error": _("Lỗi"),
+            "base": _("Tỷ lệ tính trên"), "basePresent": _("Thành viên có mặt"),
+            "baseAll": _("Tổng số thành viên"), "rule": _("Thông qua khi"),
+            "ruleMajority": _("Quá nửa tán thành"), "ruleTwoThirds": _("Từ 2/3 tán thành"),
         },
         "cochair_on": _("Đồng chủ trì"),
         "cochair_off": _("Bỏ đồng chủ trì"),
@@ -155,6 +185,26 @@ def _strings() -> dict[str, str]:
         "you": _("Bạn"),
         "over_limit": _("Quá thời gian"),
         "chair_tag": _("Chủ trì"),
+        # presenting (room-present.js, viewer.js)
+        "doc_loading": _("Đang tải tài liệu…"),
+        "doc_failed": _("Không mở được tài liệu"),
+        "doc_timeout": _("Tài liệu tải quá lâu"),
+        "doc_render_failed": _("Lỗi hiển thị trang."),
+        "retry": _("Thử lại"),
+        "no_documents": _("Cuộc họp chưa có tài liệu để trình chiếu."),
+        "documents_updated": _("Danh sách tài liệu trình chiếu đã cập nhật."),
+        # devices inside the room (room-devices.js)
+        "devices": _("Thiết bị"),
+        "camera": _("Camera"),
+        "microphone": _("Micrô"),
+        "speaker_out": _("Loa"),
+        "device_default": _("Mặc định"),
+        "device_switched": _("Đã chuyển thiết bị."),
+        "device_lost": _("{device} đã bị ngắt; đã chuyển sang {other}."),
+        "device_lost_none": _("{device} đã bị ngắt và không còn thiết bị nào khác."),
+        "device_switch_failed": _("Không chuyển được thiết bị"),
+        # keyboard shortcuts (room-keys.js)
+        "keys": _("Phím tắt"),
     }
 
 
@@ -168,7 +218,7 @@ def room_page(meeting_id: int) -> str:
         abort(404)
     endpoints = operated_endpoints(session, user, meeting)
     can_run = can_run_room(session, user, meeting)
-    may_present = can_run or meeting.secretary_id == user.id
+    may_present = _may_present(session, user, meeting)
     config = {
         "meetingId": meeting.id,
         "userId": user.id,
@@ -176,9 +226,58 @@ def room_page(meeting_id: int) -> str:
         "canRun": can_run,
         "mayPresent": may_present,
         "documents": presentable(session, user, meeting) if may_present else [],
-        "strings": _strings(),
+        "documentsUrl": url_for("room.room_documents", meeting_id=meeting.id),
+        "mayManageDocuments": can_manage_documents(user, meeting),
+        "strings": {**_strings(), "queue_empty": (
+            _("Chưa có ai đăng ký phát biểu. Bấm “Cho phát biểu” trên ô một điểm cầu để mời phát biểu.")
+            if can_run else _("Chưa có ai đăng ký phát biểu. Bấm “Đăng ký phát biểu” để xin phát biểu."))},
         "meetingUrl": url_for("meetings.detail", meeting_id=meeting.id),
         "serverNow": datetime.now(UTC).isoformat(),  # timers correct the browser's clock
     }
     return render_template("room/room.html", meeting=meeting, endpoints=endpoints, config=config,
                            can_run=can_run)
+
+
+@bp.get("/meetings/<int:meeting_id>/room/documents")
+@login_required
+def room_documents(meeting_id: int) -> Response:
+    """The presentable documents, for the presenter's list when the meeting's documents
+    change (the room's "documents" event)."""
+    user = domain_user()
+    session = db.session
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not can_attend(session, user, meeting):
+        abort(404)
+    if not _may_present(session, user, meeting):
+        return jsonify({"error": "forbidden",
+                        "message": _("Chỉ chủ trì và thư ký được trình chiếu tài liệu.")}), 403  # type: ignore[return-value]
+    return jsonify({"documents": presentable(session, user, meeting)})
+
+
+@bp.get("/meetings/<int:meeting_id>/hall")
+@login_required
+def hall_screen(meeting_id: int) -> str:
+    """The hall screen: full screen, no controls, for the hall's projector and each
+    commune's TV. It follows the meeting without joining it (the /room "watch" event) and
+    receives the hall and speaker without publishing; any account that may attend can open
+    it (e.g. a display account of the endpoint)."""
+    user = domain_user()
+    session = db.session
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None or not can_attend(session, user, meeting):
+        abort(404)
+    strings = _strings()
+    strings.update({
+        "press_to_start": _("Bấm vào đây để bật âm thanh và xem toàn màn hình"),
+        "hall_screen": _("Màn hình hội trường"),
+        "waiting_media": _("Đang chờ hình ảnh từ máy chủ truyền thông…"),
+        "not_live": _("Cuộc họp chưa bắt đầu. Màn hình sẽ tự hiện hình khi chủ trì khai mạc."),
+    })
+    config = {
+        "meetingId": meeting.id,
+        "userId": user.id,
+        "isChair": meeting.chair_id == user.id,
+        "strings": strings,
+        "serverNow": datetime.now(UTC).isoformat(),
+    }
+    return render_template("room/hall.html", meeting=meeting, config=config)

@@ -36,6 +36,10 @@ class DocumentsPage {
   }
 
   mount() {
+    // the signer form is read by "generate"; it never submits itself
+    for (const form of document.querySelectorAll("form.mn-signer")) {
+      form.addEventListener("submit", (event) => event.preventDefault());
+    }
     for (const button of document.querySelectorAll("button.generate")) {
       button.addEventListener("click", () => this.generate(button));
     }
@@ -100,7 +104,14 @@ class DocumentsPage {
     const status = box.querySelector(".mn-status");
     let resp;
     try {
-      resp = await api("POST", `/api/v1/meetings/${this.meetingId}/minutes`, { kind: button.dataset.kind });
+      const payload = { kind: button.dataset.kind };
+      const form = box.querySelector("form.mn-signer");
+      if (form && form.elements.signer_id.value) {
+        // who signs the notice and with what authority (checked by the server, then by the chair)
+        for (const name of ["signer_id", "authority", "principal", "title"]) payload[name] = form.elements[name].value;
+        payload.signer_id = Number(payload.signer_id);
+      }
+      resp = await api("POST", `/api/v1/meetings/${this.meetingId}/minutes`, payload);
     } catch (_) {
       status.textContent = S.failed;
       button.disabled = false;
@@ -182,7 +193,9 @@ class DocumentsPage {
       if (doc.status === "returned" && doc.comment) status.append(el("div", { class: "muted" }, `${S.returned} ${doc.comment}`));
       const files = el("td", {});
       for (const [which, url] of Object.entries(doc.files)) files.append(el("a", { href: url }, S.files[which] || which), " ");
-      tr.append(el("td", {}, doc.kind_label), el("td", {}, String(doc.version)), status,
+      const kind = el("td", {}, doc.kind_label);
+      if (doc.signatory?.length) kind.append(el("div", { class: "muted mn-signatory" }, doc.signatory.join(" / ")));
+      tr.append(kind, el("td", {}, String(doc.version)), status,
         el("td", {}, doc.number_text || ""), el("td", {}, ddmmyyyy(doc.created_at)), files, this.actions(doc));
       body.append(tr);
     }

@@ -10,7 +10,7 @@
 //   const ack = await room.join({ meeting_id: 1, endpoint_id: 4 });
 //
 // Events: "state" (public state, or a joined ack's state with `you` and chat history),
-// "chat", "room-error", "connection" ({status: "connected"|"reconnecting"|"disconnected",
+// "chat", "documents" (the meeting's documents changed), "room-error", "connection" ({status: "connected"|"reconnecting"|"disconnected",
 // attempt?, delayMs?}), "rejoined" ({ack}), "rejoin-failed" ({ack}).
 // After a lost connection it reconnects by itself with exponential backoff (with jitter)
 // and joins the same meeting again with the same parameters.
@@ -75,6 +75,7 @@ export class RoomClient extends EventTarget {
       });
       this.socket.on("state", (state) => this._onState(state));
       this.socket.on("chat", (msg) => this._emit("chat", msg));
+      this.socket.on("documents", (data) => this._emit("documents", data));
       this.socket.on("room_error", (err) => this._emit("room-error", err));
       this.socket.on("disconnect", (reason) => this._onDisconnect(reason));
       this.socket.on("connect", () => this._onConnect());
@@ -106,6 +107,16 @@ export class RoomClient extends EventTarget {
     if (ack.ok) {
       this.joinParams = { ...params };
       this.presenceId = ack.presence_id;
+      this._onState(ack.state);
+    }
+    return ack;
+  }
+
+  /** Follow a meeting without joining it (hall screen): public state only, no presence. */
+  async watch(params) {
+    const ack = await this.request("watch", params);
+    if (ack.ok) {
+      this.watchParams = { ...params };
       this._onState(ack.state);
     }
     return ack;
@@ -186,6 +197,16 @@ export class RoomClient extends EventTarget {
     const wasRetrying = this._attempt > 0;
     this._attempt = 0;
     this._emit("connection", { status: "connected" });
+    if (wasRetrying && this.watchParams && !this.joinParams) {
+      const ack = await this.request("watch", this.watchParams);
+      if (ack.ok) {
+        this.state = null;
+        this._onState(ack.state);
+        this._emit("rejoined", { ack });
+      } else {
+        this._emit("rejoin-failed", { ack });
+      }
+    }
     if (wasRetrying && this.joinParams) {
       const ack = await this.request("join", this.joinParams);
       if (ack.ok) {

@@ -68,6 +68,8 @@ export class ChairConsole {
   /** The chair's `stats` event: {user_id: summary}. */
   setStats(participants) {
     this.stats = participants && typeof participants === "object" ? participants : {};
+    this.relayed = new Set(Object.entries(this.stats)
+      .filter(([, summary]) => summary && summary.relayed).map(([id]) => id));
     this.pageIds.forEach((id, i) => this._renderInfo(i, id));
   }
 

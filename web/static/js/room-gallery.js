@@ -121,7 +121,8 @@ export class GalleryMedia extends EventTarget {
 
   async _syncOnce() {
     if (!this.peer) {
-      if (this.wanted.every((s) => s === "none")) return;
+      // a co-chair runs the console but may not subscribe to participants: no retries
+      if (this.failed === "forbidden" || this.wanted.every((s) => s === "none")) return;
       await this._open();
       return;
     }

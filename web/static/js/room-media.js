@@ -133,6 +133,45 @@ export class RoomMedia extends EventTarget {
     this._emit("local", { stream: this.local });
   }
 
+  /**
+   * Another camera and/or microphone while in the room ({cameraId?, micId?}; "" = the
+   * browser's default), without negotiating again: the new camera track replaces the old
+   * one on BOTH video layers (main, and a clone on the small one), the new microphone on
+   * the audio sender. The old tracks stop only once the new ones are in place, so a device
+   * that cannot be opened leaves the current ones working (the error is thrown). A camera
+   * while audio-only is only remembered. Emits "local" with the stream.
+   */
+  async switchDevice({ cameraId, micId } = {}) {
+    const video = cameraId !== undefined && !this.audioOnly;
+    const audio = micId !== undefined;
+    if (cameraId !== undefined) this.devices.cameraId = cameraId;
+    if (!video && !audio) return { ...this.devices };
+    const fresh = await navigator.mediaDevices.getUserMedia({
+      video: video ? { ...(cameraId ? { deviceId: { exact: cameraId } } : {}), width: { ideal: 640 }, height: { ideal: 480 } } : false,
+      audio: audio ? (micId ? { deviceId: { exact: micId } } : true) : false,
+    });
+    if (!this.local) this.local = new MediaStream();
+    const senders = this.pub && this.pub.senders;
+    const swap = (kind, track) => {
+      const old = kind === "video" ? this.local.getVideoTracks() : this.local.getAudioTracks();
+      this.local.addTrack(track);
+      for (const t of old) { this.local.removeTrack(t); t.stop(); }
+    };
+    const camera = video ? fresh.getVideoTracks()[0] : null;
+    const mic = audio ? fresh.getAudioTracks()[0] : null;
+    if (camera) swap("video", camera);
+    if (mic) { swap("audio", mic); this.devices.micId = micId; }
+    this._applyMute();
+    if (senders && senders.main && (!mic || senders.audio)) {
+      if (camera) await this._setVideoTracks(camera);
+      if (mic) await senders.audio.replaceTrack(mic);
+    } else if (this.media) {
+      await this._republish(); // no sender for it yet (joined without that device): publish again
+    }
+    this._emit("local", { stream: this.local });
+    return { ...this.devices };
+  }
+
   get publishPc() { return this.pub ? this.pub.pc : null; }
   get subscribePc() { return this.sub ? this.sub.pc : null; }
 
@@ -276,7 +315,7 @@ export class RoomMedia extends EventTarget {
     const s = await readStats({ publish: this.publishPc, subscribe: this.subscribePc });
     const loss = lossBetween(this._prev, s.counters);
     this._prev = s.counters;
-    let level = "none";
+    let level = this.sendLevel.level;
     if (!this.audioOnly && this.pub) {
       const previous = this.sendLevel.level;
       level = this.sendLevel.push({ at, availableBitrate: s.availableBitrate });

@@ -1,6 +1,7 @@
 // The live room page: pre-join device check, then everyone's view (hall, speaker, agenda
 // item, floor, recording, quality, hand, mute, audio-only, roll call, chat, presenter
 // pane) and, for the chair, the console. Protocol: room-client.js; media: room-media.js.
+// Presenting: room-present.js; devices in the room: room-devices.js; shortcuts: room-keys.js.
 
 import { RoomClient } from "/static/js/room-client.js";
 import { ChairConsole } from "/static/js/room-console.js";
@@ -20,7 +21,7 @@ const client = new RoomClient({ messages: { disconnected: t.not_connected, timeo
 const media = new RoomMedia({ meetingId: config.meetingId });
 const ui = {
   state: null, joined: false, endpointId: null, preview: null, stopMeter: null,
-  reportedQuality: null, viewer: null, viewerKey: null, chatIds: new Set(), rollAnswered: null,
+  reportedQuality: null, presented: null, chatIds: new Set(), rollAnswered: null,
   console: null, rejoins: 0, ended: false, qualityRun: null, gallery: null,
   stalls: { hall: new FrameStall(), speaker: new FrameStall() }, sources: { hall: null, speaker: null },
 };
@@ -161,6 +162,7 @@ async function join(c) {
   $("room").hidden = false;
   connStatus(t.joined, "ok");
   $("roll-heads").value = String(c.headCount || 1);
+  render(client.state); // the join's own state came before `joined` was set
   mountVotePanel(ack.state);
   await startMedia(c);
 }
@@ -234,7 +236,6 @@ function render(state) {
   renderQueue(state);
   applyOwnState(state);
   renderRollCall(state);
-  renderPresenting(state);
   syncEchoGuards();
   if (state.chat && state.you) { clear($("chat-list")); ui.chatIds.clear(); state.chat.forEach(addChat); }
   if (ui.console) ui.console.render(state);
@@ -310,47 +311,6 @@ function renderRollCall(state) {
   $("roll-heads").disabled = !ui.endpointId;
   if (!ui.endpointId) $("roll-heads").value = "1";
   if (!dialog.open) dialog.showModal();
-}
-
-async function renderPresenting(state) {
-  const p = state.presenting;
-  $("presenter").hidden = !p;
-  if (!p) { closeViewer(); return; }
-  $("presenting-title").textContent = p.title || "";
-  const key = `${p.document_id}:${p.version}`;
-  const position = { page: p.page || 1, zoom: (p.zoom || 100) / 100 };
-  if (ui.viewerKey !== key) {
-    closeViewer();
-    ui.viewerKey = key;
-    try {
-      const { openViewer } = await import("/static/js/viewer.js");
-      const viewer = await openViewer({
-        url: `/documents/${p.document_id}/v/${p.version}/file.pdf`,
-        canvas: $("present-canvas"), page: position.page, zoom: position.zoom,
-      });
-      if (ui.viewerKey !== key) return;
-      ui.viewer = viewer;
-      if (config.mayPresent) {
-        viewer.onPageChange((e) => {
-          // a presenter's own page turns go to everyone; the presenter keeps following
-          if (e.source === "user" && ui.state && ui.state.presenting) {
-            client.present(ui.state.presenting.document_id, e.page, Math.round(e.zoom * 100))
-              .then(() => { if (ui.viewer === viewer) viewer.follow(true); });
-          }
-        });
-      }
-    } catch (err) {
-      $("viewer-status").textContent = `${t.error}: ${err.message || err}`;
-      return;
-    }
-  }
-  if (ui.viewer) ui.viewer.presenter(position);
-}
-
-function closeViewer() {
-  if (ui.viewer && ui.viewer.destroy) ui.viewer.destroy();
-  ui.viewer = null;
-  ui.viewerKey = null;
 }
 
 function tick() {
@@ -477,13 +437,6 @@ function confirmEnd() {
   });
 }
 
-if ($("present-start")) {
-  $("present-start").addEventListener("click", () => {
-    const id = Number($("present-doc").value);
-    if (id) check(client.present(id, 1, 100));
-  });
-  $("present-stop").addEventListener("click", () => check(client.stopPresenting()));
-}
 // ---------------------------------------------------------------- events
 
 client.addEventListener("state", (e) => render(e.detail));

@@ -33,30 +33,22 @@ const DEFAULTS = {
   namedTag: "công khai",
   none: "Chưa có biểu quyết nào.",
   error: "Lỗi",
+  base: "Tỷ lệ tính trên",
+  basePresent: "Thành viên có mặt",
+  baseAll: "Tổng số thành viên",
+  rule: "Thông qua khi",
+  ruleMajority: "Quá nửa tán thành",
+  ruleTwoThirds: "Từ 2/3 tán thành",
 };
 
-const STYLE = `
-.vote-panel h3 { margin: .2em 0 .4em; font-size: 1.05em; }
-.vote-panel .vote { border: 1px solid #d5dde7; border-radius: 6px; padding: .5em .7em; margin: .5em 0; background: #fff; }
-.vote-panel .vote.open { border-color: #2e6bc6; }
-.vote-panel .vote-question { font-weight: 600; margin-bottom: .3em; }
-.vote-panel .vote-bars { list-style: none; padding: 0; margin: .3em 0; }
-.vote-panel .vote-bars li { margin: .15em 0; }
-.vote-panel .vote-label { display: inline-block; min-width: 9em; }
-.vote-panel meter { width: 8em; vertical-align: middle; }
-.vote-panel .vote-voters { font-size: .85em; color: #5b6570; margin-left: 1em; }
-.vote-panel .vote-buttons button { margin: .2em .3em .2em 0; }
-.vote-panel form.vote-open { display: grid; gap: .3em; margin-bottom: .5em; }
-.vote-panel form.vote-open textarea { width: 100%; box-sizing: border-box; }
-.vote-panel .vote-message.error { color: #b00020; }
-`;
-
 function injectStyle() {
+  // a stylesheet file, not a <style> element: the Content-Security-Policy allows no inline style
   if (document.getElementById("room-votes-style")) return;
-  const style = document.createElement("style");
-  style.id = "room-votes-style";
-  style.textContent = STYLE;
-  document.head.append(style);
+  const link = document.createElement("link");
+  link.id = "room-votes-style";
+  link.rel = "stylesheet";
+  link.href = new URL("../css/votes.css", import.meta.url).href;
+  document.head.append(link);
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -145,15 +137,22 @@ export class VotePanel {
     const custom = el("textarea", { name: "options", rows: "3", placeholder: S.customOptions, "aria-label": S.customOptions });
     const secret = el("input", { type: "checkbox", name: "secret" });
     const perEndpoint = el("input", { type: "checkbox", name: "per_endpoint" });
+    // the base of the percentages and the rule that decides the outcome (issue 13)
+    const base = el("select", { name: "base", "aria-label": S.base },
+      el("option", { value: "present" }, S.basePresent), el("option", { value: "all" }, S.baseAll));
+    const rule = el("select", { name: "rule", "aria-label": S.rule },
+      el("option", { value: "majority" }, S.ruleMajority), el("option", { value: "two_thirds" }, S.ruleTwoThirds));
     form.append(question,
       el("div", { class: "muted" }, `${S.options}: ${S.defaultOptions}`), custom,
       el("label", {}, secret, " ", S.secret), " ",
       el("label", {}, perEndpoint, " ", S.perEndpoint), " ",
+      el("label", {}, `${S.base} `, base), " ", el("label", {}, `${S.rule} `, rule), " ",
       el("button", { type: "submit" }, S.open));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const options = custom.value.split("\n").map((s) => s.trim()).filter(Boolean);
-      const payload = { question: question.value, secret: secret.checked, per_endpoint: perEndpoint.checked };
+      const payload = { question: question.value, secret: secret.checked, per_endpoint: perEndpoint.checked,
+                        base: base.value, rule: rule.value };
       if (options.length) payload.options = options;
       if (this.currentItem) payload.agenda_item_id = this.currentItem;
       const ack = await ask(this.socket, "open_vote", payload);
@@ -212,6 +211,8 @@ export class VotePanel {
     if (r) {
       box.append(bars(r.options.map((o) => o.label), r.options.map((o) => o.count), r.secret ? null : r.options.map((o) => o.voters)),
         el("div", { class: "vote-tally" }, `${r.cast} ${S.cast}${r.eligible ? ` ${S.of} ${r.eligible}` : ""}`));
+      // the outcome as the minutes state it: "… Nội dung được thông qua." / "… không được …"
+      if (r.outcome) box.append(el("div", { class: `vote-outcome ${r.passed ? "ok" : "error"}` }, r.outcome));
     }
     return box;
   }

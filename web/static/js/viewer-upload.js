@@ -11,8 +11,9 @@ const readersBox = document.getElementById("up-readers-box");
 
 access?.addEventListener("change", () => { readersBox.hidden = access.value !== "restricted"; });
 
-function formFor(file) {
+function formFor(file, title = "") {
   const form = new FormData();
+  if (title) form.append("title", title); // fields before the file: the server reads them first
   form.append("kind", document.getElementById("up-kind").value);
   form.append("confidentiality", access.value);
   const item = document.getElementById("up-item").value;
@@ -41,7 +42,7 @@ function row(file) {
   return { bar, note, li };
 }
 
-function upload(file) {
+function upload(file, title = "") {
   const ui = row(file);
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
@@ -69,13 +70,17 @@ function upload(file) {
       resolve(xhr.status);
     };
     xhr.onerror = () => { ui.note.className = "error"; ui.note.textContent = "Mất kết nối"; resolve(0); };
-    xhr.send(formFor(file));
+    xhr.send(formFor(file, title));
   });
 }
 
 async function uploadAll(files) {
   const results = [];
-  for (const file of files) results.push(await upload(file));  // one at a time: fair to the link
+  // the title field names a single file; several files at once keep their file names
+  const titleInput = document.getElementById("up-title");
+  const title = files.length === 1 && titleInput ? titleInput.value.trim() : "";
+  for (const file of files) results.push(await upload(file, title));  // one at a time: fair to the link
+  if (titleInput && results.some((s) => s === 201)) titleInput.value = "";
   if (results.some((s) => s === 201)) setTimeout(() => window.location.reload(), 1500);
 }
 
@@ -156,5 +161,22 @@ for (const button of document.querySelectorAll("button[data-delete]")) {
     if (!window.confirm(`Xoá tài liệu “${button.dataset.title}” và mọi phiên bản của nó?`)) return;
     const resp = await fetch(button.dataset.delete, { method: "DELETE", headers: { "X-CSRFToken": csrf } });
     if (resp.ok) button.closest("tr").remove();
+  });
+}
+
+// Renaming a document (its title; the file name is only the default).
+for (const form of document.querySelectorAll("form[data-rename]")) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const error = form.querySelector(".error");
+    error.textContent = "";
+    const resp = await fetch(form.dataset.rename, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify({ title: form.elements.title.value.trim() }),
+    }).catch(() => null);
+    const body = resp ? await resp.json().catch(() => ({})) : {};
+    if (resp && resp.ok) window.location.reload();
+    else error.textContent = (body.fields && body.fields.title) || body.message || "Mất kết nối";
   });
 }

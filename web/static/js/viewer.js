@@ -10,22 +10,52 @@
 //   viewer.destroy()              stop listening and free the document (before opening another)
 //   viewer.page, viewer.zoom, viewer.pageCount, viewer.following
 // The canvas gets data-rendered-page="<n>" and data-rendered-zoom="<z>" after each draw.
+//
+// openViewer rejects (ViewerError: code "not_found" | "forbidden" | "timeout" | "failed",
+// `status` the HTTP status when there was one) when the document cannot be opened within
+// `timeoutMs`; the loading text is cleared then too, and the caller shows its own error.
 
 const MIN_ZOOM = 0.25;
 const MAX_ZOOM = 4;
+const LOAD_TIMEOUT_MS = 20000;
+
+export class ViewerError extends Error {
+  constructor(code, message, status = null) {
+    super(message || code);
+    this.name = "ViewerError";
+    this.code = code;
+    this.status = status;
+  }
+}
+
+function loadError(err) {
+  if (err instanceof ViewerError) return err;
+  const status = err && typeof err.status === "number" ? err.status : null;
+  const name = err && err.name;
+  if (status === 404 || name === "MissingPDFException") return new ViewerError("not_found", err.message, status || 404);
+  if (status === 403 || status === 401) return new ViewerError("forbidden", err.message, status);
+  return new ViewerError("failed", (err && err.message) || String(err), status);
+}
 
 export async function openViewer(options) {
   const {
     url, canvas, page = 1, zoom = 1,
     pdfjs = "/static/vendor/pdfjs-dist/build/pdf.min.mjs",
+    texts = {}, timeoutMs = LOAD_TIMEOUT_MS,
   } = options;
-  const base = pdfjs.slice(0, pdfjs.lastIndexOf("/build/") + 1);
-  const lib = await import(pdfjs);
-  lib.GlobalWorkerOptions.workerSrc = base + "build/pdf.worker.min.mjs";
-
-  const status = document.getElementById("viewer-status");
+  const words = { loading: "Đang tải tài liệu…", renderFailed: "Lỗi hiển thị trang.", page: "Trang", ...texts };
+  const status = options.status || document.getElementById("viewer-status");
   const say = (text) => { if (status) status.textContent = text; };
-  say("Đang tải tài liệu…");
+  say(words.loading);
+  const base = pdfjs.slice(0, pdfjs.lastIndexOf("/build/") + 1);
+  let lib;
+  try {
+    lib = await import(pdfjs);
+  } catch (err) {
+    say("");
+    throw loadError(err);
+  }
+  lib.GlobalWorkerOptions.workerSrc = base + "build/pdf.worker.min.mjs";
   const task = lib.getDocument({
     url,
     withCredentials: true,
@@ -38,10 +68,25 @@ export async function openViewer(options) {
     disableAutoFetch: true,
     isEvalSupported: false,
   });
-  const pdf = await task.promise;
+  let timer = null;
+  let pdf;
+  try {
+    pdf = await Promise.race([task.promise, new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new ViewerError("timeout", "timeout")), timeoutMs);
+    })]);
+  } catch (err) {
+    say("");
+    task.destroy().catch(() => {});
+    throw loadError(err);
+  } finally {
+    clearTimeout(timer);
+  }
   const stage = canvas.parentElement;
   const listeners = [];
-  const state = { page: 1, zoom: 1, following: true, presenterState: null, renderTask: null, queued: null };
+  const controls = new AbortController(); // every listener below goes with destroy()
+  const on = { signal: controls.signal };
+  const state = { page: 1, zoom: 1, following: true, presenterState: null, renderTask: null, queued: null,
+    busy: false, destroyed: false };
 
   const pageInput = document.getElementById("page-input");
   const countLabel = document.getElementById("page-count");
@@ -57,13 +102,30 @@ export async function openViewer(options) {
   }
 
   async function render(source) {
-    if (state.renderTask) {
+    if (state.destroyed) return;
+    if (state.busy) {
+      // one drawing at a time on the canvas: the newest request is drawn after the current
       state.queued = source;
-      state.renderTask.cancel();
+      if (state.renderTask) state.renderTask.cancel();
       return;
     }
+    state.busy = true;
+    try {
+      await draw(source);
+    } finally {
+      state.busy = false;
+    }
+    if (state.queued !== null && !state.destroyed) {
+      const next = state.queued;
+      state.queued = null;
+      await render(next);
+    }
+  }
+
+  async function draw(source) {
     const number = state.page;
     const pdfPage = await pdf.getPage(number);
+    if (state.queued !== null || state.destroyed) return; // overtaken while the page loaded
     const natural = pdfPage.getViewport({ scale: 1 });
     const width = Math.max(200, (stage ? stage.clientWidth : 800) - 24);
     const scale = (width / natural.width) * state.zoom;
@@ -78,18 +140,16 @@ export async function openViewer(options) {
     try {
       await state.renderTask.promise;
     } catch (err) {
-      if (!(err && err.name === "RenderingCancelledException")) { say("Lỗi hiển thị trang."); throw err; }
+      if (err && err.name === "RenderingCancelledException") return;
+      say(words.renderFailed);
+      throw err;
     } finally {
       state.renderTask = null;
     }
-    if (state.queued !== null) {
-      const next = state.queued;
-      state.queued = null;
-      return render(next);
-    }
+    if (state.queued !== null) return;
     canvas.dataset.renderedPage = String(number);
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `Trang ${number} / ${pdf.numPages}`);
+    canvas.setAttribute("aria-label", `${words.page} ${number} / ${pdf.numPages}`);
     canvas.dataset.renderedZoom = String(state.zoom);
     if (pageInput) pageInput.value = String(number);
     if (zoomLabel) zoomLabel.textContent = `${Math.round(state.zoom * 100)}%`;
@@ -129,8 +189,8 @@ export async function openViewer(options) {
       return render("presenter");
     },
     destroy() {
-      document.removeEventListener("keydown", onKey);
-      window.removeEventListener("resize", onResize);
+      state.destroyed = true;
+      controls.abort();
       listeners.length = 0;
       if (state.renderTask) state.renderTask.cancel();
       return task.destroy();
@@ -145,23 +205,23 @@ export async function openViewer(options) {
 
   // Controls on the page.
   const byId = (id) => document.getElementById(id);
-  byId("prev-page")?.addEventListener("click", () => { userMoved(); viewer.goToPage(state.page - 1, "user"); });
-  byId("next-page")?.addEventListener("click", () => { userMoved(); viewer.goToPage(state.page + 1, "user"); });
-  byId("zoom-in")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom * 1.25, "user"); });
-  byId("zoom-out")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom / 1.25, "user"); });
-  pageInput?.addEventListener("change", () => { userMoved(); viewer.goToPage(pageInput.value, "user"); });
-  followButton?.addEventListener("click", () => viewer.follow(true));
+  byId("prev-page")?.addEventListener("click", () => { userMoved(); viewer.goToPage(state.page - 1, "user"); }, on);
+  byId("next-page")?.addEventListener("click", () => { userMoved(); viewer.goToPage(state.page + 1, "user"); }, on);
+  byId("zoom-in")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom * 1.25, "user"); }, on);
+  byId("zoom-out")?.addEventListener("click", () => { userMoved(); viewer.setZoom(state.zoom / 1.25, "user"); }, on);
+  pageInput?.addEventListener("change", () => { userMoved(); viewer.goToPage(pageInput.value, "user"); }, on);
+  followButton?.addEventListener("click", () => viewer.follow(true), on);
   function onKey(ev) {
     if (!canvas.isConnected) return;
     if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement) return;
     if (ev.key === "ArrowRight" || ev.key === "PageDown") { userMoved(); viewer.goToPage(state.page + 1, "user"); }
     if (ev.key === "ArrowLeft" || ev.key === "PageUp") { userMoved(); viewer.goToPage(state.page - 1, "user"); }
   }
-  document.addEventListener("keydown", onKey);
+  document.addEventListener("keydown", onKey, on);
   // Tablets: a horizontal swipe on the page turns it.
   let touchX = null;
   stage?.addEventListener("touchstart", (ev) => { touchX = ev.touches.length === 1 ? ev.touches[0].clientX : null; },
-    { passive: true });
+    { passive: true, signal: controls.signal });
   stage?.addEventListener("touchend", (ev) => {
     if (touchX === null || state.zoom > 1.05) return;
     const dx = ev.changedTouches[0].clientX - touchX;
@@ -169,13 +229,13 @@ export async function openViewer(options) {
     if (Math.abs(dx) < 60) return;
     userMoved();
     viewer.goToPage(state.page + (dx < 0 ? 1 : -1), "user");
-  }, { passive: true });
+  }, { passive: true, signal: controls.signal });
   let resizeTimer = null;
   function onResize() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => render("resize"), 150);
   }
-  window.addEventListener("resize", onResize);
+  window.addEventListener("resize", onResize, on);
 
   state.page = clampPage(page);
   state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, Number(zoom) || 1));

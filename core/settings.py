@@ -1,5 +1,5 @@
-"""Configuration from environment variables (see the README table). No Flask imports, so
-Celery workers, Alembic and the media node read the same settings."""
+"""Settings shared by the web app, the Celery tasks, Alembic and the media node, read from
+environment variables (see the README table). No Flask, Celery or aiortc imports."""
 
 from __future__ import annotations
 

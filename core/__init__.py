@@ -1,0 +1,1 @@
+"""What the web app, the Celery tasks and the media node share (settings)."""
