@@ -1,8 +1,8 @@
 """Serving behind a TLS-terminating reverse proxy (issue 15).
 
-When ``GIAOBAN_BASE_URL`` is ``https://…`` the app marks its cookies Secure, sends HSTS,
-checks CSRF referrers strictly and accepts Socket.IO connections only from the base URL's
-origin. ``GIAOBAN_TRUSTED_PROXIES`` (number of proxies in front, default 0) makes the app
+When ``GIAOBAN_BASE_URL`` is ``https://…`` the app marks its cookies Secure, sends HSTS and
+checks CSRF referrers strictly (Socket.IO's origin check is web/security.py's, from the same
+base URL). ``GIAOBAN_TRUSTED_PROXIES`` (number of proxies in front, default 0) makes the app
 believe their ``X-Forwarded-For``/``X-Forwarded-Proto`` headers, so login rate limits and
 the audit log see the client's address instead of the proxy's.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import urlsplit
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,19 +18,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 logger = logging.getLogger(__name__)
 
 DEFAULT_HSTS_MAX_AGE = 31536000  # one year, as Mozilla's guidelines suggest
-
-
-def origin_of(url: str) -> str:
-    """``https://Host:443/path`` -> ``https://host`` (default ports dropped)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    default = 443 if parts.scheme == "https" else 80
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def init_app(app: Flask, env: dict[str, str] | None = None) -> None:
@@ -47,9 +33,6 @@ def init_app(app: Flask, env: dict[str, str] | None = None) -> None:
     if not tls:
         return
     app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, WTF_CSRF_SSL_STRICT=True)
-    if "SOCKETIO_CORS" not in app.config:
-        extra = [o.strip() for o in environ.get("GIAOBAN_EXTRA_ORIGINS", "").split(",") if o.strip()]
-        app.config["SOCKETIO_CORS"] = [origin_of(base), *(origin_of(o) for o in extra)]
     max_age = int(environ.get("GIAOBAN_HSTS_MAX_AGE", str(DEFAULT_HSTS_MAX_AGE)))
     header = f"max-age={max_age}"
 

@@ -131,7 +131,7 @@ def settings_of(app: Any) -> TurnSettings:
 def get_ice_servers() -> ResponseReturnValue:
     """The ICE servers for this browser, with fresh TURN credentials (docs/api.md)."""
     settings = settings_of(current_app)
-    servers = ice_servers(settings, f"u{current_user.get_id()}")
+    servers = ice_servers(settings, f"u{int(current_user.id)}")
     resp = jsonify({"ice_servers": servers, "ttl": settings.ttl if servers else None})
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -40,7 +40,6 @@ def test_behind_tls_cookies_are_secure_and_hsts_is_sent(tls_app: Flask) -> None:
     cookies = [v for k, v in resp.headers.items() if k == "Set-Cookie" and "Max-Age=0" not in v]
     assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies)
     assert resp.headers["Strict-Transport-Security"] == "max-age=31536000"
-    assert tls_app.config["SOCKETIO_CORS"] == ["https://hop.tinh.gov.vn"]
 
 
 def test_socketio_refuses_another_origin(tls_app: Flask) -> None:
