@@ -50,6 +50,7 @@ INCOMING_JS = """async () => {
   out.shown = document.querySelectorAll("#gallery .tile").length;
   out.bound = g ? g.applied.filter((x) => x !== 'none').length : 0;
   out.failed = g ? g.failed : null;
+  out.reopened = g ? (g.reopened || 0) : 0;
   return out;
 }"""
 
@@ -146,7 +147,7 @@ def main() -> None:
         seconds = (last["at"] - first["at"]) / 1000
         figures: dict[str, Any] = {
             "tiles_requested": args.tiles, "tiles_shown": last["shown"], "slots_bound": last["bound"],
-            "tiles_live": last["tiles"], "gallery_error": last["failed"],
+            "tiles_live": last["tiles"], "gallery_error": last["failed"], "gallery_reopened": last["reopened"],
             "publisher_camera": f"{args.width}x{args.height}", "gallery": not args.no_gallery,
             "window_s": round(seconds, 1),
             "chair_chromium_cpu": round(cpu, 3),

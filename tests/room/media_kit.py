@@ -79,15 +79,21 @@ LIGHT_PUBLISHER_JS = """async ([meetingId, width, height, audio = true]) => {
       video: { width: { exact: width }, height: { exact: height } } });
   const media = new GiaobanMedia({ meetingId });
   await media.connect();
-  const pub = await media.publish(stream);
-  window.__pub = { room, media, stream, pc: pub.pc, layers: pub.layers, republished: 0 };
   // like the room page: a /signal socket that comes back (a loaded machine misses pings)
-  // publishes again (the node closed the old peer with the old socket)
-  media.socket.on('connect', async () => {
+  // or a peer the node dropped (consent expired) publishes again
+  const watch = (pc) => pc.addEventListener('connectionstatechange', () => {
+    if (pc === window.__pub.pc && pc.connectionState === 'failed') republish();
+  });
+  const republish = async () => {
     const again = await media.publish(stream);
     Object.assign(window.__pub, { pc: again.pc, layers: again.layers });
     window.__pub.republished += 1;
-  });
+    watch(again.pc);
+  };
+  const pub = await media.publish(stream);
+  window.__pub = { room, media, stream, pc: pub.pc, layers: pub.layers, republished: 0 };
+  watch(pub.pc);
+  media.socket.on('connect', republish);
   return pub.layers;
 }"""
 

@@ -76,6 +76,10 @@ export class GalleryMedia extends EventTarget {
       return;
     }
     this.peer = peer;
+    peer.pc.addEventListener("connectionstatechange", () => {
+      // the node dropped the gallery peer (e.g. consent expired): open a new one
+      if (this.peer === peer && ["failed", "closed"].includes(peer.pc.connectionState)) this._reopen();
+    });
     this.applied = [...slots];
     this.appliedLayers = [...layers];
     this.sent = slots.map((s, i) => (s === "none" ? null : layers[i]));
@@ -91,11 +95,16 @@ export class GalleryMedia extends EventTarget {
 
   _reopenIfNeeded() {
     // RoomMedia reconnected: the old gallery peer went with the old connection
-    if (this.peer && this.media !== this.roomMedia.media) {
-      this.peer = null;
-      this.applied = Array(this.size).fill("none");
-      this._sync();
-    }
+    if (this.peer && this.media !== this.roomMedia.media) this._reopen();
+  }
+
+  _reopen() {
+    const old = this.peer;
+    this.peer = null;
+    this.applied = Array(this.size).fill("none");
+    if (old && this.media) this.media.close(old.peerId).catch(() => {});
+    this.reopened = (this.reopened || 0) + 1;
+    setTimeout(() => this._sync(), 1000); // not in a tight loop when the node refuses
   }
 
   _sync() {
