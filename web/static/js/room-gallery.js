@@ -90,7 +90,9 @@ export class GalleryMedia extends EventTarget {
     });
     this.frames = Array(this.size).fill(0);
     this._startSampler();
-    this._emit("changed", { slots: this.applied, layers: this.appliedLayers });
+    // new receivers: every bound tile counts its frames from zero again
+    const moved = slots.map((slot, i) => (slot === "none" ? -1 : i)).filter((i) => i >= 0);
+    this._emit("changed", { slots: this.applied, layers: this.appliedLayers, moved });
   }
 
   _reopenIfNeeded() {
