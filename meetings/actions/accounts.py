@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import func, select, update
@@ -42,10 +42,9 @@ class SignIn:
 
 
 def _as_aware(when: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; they are UTC."""
     if when is None or when.tzinfo is not None:
         return when
-    from datetime import UTC
-
     return when.replace(tzinfo=UTC)
 
 

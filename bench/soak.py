@@ -1,0 +1,349 @@
+"""Soak: the whole system under supervisor for a while with signaling clients and media
+peers; each process's memory must not grow by more than 10 %, no client may see an error,
+and the live state must be intact at the end.
+
+    .venv/bin/python bench/soak.py                 # small: 30 clients, 2 media peers, 60 s
+    .venv/bin/python bench/soak.py --full          # issue 12's size: 300 clients, 20 peers, 10 min
+    .venv/bin/python bench/soak.py --clients 50 --peers 4 --seconds 120 --workers 2
+
+The stack is the run command's (deploy/supervisord.conf: gunicorn web, Celery worker, beat,
+media node) on the embedded default, in a temporary instance folder with a SQLite database
+holding the demo province plus the bench's delegates (bench/room_load.py's preparation), the
+briefing live. Clients (python-socketio, in --workers processes) log in, join /room, then
+every 5 s report their link quality (`update_self`) and now and then chat; the chair gives
+the floor to the next delegate every 5 s. Media peers (bench/fanout_publisher.py, aiortc,
+VP8 noise at 320x240 and 300 kbit/s) publish to the media node over /signal. Memory is the
+resident set of each supervised process with its children (gunicorn's worker, Celery's
+pool), read from /proc: the baseline after everyone joined and 10 s of traffic, the last
+sample at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from room_load import USER_AGENT, free_port, login_cookie, prepare  # noqa: E402
+
+CONF = ROOT / "deploy" / "supervisord.conf"
+PROGRAMS = ("web", "worker", "beat", "media")
+PERIOD = 5.0
+
+
+# ------------------------------------------------------------------------------- memory
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def rss_tree(pid: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        total += int(found.group(1)) * 1024 if found else 0
+        todo += _children(current)
+    return total
+
+
+# ------------------------------------------------------------------------------- the stack
+
+
+class Stack:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.log = Path(env["GIAOBAN_INSTANCE"]) / "soak-supervisord.out"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen([str(ROOT / ".venv/bin/supervisord"), "-c", str(CONF)], cwd=ROOT,
+                                     env=env, stdout=open(self.log, "wb"),  # noqa: SIM115
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def pids(self) -> dict[str, int]:
+        out = subprocess.run([str(ROOT / ".venv/bin/supervisorctl"), "-c", str(CONF), "status"],
+                             cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=30).stdout
+        return {m.group(1): int(m.group(2))
+                for m in re.finditer(r"^(\w+)\s+RUNNING\s+pid (\d+)", out, re.M)}
+
+    def wait(self, url: str, timeout: float = 120) -> None:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=3).status_code == 200 and \
+                        set(self.pids()) == set(PROGRAMS):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"stack did not start: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+# ------------------------------------------------------------------------------- clients
+
+
+def client_worker(base: str, meeting_id: int, usernames: list[str], out: Any, stop: Any) -> None:
+    asyncio.run(_clients(base, meeting_id, usernames, out, stop))
+
+
+async def _clients(base: str, meeting_id: int, usernames: list[str], out: Any, stop: Any) -> None:
+    import socketio
+
+    loop = asyncio.get_running_loop()
+    cookies = [await loop.run_in_executor(None, login_cookie, base, u) for u in usernames]
+    counts = {"joined": 0, "acks": 0, "errors": 0, "states": 0, "disconnects": 0}
+    clients: list[socketio.AsyncClient] = []
+    sem = asyncio.Semaphore(10)
+
+    async def start(i: int) -> None:
+        sio = socketio.AsyncClient(reconnection=False)
+
+        @sio.on("state", namespace="/room")
+        async def on_state(_state: Any) -> None:
+            counts["states"] += 1
+
+        @sio.on("disconnect", namespace="/room")
+        async def on_disconnect(*_: Any) -> None:
+            if not stop.is_set():
+                counts["disconnects"] += 1
+
+        async with sem:
+            await sio.connect(base, namespaces=["/room"], transports=["websocket"], wait_timeout=30,
+                              headers={"Cookie": cookies[i], "User-Agent": USER_AGENT})
+            ack = await sio.call("join", {"meeting_id": meeting_id}, namespace="/room", timeout=60)
+        if ack.get("ok"):
+            counts["joined"] += 1
+        else:
+            counts["errors"] += 1
+        clients.append(sio)
+
+    await asyncio.gather(*(start(i) for i in range(len(usernames))))
+    out.put(("ready", counts["joined"], counts["errors"]))
+
+    async def activity(sio: socketio.AsyncClient, n: int) -> None:
+        await asyncio.sleep(random.uniform(0, PERIOD))
+        while not stop.is_set():
+            try:
+                ack = await sio.call("update_self", {"quality": "good"}, namespace="/room", timeout=30)
+                if n % 17 == 0 and random.random() < 0.2:
+                    ack2 = await sio.call("chat", {"body": f"tin nhắn {time.time():.0f}", "audience": "all"},
+                                          namespace="/room", timeout=30)
+                    counts["acks"] += 1
+                    counts["errors"] += 0 if ack2.get("ok") else 1
+                counts["acks"] += 1
+                counts["errors"] += 0 if ack.get("ok") else 1
+            except Exception:
+                counts["errors"] += 1
+            await asyncio.sleep(PERIOD)
+
+    tasks = [asyncio.create_task(activity(sio, n)) for n, sio in enumerate(clients)]
+    while not stop.is_set():
+        await asyncio.sleep(0.5)
+    for task in tasks:
+        task.cancel()
+    out.put(("counts", counts))
+    for sio in clients:
+        await sio.disconnect()
+
+
+async def chair_loop(base: str, meeting_id: int, delegate_ids: list[int], seconds: float) -> dict[str, Any]:
+    import socketio
+
+    cookie = login_cookie(base, "chutri", os.environ.get("SOAK_DEMO_PASSWORD", "giaoban2026"))
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(base, namespaces=["/room"], transports=["websocket"], wait_timeout=30,
+                      headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+    assert (await sio.call("join", {"meeting_id": meeting_id}, namespace="/room", timeout=60))["ok"]
+    errors, given, end = 0, 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        ack = await sio.call("give_floor", {"user_id": delegate_ids[given % len(delegate_ids)]},
+                             namespace="/room", timeout=30)
+        errors += 0 if ack.get("ok") else 1
+        given += 1
+        await asyncio.sleep(PERIOD)
+    state = (await sio.call("state", {}, namespace="/room", timeout=60))["state"]
+    await sio.disconnect()
+    return {"floor_changes": given, "errors": errors, "state": state}
+
+
+# ------------------------------------------------------------------------------- media peers
+
+
+def start_peers(base: str, meeting_id: int, count: int) -> list[subprocess.Popen[bytes]]:
+    peers = []
+    for n in range(1, count + 1):
+        username = f"chutich.{(n - 1) % 20 + 1:02d}"
+        cookie = login_cookie(base, username, "giaoban2026")
+        spec = {"signaling": {"mode": "socketio", "url": base, "meeting_id": meeting_id,
+                              "headers": {"Cookie": cookie, "User-Agent": USER_AGENT}},
+                "width": 320, "height": 240, "bitrate": 300_000}
+        for _attempt in range(10):  # the node may still be registering with the web app
+            proc = subprocess.Popen([sys.executable, str(HERE / "fanout_publisher.py"), json.dumps(spec)],
+                                    cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+            line = proc.stdout.readline() if proc.stdout else b""
+            if b"published" in line:
+                peers.append(proc)
+                break
+            proc.kill()
+            proc.wait()
+            time.sleep(2)
+        else:
+            raise RuntimeError(f"media peer {n} did not publish")
+    return peers
+
+
+# ------------------------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="giaoban-soak-"))
+    env, meeting_id, usernames = prepare(tmp, args.clients)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env.update(PORT=str(port), GIAOBAN_BIND="127.0.0.1", GIAOBAN_BASE_URL=base, GIAOBAN_WEB_URL=base,
+               GIAOBAN_MEDIA_SECRET=secrets.token_urlsafe(24), GIAOBAN_MEDIA_CAPACITY="5000",
+               GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT="50", PYTHONUNBUFFERED="1",
+               GIAOBAN_LOGIN_RATE_PER_ADDRESS="10000 per minute")  # every client logs in from 127.0.0.1
+    from sqlalchemy import select
+
+    from meetings.db import make_engine, make_session_factory
+    from meetings.models import User
+
+    engine = make_engine(env["DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        ids = dict(session.execute(select(User.username, User.id)).all())
+    engine.dispose()
+    delegate_ids = [ids[u] for u in usernames]
+    stack = Stack(env)
+    peers: list[subprocess.Popen[bytes]] = []
+    procs: list[mp.Process] = []
+    stop = mp.Event()
+    out: Any = mp.Queue()
+    try:
+        stack.wait(base)
+        print(f"stack up: {stack.pids()}", flush=True)
+        groups = [usernames[i::args.workers] for i in range(args.workers)]
+        for group in groups:
+            p = mp.Process(target=client_worker, args=(base, meeting_id, group, out, stop))
+            p.start()
+            procs.append(p)
+        joined = errors = 0
+        for _ in groups:
+            _, ok, failed = out.get(timeout=600)
+            joined, errors = joined + ok, errors + failed
+        print(f"{joined} clients joined ({errors} refused)", flush=True)
+        peers = start_peers(base, meeting_id, args.peers)
+        print(f"{len(peers)} media peers publishing", flush=True)
+        time.sleep(10)
+        pids = stack.pids()
+        baseline = {name: rss_tree(pid) for name, pid in pids.items()}
+        samples: list[dict[str, int]] = [baseline]
+        started = time.monotonic()
+        chair = asyncio.new_event_loop()
+        chair_task = chair.create_task(chair_loop(base, meeting_id, delegate_ids, args.seconds))
+        while not chair_task.done():
+            chair.run_until_complete(asyncio.wait([chair_task], timeout=10))
+            samples.append({name: rss_tree(pid) for name, pid in pids.items()})
+        chair_result = chair_task.result()
+        elapsed = time.monotonic() - started
+        final = samples[-1]
+        restarted = {n for n, p in stack.pids().items() if pids.get(n) != p}
+        stop.set()
+        counts = {"acks": 0, "errors": 0, "states": 0, "disconnects": 0}
+        for _ in groups:
+            kind, data = out.get(timeout=120)
+            for key in counts:
+                counts[key] += data[key]
+        present = len(chair_result["state"].get("participants", []))
+        print(f"\nsoak {args.clients} clients, {args.peers} media peers, {elapsed:.0f} s "
+              f"({chair_result['floor_changes']} floor changes)")
+        print(f"{'process':8} {'baseline MB':>12} {'final MB':>9} {'max MB':>7} {'growth':>7}")
+        worst = 0.0
+        for name in PROGRAMS:
+            b, f = baseline[name] / 2**20, final[name] / 2**20
+            peak = max(s[name] for s in samples) / 2**20
+            growth = (f - b) / b if b else 0.0
+            worst = max(worst, growth)
+            print(f"{name:8} {b:12.1f} {f:9.1f} {peak:7.1f} {growth:7.1%}")
+        print(f"client acks {counts['acks']}, errors {counts['errors'] + errors + chair_result['errors']}, "
+              f"states received {counts['states']}, unexpected disconnects {counts['disconnects']}, "
+              f"participants present at the end {present} (expected {joined + 1}), "
+              f"restarted processes {sorted(restarted) or 'none'}")
+        ok = (worst <= 0.10 and counts["errors"] + errors + chair_result["errors"] == 0
+              and counts["disconnects"] == 0 and present == joined + 1 and not restarted)
+        print("PASS" if ok else "FAIL")
+        return 0 if ok else 1
+    finally:
+        stop.set()
+        for peer in peers:
+            try:
+                if peer.stdin:
+                    peer.stdin.close()
+                peer.wait(timeout=10)
+            except Exception:
+                peer.kill()
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+        stack.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=30)
+    parser.add_argument("--peers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--full", action="store_true", help="300 clients, 20 media peers, 10 minutes")
+    args = parser.parse_args()
+    if args.full:
+        args.clients, args.peers, args.seconds, args.workers = 300, 20, 600, 4
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
