@@ -11,7 +11,7 @@ from meetings.actions.room_state import bump, event, require_live, require_runne
 from meetings.db import utcnow
 from meetings.errors import Forbidden, NotFound, ValidationFailed
 from meetings.models import Meeting, User
-from meetings.models.live import AgendaMove, CoChair, LiveState
+from meetings.models.live import AgendaMove, CoChair, LiveState, Presence
 from meetings.permissions import can_attend, is_meeting_chair
 
 
@@ -92,5 +92,33 @@ def present_document(session: Session, actor: User, meeting: Meeting, payload: d
     state = state_of(session, meeting)
     state.presenting = dict(payload) if payload else None
     event(session, meeting, "document.present" if payload else "document.stop", actor, **(payload or {}))
+    bump(state)
+    return state
+
+
+# -- the gallery page on the hall screens ----------------------------------------------------
+SCREEN_KINDS = ("screen.gallery", "screen.clear")
+MAX_SCREEN_TILES = 16
+
+
+def show_gallery(session: Session, actor: User, meeting: Meeting, user_ids: list[int] | None,
+                 page: int = 1, pages: int = 1) -> LiveState:
+    """Put a page of the gallery (up to 16 people in the room) on every hall screen, or take
+    it off (None). Kept as the latest ``screen.*`` room event: the timeline is the record."""
+    require_runner(session, actor, meeting)
+    require_live(meeting)
+    state = state_of(session, meeting)
+    if user_ids is None:
+        event(session, meeting, "screen.clear", actor)
+    else:
+        ids = list(dict.fromkeys(user_ids))
+        if not ids or len(ids) > MAX_SCREEN_TILES:
+            raise ValidationFailed("Một trang có từ 1 đến 16 người.", {"user_ids": "1–16"})
+        present = set(session.scalars(select(Presence.user_id).where(Presence.meeting_id == meeting.id,
+                                                                      Presence.left_at.is_(None))))
+        if not set(ids) <= present:
+            raise ValidationFailed("Chỉ đưa lên màn hình được người đang ở trong phòng họp.",
+                                   {"user_ids": "Có người không ở trong phòng."})
+        event(session, meeting, "screen.gallery", actor, user_ids=ids, page=page, pages=max(page, pages))
     bump(state)
     return state

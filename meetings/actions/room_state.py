@@ -63,6 +63,19 @@ def bump(state: LiveState) -> None:
     state.updated_at = utcnow()
 
 
+def on_screen(session: Session, meeting_id: int) -> dict[str, Any] | None:
+    """The gallery page the chair put on the hall screens ({user_ids, page, pages}) or None:
+    the latest screen.* room event (room_conduct.show_gallery)."""
+    latest = session.scalar(
+        select(RoomEvent).where(RoomEvent.meeting_id == meeting_id,
+                                RoomEvent.kind.in_(("screen.gallery", "screen.clear")))
+        .order_by(RoomEvent.id.desc()).limit(1))
+    if latest is None or latest.kind != "screen.gallery":
+        return None
+    data = latest.data or {}
+    return {"user_ids": list(data.get("user_ids") or []), "page": data.get("page", 1), "pages": data.get("pages", 1)}
+
+
 def event(session: Session, meeting: Meeting, kind: str, actor: User | None, **data: Any) -> RoomEvent:
     ev = RoomEvent(meeting_id=meeting.id, kind=kind, actor_id=actor.id if actor else None, data=data)
     session.add(ev)
@@ -190,6 +203,7 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
         "co_chair_ids": sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id))),
         "roll_call": roll,
         "presenting": state.presenting,
+        "screen": on_screen(session, meeting.id),
         "chat": [{"id": c.id, "sender_id": c.sender_id, "sender": c.sender.full_name,
                   "audience": c.audience, "body": c.body, "at": c.at.isoformat()} for c in reversed(chat)],
         "you": ({"user_id": viewer.id, "can_run": can_run_room(session, viewer, meeting),

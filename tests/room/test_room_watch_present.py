@@ -108,3 +108,40 @@ def test_document_changes_reach_the_room(app, room, demo, login, tmp_path):
     secretary.patch(f"/api/v1/documents/{doc['id']}", json={"title": "Tờ trình"})
     secretary.delete(f"/api/v1/documents/{doc['id']}")
     assert ep.events("documents") == [{"meeting_id": mid}] * 3
+
+
+def test_the_chair_puts_a_gallery_page_on_the_hall_screens(room, demo, db_session):
+    from meetings.models.live import RoomEvent
+    from web.media_link.checks import SignalError, check_gallery_right
+
+    mid = demo.meeting_id
+    chair = room("chutri")
+    assert chair.call("join", {"meeting_id": mid})["ok"]
+    ep = room("kythuat.01")
+    assert ep.call("join", {"meeting_id": mid, "endpoint_id": demo["endpoint:dc-xa-01"]})["ok"]
+    screen = room("kythuat.02")
+    assert screen.call("watch", {"meeting_id": mid})["ok"]
+    page = [demo["chutri"], demo["kythuat.01"]]
+    # only the chair, only people in the room, 1-16 of them; a refusal changes nothing
+    assert ep.call("show_gallery", {"user_ids": page})["error"] == "forbidden"
+    assert chair.call("show_gallery", {"user_ids": [demo["kythuat.03"]]})["error"] == "invalid"
+    assert chair.call("show_gallery", {"user_ids": []})["error"] == "invalid"
+    assert chair.call("show_gallery", {"user_ids": list(range(1, 18))})["error"] == "invalid"
+    assert db_session.query(RoomEvent).filter(RoomEvent.kind.like("screen.%")).count() == 0
+    ack = chair.call("show_gallery", {"user_ids": page, "page": 1, "pages": 1})
+    assert ack["ok"] and ack["screen"] == {"user_ids": page, "page": 1, "pages": 1}
+    assert screen.call("state")["state"]["screen"]["user_ids"] == page
+    # a hall screen may receive exactly those people; the chair anyone
+    on_screen = set(page)
+    check_gallery_right([f"participant:{demo['kythuat.01']}", "hall"], False, on_screen)
+    try:
+        check_gallery_right([f"participant:{demo['kythuat.02']}"], False, on_screen)
+        raise AssertionError("someone not on the screen was allowed")
+    except SignalError as exc:
+        assert exc.code == "forbidden"
+    check_gallery_right([f"participant:{demo['kythuat.02']}"], True, set())
+    # taken off: the screens show the room again
+    assert chair.call("show_gallery", {"stop": True})["ok"]
+    assert screen.call("state")["state"]["screen"] is None
+    kinds = [e.kind for e in db_session.query(RoomEvent).filter(RoomEvent.kind.like("screen.%")).order_by(RoomEvent.id)]
+    assert kinds == ["screen.gallery", "screen.clear"]

@@ -100,9 +100,11 @@ def check_index(index: Any) -> int:
     return index
 
 
-def check_gallery_right(slots: list[str], chair: bool) -> None:
-    """Gallery slots (a chosen participant) are the meeting chair's only."""
-    if not chair and any(is_gallery(s) for s in slots):
+def check_gallery_right(slots: list[str], chair: bool, on_screen: set[int] | None = None) -> None:
+    """Gallery slots (a chosen participant) are the meeting chair's; anyone else may receive
+    only the people the chair put on the hall screens (``on_screen``, their user ids)."""
+    wanted = {int(s[len(GALLERY_PREFIX):]) for s in slots if is_gallery(s)}
+    if not chair and wanted and not wanted <= (on_screen or set()):
         raise SignalError("forbidden")
 
 

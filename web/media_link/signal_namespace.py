@@ -70,6 +70,16 @@ def _meeting(data: dict[str, Any]) -> tuple[Meeting, bool]:
     return meeting, is_meeting_chair(user, meeting)
 
 
+def _on_screen(meeting_id: int, chair: bool) -> set[int]:
+    """User ids of the gallery page on the hall screens (what a hall screen may receive)."""
+    if chair:
+        return set()
+    from meetings.actions.room_state import on_screen
+
+    screen = on_screen(db.session, meeting_id)
+    return set(screen["user_ids"]) if screen else set()
+
+
 def _peer_key(event: str, data: Any) -> str | None:
     if event not in PEER_EVENTS or not isinstance(data, dict):
         return None
@@ -133,7 +143,7 @@ class SignalNamespace(Namespace):
             raise SignalError("too_large")
         if kind == "subscribe":
             slots, layers = check_subscription(data)
-            check_gallery_right(slots or [], chair)
+            check_gallery_right(slots or [], chair, _on_screen(meeting.id, chair))
         elif data.get("slots") is not None or data.get("layers") is not None:
             raise SignalError("bad_request")
         else:
@@ -181,14 +191,14 @@ class SignalNamespace(Namespace):
         if layer is not None:
             layer = check_layer(layer)
         node, base, chair = self._peer_command(data)
-        check_gallery_right([slot], chair)
+        check_gallery_right([slot], chair, _on_screen(int(base["room"]), chair))
         change = {"index": index, "slot": slot} | ({"layer": layer} if layer else {})
         send_command(node, "subscribe", base | change, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
 
     def _set_slots(self, data: dict[str, Any], request_id: Any) -> None:
         changes = check_changes(data.get("changes"))
         node, base, chair = self._peer_command(data)
-        check_gallery_right([c["slot"] for c in changes], chair)
+        check_gallery_right([c["slot"] for c in changes], chair, _on_screen(int(base["room"]), chair))
         send_command(
             node,
             "subscribe",

@@ -343,6 +343,22 @@ class RoomNamespace(Namespace):
             return {"presenting": payload}
         return self._act(data, action)
 
+    def on_show_gallery(self, data: Any = None) -> dict[str, Any]:
+        """{user_ids: [..16], page?, pages?} puts that gallery page on the hall screens;
+        {stop: true} takes it off."""
+        def action(s: Session, u: User, m: Meeting, p: Presence, f: Fields) -> dict[str, Any]:
+            if f.boolean("stop"):
+                f.done()
+                room_conduct.show_gallery(s, u, m, None)
+                return {"screen": None}
+            user_ids = f.id_list("user_ids")
+            page = f.integer("page", minimum=1, maximum=1000, default=1) or 1
+            pages = f.integer("pages", minimum=1, maximum=1000, default=1) or 1
+            f.done()
+            room_conduct.show_gallery(s, u, m, user_ids, page, pages)
+            return {"screen": room_state.on_screen(s, m.id)}
+        return self._act(data, action)
+
     def on_end_meeting(self, data: Any = None) -> dict[str, Any]:
         def action(s: Session, u: User, m: Meeting, p: Presence, f: Fields) -> dict[str, Any]:
             room_state.require_runner(s, u, m)

@@ -8,7 +8,8 @@
 // holding the floor does not play the speaker slot; ?sound=off plays nothing.
 
 import { RoomClient } from "/static/js/room-client.js";
-import { $, clock, since } from "/static/js/room-dom.js";
+import { $, clear, clock, el, since } from "/static/js/room-dom.js";
+import { GalleryMedia } from "/static/js/room-gallery.js";
 import { RoomMedia } from "/static/js/room-media.js";
 import { PresentedDocument } from "/static/js/room-present.js";
 
@@ -21,8 +22,9 @@ const client = new RoomClient({ messages: { disconnected: t.not_connected, timeo
   invalid: t.no_answer } });
 const media = new RoomMedia({ meetingId: config.meetingId });
 const presented = new PresentedDocument({ strings: t });
-const screen = { state: null, mediaStarted: false, ended: false, frames: { hall: null, speaker: null } };
-window.__hall = { client, media, presented, screen, config };
+const gallery = new GalleryMedia({ roomMedia: media });
+const screen = { state: null, mediaStarted: false, ended: false, frames: { hall: null, speaker: null }, tiles: "" };
+window.__hall = { client, media, presented, screen, config, gallery };
 
 // The page is never driven from a keyboard: keys must not take the viewer off the presenter.
 window.addEventListener("keydown", (ev) => ev.stopImmediatePropagation(), true);
@@ -63,6 +65,7 @@ function render(state) {
   $("speaker-caption").textContent = f ? `${t.speaker}: ${f.name}` : t.speaker;
   $("rec-badge").hidden = !state.recording;
   layout(state);
+  renderGallery(state);
   presented.render(state.presenting);
   if (state.presenting) $("page-input-label").textContent = String(state.presenting.page || 1);
   $("video-hall").muted = soundOff || config.isChair;
@@ -100,6 +103,36 @@ function tick() {
   } else floorTimer.textContent = "";
 }
 
+/** The gallery page the chair put on the screens: tiles with live video (small layer). */
+function renderGallery(state) {
+  const box = $("hs-gallery");
+  const shown = state.screen && state.meeting.status === "live" ? state.screen.user_ids : [];
+  box.hidden = !shown.length;
+  $("hall-screen").dataset.gallery = shown.length ? "1" : "0";
+  const people = new Map((state.participants || []).map((p) => [p.user_id, p]));
+  const floorId = state.floor ? state.floor.user_id : null;
+  const key = JSON.stringify(shown);
+  if (key !== screen.tiles) {
+    screen.tiles = key;
+    clear(box);
+    box.style.setProperty("--cols", String(Math.max(1, Math.ceil(Math.sqrt(shown.length)))));
+    shown.forEach((id, i) => {
+      const video = el("video");
+      video.autoplay = true;
+      video.muted = true;
+      video.playsInline = true;
+      video.srcObject = gallery.streamFor(i);
+      box.append(el("figure", { class: "hs-tile", data: { userId: id, index: i } }, [video, el("figcaption")]));
+    });
+    if (screen.mediaStarted) gallery.show(shown).catch(() => {});
+  }
+  for (const tile of box.children) {
+    const p = people.get(Number(tile.dataset.userId));
+    tile.querySelector("figcaption").textContent = p ? (p.endpoint || p.name) : "";
+    tile.classList.toggle("on-floor", Number(tile.dataset.userId) === floorId);
+  }
+}
+
 async function startMedia() {
   if (screen.mediaStarted || screen.ended) return;
   screen.mediaStarted = true;
@@ -107,6 +140,7 @@ async function startMedia() {
   $("video-speaker").srcObject = media.speaker;
   try {
     await media.start(null, { audioOnly: false }); // receive only: nothing is published
+    if (screen.state && screen.state.screen) gallery.show(screen.state.screen.user_ids).catch(() => {});
   } catch (err) {
     status(`${t.no_media} (${err.code || err.message || err})`);
     screen.mediaStarted = false;
@@ -134,6 +168,13 @@ $("hs-start").addEventListener("click", () => {
 });
 
 media.addEventListener("streams", play);
+gallery.addEventListener("changed", () => {
+  $("hs-gallery").dataset.video = "1";
+  for (const v of $("hs-gallery").querySelectorAll("video")) v.play().catch(() => {});
+});
+// The media node gives chosen participants' video to the chair only (media/node.py): the
+// screen then shows the page's names without pictures.
+gallery.addEventListener("error", () => { $("hs-gallery").dataset.video = "0"; });
 media.addEventListener("media-state", (e) => {
   if (e.detail.status === "reconnecting") status(`${t.reconnecting} (${e.detail.attempt})`);
   else if (e.detail.status === "connected") status("");

@@ -107,7 +107,7 @@ if (room && $("devices-panel")) {
     const { cameras, mics } = await listDevices();
     const list = kind === "videoinput" ? cameras : mics;
     const what = label || (kind === "videoinput" ? t.camera : t.microphone);
-    const other = list[0];
+    const other = list.find((d) => d.label !== label) || list[0]; // not the one that just went
     if (!other) { notice(t.device_lost_none.replace("{device}", what), true); await fill(); return; }
     const ok = await switchTo(kind === "videoinput" ? { cameraId: other.deviceId } : { micId: other.deviceId }, true);
     if (ok) notice(t.device_lost.replace("{device}", what).replace("{other}", other.label || other.deviceId));
