@@ -208,17 +208,15 @@ export class ChairConsole {
     if (tile) tile.dataset.layer = layer || "";
   }
 
+  /** The pointer on a tile (userId) or off it: after HOVER_MS that tile (or none) is hovered. */
   _hover(userId, on) {
     clearTimeout(this._hoverTimer);
-    if (on) {
-      this._hoverTimer = setTimeout(() => {
-        if (this.hovered === userId) return;
-        this.hovered = userId;
-        this._showMedia();
-      }, HOVER_MS);
-    } else if (this.hovered === userId) {
-      this._hoverTimer = setTimeout(() => { this.hovered = null; this._showMedia(); }, HOVER_MS);
-    }
+    const next = on ? userId : null; // leaving one tile for another: the enter wins
+    this._hoverTimer = setTimeout(() => {
+      if (this.hovered === next) return;
+      this.hovered = next;
+      this._showMedia();
+    }, HOVER_MS);
   }
 
   _togglePreview(p) {
