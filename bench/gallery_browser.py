@@ -126,10 +126,17 @@ def main() -> None:
         if args.no_gallery:  # the gallery shows tiles but subscribes to nothing
             chair.evaluate("() => { const g = window.__room.ui.gallery; g.show = () => Promise.resolve(); g.stop(); }")
         started = time.monotonic()
+        pages = []
         for n in range(1, args.tiles + 1):
             page = logged_in_page(publishers_browser, url, f"kythuat.{n:02d}", PASSWORD)
             assert page.evaluate(LOGIN_JS, [f"kythuat.{n:02d}", PASSWORD]) == 200
-            page.evaluate(LIGHT_PUBLISHER_JS, [meeting_id, args.width, args.height, False])
+            # started, not awaited: the publishers join side by side
+            page.evaluate(f"(args) => {{ window.__starting = ({LIGHT_PUBLISHER_JS})(args); }}",
+                          [meeting_id, args.width, args.height, False])
+            pages.append(page)
+        for page in pages:
+            page.wait_for_function("window.__pub && window.__pub.pc.connectionState === 'connected'",
+                                   timeout=120000)
         print(f"{args.tiles} publishers up in {time.monotonic() - started:.1f} s", flush=True)
         if not args.no_gallery:
             deadline = time.monotonic() + 60
