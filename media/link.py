@@ -4,8 +4,11 @@ only), decided from its own receiver reports and REMB, with hysteresis.
 The rules (in the spirit of Galene's loss-based control, no delay-based estimate on the
 node, whose event loop timing is not the network's):
 - bad: more than ``loss_bad`` of the packets lost in a recent receiver report, or a REMB
-  below ``remb_bad_ratio`` of what the node is sending it, for ``bad_ticks`` ticks in a
-  row → one level down at once;
+  that has fallen (under ``remb_fall`` of its recent peak) to below ``remb_bad_ratio`` of
+  what the node is sending it, for ``bad_ticks`` ticks in a row → one level down at once.
+  A REMB that is merely low is no signal: a browser's estimate grows from the rate it
+  receives (at most 1.5× of it, ~8 % a second), so right after a level up it always lags
+  what the node starts sending; only a falling one says the path is full;
 - good: recent loss under ``loss_good`` and no bad REMB → after ``hold`` seconds at the
   level and ``hold`` seconds of good reports, one level up (a probe);
 - a probe followed by a drop within ``probe_confirm`` seconds failed: ``hold`` doubles (up
@@ -32,6 +35,8 @@ class LinkPolicy:
     bad_ticks: int = 2
     loss_window: float = 1.5
     remb_fresh: float = 2.0
+    remb_fall: float = 0.7
+    remb_window: float = 4.0
     base_hold: float = 3.0
     max_hold: float = 8.0
     probe_confirm: float = 6.0
@@ -46,6 +51,7 @@ class SubscriberLink:
         self.remb_bps: int | None = None
         self.changes = 0
         self._losses: deque[tuple[float, float]] = deque(maxlen=64)
+        self._rembs: deque[tuple[float, int]] = deque(maxlen=64)
         self._remb_at = 0.0
         self._bad = 0
         self._good_since: float | None = now
@@ -60,6 +66,13 @@ class SubscriberLink:
     def on_remb(self, bps: int, now: float | None = None) -> None:
         self.remb_bps = bps
         self._remb_at = time.monotonic() if now is None else now
+        self._rembs.append((self._remb_at, bps))
+
+    def remb_falling(self, now: float) -> bool:
+        recent = [b for t, b in self._rembs if now - t <= self.policy.remb_window]
+        return bool(recent) and self.remb_bps is not None and (
+            self.remb_bps < self.policy.remb_fall * max(recent)
+        )
 
     def recent_loss(self, now: float) -> float:
         window = [f for t, f in self._losses if now - t <= self.policy.loss_window]
@@ -78,6 +91,7 @@ class SubscriberLink:
             and sending_kbps > 0
             and self.remb_bps is not None
             and self.remb_bps < p.remb_bad_ratio * sending_kbps * 1000
+            and self.remb_falling(now)
         )
         bad = loss > p.loss_bad or remb_bad
         good = loss < p.loss_good and not remb_bad

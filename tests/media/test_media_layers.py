@@ -277,3 +277,48 @@ def test_a_participant_flooding_commands_is_rate_limited_alone() -> None:
         return chair, alice
 
     run(main(), timeout=60)
+
+
+def test_link_level_rules() -> None:
+    """The level controller alone (media/link.py), on a made-up clock."""
+    from media.link import LinkPolicy, SubscriberLink
+
+    policy = LinkPolicy(base_hold=3.0, max_hold=8.0, probe_confirm=6.0)
+    link = SubscriberLink(policy, now=0.0)
+    sending = 2000.0  # kbps of video the node sends it at main
+
+    # a low REMB that keeps growing (a browser's estimate after a level up) is no signal
+    for t in range(10):
+        link.on_remb(300_000 + 30_000 * t, now=float(t))
+        assert not link.update(float(t), sending)
+    assert link.level == "main"
+    # a REMB that falls to a fraction of what it is sent: down one level after two ticks
+    link.on_remb(200_000, now=10.0)
+    assert not link.update(10.0, sending)
+    assert link.update(10.5, sending) and link.level == "small"
+
+    # loss over 10 % for two ticks: down again; between 2 % and 10 %: nothing moves
+    link.on_loss(0.3, now=11.0)
+    link.update(11.0, 300.0)
+    assert link.update(11.5, 300.0) and link.level == "audio"
+    for t in (12.0, 13.0, 14.0, 15.0, 16.0, 17.0):
+        link.on_loss(0.05, now=t)
+        assert not link.update(t, 0.0)
+    # clear: up one level per hold (3 s), a probe that holds 6 s keeps the hold at 3 s
+    t = 17.0
+    while link.level != "small":
+        t += 0.5
+        link.on_loss(0.0, now=t)
+        link.update(t, 0.0)
+    assert t - 17.0 <= policy.base_hold + policy.loss_window + 0.5  # the last 5 % report ages out
+    up_at = t
+    while link.level != "main":
+        t += 0.5
+        link.on_loss(0.0, now=t)
+        link.update(t, 300.0)
+    assert t - up_at <= 3.5
+    # the probe to main fails within 6 s: back to small, hold doubles
+    link.on_loss(0.4, now=t + 1)
+    link.update(t + 1, sending)
+    assert link.update(t + 1.5, sending) and link.level == "small"
+    assert link.hold == 6.0
