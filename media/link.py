@@ -11,6 +11,8 @@ node, whose event loop timing is not the network's):
   what the node starts sending; only a falling one says the path is full;
 - good: recent loss under ``loss_good`` and no bad REMB → after ``hold`` seconds at the
   level and ``hold`` seconds of good reports, one level up (a probe);
+- receiver reports in the ``report_grace`` seconds after a change are skipped (they
+  cover the time before it);
 - a probe followed by a drop within ``probe_confirm`` seconds failed: ``hold`` doubles (up
   to ``max_hold``); a probe that holds resets it. Between the two thresholds nothing moves.
 """
@@ -36,6 +38,7 @@ class LinkPolicy:
     loss_window: float = 1.5
     remb_fresh: float = 2.0
     remb_fall: float = 0.7
+    report_grace: float = 1.5
     remb_window: float = 4.0
     base_hold: float = 3.0
     max_hold: float = 8.0
@@ -61,7 +64,13 @@ class SubscriberLink:
     # -- feedback (called from RTCP handling) ----------------------------------------------
 
     def on_loss(self, fraction: float, now: float | None = None) -> None:
-        self._losses.append((time.monotonic() if now is None else now, fraction))
+        """A receiver report's fraction lost. The first reports after a level change are
+        skipped: a browser reports loss over the interval since its previous report for
+        that stream, so a video line that was idle reports the losses from before."""
+        now = time.monotonic() if now is None else now
+        if now - self._last_change < self.policy.report_grace and self.changes:
+            return
+        self._losses.append((now, fraction))
 
     def on_remb(self, bps: int, now: float | None = None) -> None:
         self.remb_bps = bps

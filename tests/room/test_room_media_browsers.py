@@ -282,7 +282,8 @@ def test_chair_gallery_sixteen_live_tiles_and_paging(app, demo, live_meeting) ->
         # hovering a tile: that tile alone asks the main layer and shows it; back on leaving
         target = remote[3]["user"]
         target_index = [t["user"] for t in tiles].index(target)
-        chair.hover(f"#gallery .tile[data-user-id='{target}'] .tile-name")
+        # force: the tile's buttons lie over its picture; hovering anywhere in it counts
+        chair.hover(f"#gallery .tile[data-user-id='{target}']", force=True)
         _wait_tiles(chair, lambda ts: any(t["user"] == target and t["layer"] == "main"
                                           and (t["width"], t["height"]) == (TILE_WIDTH, TILE_HEIGHT) for t in ts),
                     "hovered tile on the main layer")
