@@ -27,12 +27,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_process(env_extra: dict[str, str], log: Path) -> Iterator[str]:
-    """A gunicorn web process; yields its base URL and stops it afterwards."""
+def web_process(env_extra: dict[str, str], log: Path, threads: int = 50) -> Iterator[str]:
+    """A gunicorn web process; yields its base URL and stops it afterwards. One thread per
+    open websocket, as in the Procfile."""
     port = free_port()
     env = {**os.environ, **env_extra, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-           "--threads", "50", "--bind", f"127.0.0.1:{port}", "web.wsgi:app"]
+           "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "web.wsgi:app"]
     out = open(log, "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -69,8 +70,9 @@ def http_login(url: str, username: str, password: str = "giaoban2026") -> reques
 class SioUser:
     """A python-socketio client of one logged-in user on /room, recording what it receives."""
 
-    def __init__(self, url: str, username: str, namespaces: tuple[str, ...] = ("/room",)) -> None:
-        self.http = http_login(url, username)
+    def __init__(self, url: str, username: str, namespaces: tuple[str, ...] = ("/room",),
+                 password: str = "giaoban2026") -> None:
+        self.http = http_login(url, username, password)
         self.received: list[tuple[float, str, Any]] = []
         self.client = socketio.Client(reconnection=False)
         for ns in namespaces:
