@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 DELTA_KEYS = ("prev", "participants_delta")
+HISTORY = 256  # deltas kept after applying them, to replay over an older whole state
 
 
 def sort_participants(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -32,6 +33,7 @@ class StateMirror:
     def __init__(self) -> None:
         self.state: dict[str, Any] | None = None
         self.pending: dict[int, tuple[str, dict[str, Any]]] = {}  # prev -> (event, message)
+        self.history: dict[int, tuple[str, dict[str, Any]]] = {}  # applied, by prev (last HISTORY)
         self.applied = 0
         self.refetched = 0
 
@@ -44,9 +46,14 @@ class StateMirror:
         return bool(self.pending)
 
     def full(self, state: dict[str, Any], *, ack: bool = False) -> None:
-        """A whole state: an acknowledgement always wins; a broadcast one if not older."""
+        """A whole state: an acknowledgement always wins; a broadcast one if not older. The
+        deltas already applied that are newer than it are applied again (an answer read
+        before them can arrive after them)."""
         if ack or self.state is None or state["version"] >= self.state["version"]:
             self.state = dict(state)
+            for prev, step in self.history.items():
+                if step[1]["version"] > state["version"]:
+                    self.pending.setdefault(prev, step)
             self._drain()
 
     def event(self, name: str, message: dict[str, Any]) -> None:
@@ -67,6 +74,9 @@ class StateMirror:
             if step is None:
                 return
             self._apply(*step)
+            self.history[version] = step
+            while len(self.history) > HISTORY:
+                del self.history[next(iter(self.history))]
 
     def _apply(self, name: str, message: dict[str, Any]) -> None:
         assert self.state is not None

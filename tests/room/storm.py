@@ -48,6 +48,7 @@ class StormClient:
     bytes_in: int = 0  # JSON bytes of the broadcasts received
     messages_in: int = 0
     refetches: int = 0
+    log: list[tuple[str, dict[str, Any]]] | None = None  # every message, when kept (debugging)
     sio: socketio.AsyncClient | None = None
     _gap_task: asyncio.Task[None] | None = None
 
@@ -61,6 +62,8 @@ class StormClient:
     def _on(self, name: str) -> Any:
         async def handler(message: dict[str, Any]) -> None:
             now = time.time()
+            if self.log is not None:
+                self.log.append((name, message))
             self.messages_in += 1
             self.bytes_in += len(json.dumps(message, ensure_ascii=False).encode())
             if name == "state":

@@ -187,3 +187,20 @@ def test_changes_committed_at_the_same_time_get_consecutive_versions(room, demo,
     db_session.expire_all()
     meeting = db_session.get(Meeting, demo.meeting_id)
     assert room_state.state_of(db_session, meeting).version == start + len(sids)
+
+
+def test_an_answer_read_before_deltas_already_applied_does_not_undo_them(room, demo, db_session):
+    """A `state` answer can arrive after broadcasts made later (another web process's come
+    through the message queue): the client keeps the deltas it applied on top of it."""
+    chair, ep2, ep3 = room("chutri"), room("kythuat.02"), room("kythuat.03")
+    _join(chair, demo)
+    _join(ep2, demo, "dc-xa-02")
+    old = ep2.call("state")["state"]
+    _join(ep3, demo, "dc-phuong-03")
+    assert chair.call("move_agenda", {"step": 1})["ok"]
+    ep2.events()
+    assert ep2.mirror.version == old["version"] + 2
+    ep2.mirror.full(old, ack=True)  # the late answer
+    assert ep2.mirror.version == old["version"] + 2
+    assert ep2.mirror.state["current_item"]["position"] == 2
+    assert ep2.mirror.state["participants"] == _server_participants(db_session, demo)

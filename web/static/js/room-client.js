@@ -23,6 +23,7 @@ import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
 const ACK_TIMEOUT_MS = 10000;
 const GAP_TIMEOUT_MS = 1500;
+const HISTORY = 256; // deltas kept after applying them, to replay over an older whole state
 
 /** The server's order of the participant list: join time, then presence id. */
 function byJoin(a, b) {
@@ -70,6 +71,7 @@ export class RoomClient extends EventTarget {
     this.ackTimeoutMs = ackTimeoutMs;
     this.gapTimeoutMs = gapTimeoutMs;
     this._pending = new Map(); // prev version -> {name, msg}: deltas not applied yet
+    this._history = new Map(); // prev version -> {name, msg}: the last deltas applied
     this._gapTimer = null;
     this._refreshing = null;
     this.socket = null;
@@ -191,7 +193,9 @@ export class RoomClient extends EventTarget {
 
   // -- internals -----------------------------------------------------------------------
 
-  /** A whole state: an acknowledgement (with `you`) always wins, a broadcast one if not older. */
+  /** A whole state: an acknowledgement (with `you`) always wins, a broadcast one if not
+   * older. Deltas already applied that are newer than it are applied again (an answer read
+   * before them can arrive after them). */
   _onState(state) {
     if (!state) return;
     if (!Array.isArray(state.participants)) {
@@ -205,6 +209,9 @@ export class RoomClient extends EventTarget {
       return; // an older broadcast overtaken by a newer one
     }
     this.state = state;
+    for (const [prev, step] of this._history) {
+      if (step.msg.version > state.version && !this._pending.has(prev)) this._pending.set(prev, step);
+    }
     this._drain();
     this._emit("state", this.state);
   }
@@ -238,6 +245,8 @@ export class RoomClient extends EventTarget {
       if (!step) break;
       this._pending.delete(version);
       this._applyDelta(step.name, step.msg);
+      this._history.set(version, step);
+      if (this._history.size > HISTORY) this._history.delete(this._history.keys().next().value);
       applied = true;
     }
     if (!this._pending.size) {
@@ -274,6 +283,7 @@ export class RoomClient extends EventTarget {
         this.presenceId = ack.presence_id;
         this.state = null; // the server's state wins after a gap
         this._pending.clear();
+        this._history.clear();
         this._onState(ack.state);
         this._emit("rejoined", { ack });
       } else {
