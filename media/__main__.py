@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from media.config import NodeConfig
 from media.control import ControlLink
@@ -35,11 +38,30 @@ async def _main() -> int:
     return 0
 
 
+LOOPS = ("uvloop", "asyncio")
+
+
+def run(main: Coroutine[Any, Any, int], loop: str | None = None) -> int:
+    """Run the node's coroutine on the event loop named by GIAOBAN_MEDIA_LOOP: `uvloop`
+    (the default: libuv, less CPU per packet; bench/fanout.py --node-loops compares) or
+    `asyncio` (the standard library's)."""
+    name = (loop or os.environ.get("GIAOBAN_MEDIA_LOOP") or LOOPS[0]).strip().lower()
+    if name not in LOOPS:
+        main.close()
+        raise SystemExit(f"GIAOBAN_MEDIA_LOOP must be one of {', '.join(LOOPS)}, not {name!r}")
+    logger.info("event loop: %s", name)
+    if name == "uvloop":
+        import uvloop
+
+        return int(uvloop.run(main))
+    return asyncio.run(main)
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    sys.exit(asyncio.run(_main()))
+    sys.exit(run(_main()))
 
 
 if __name__ == "__main__":
