@@ -217,12 +217,7 @@ def run(args: argparse.Namespace) -> int:
             k += 1
         time.sleep(5)
         load = os.getloadavg()
-        stop.set()
-        results: list[dict[str, Any]] = []
-        for _ in chunks:
-            results.extend(out.get(timeout=300))
-
-        # the server's list, to compare every client's with
+        # the server's list, to compare every client's with (before anyone leaves)
         from meetings.actions import room_state
         from meetings.db import make_engine, make_session_factory
         from meetings.models import Meeting
@@ -232,6 +227,10 @@ def run(args: argparse.Namespace) -> int:
         server_list = room_state.snapshot(session, session.get(Meeting, meeting_id), None)["participants"]
         session.close()
         engine.dispose()
+        stop.set()
+        results: list[dict[str, Any]] = []
+        for _ in chunks:
+            results.extend(out.get(timeout=300))
 
         ok = [r for r in results if r["ok"]]
         joins = [r["first_state"] - r["join_sent"] for r in ok]
