@@ -167,7 +167,7 @@ class WebApp:
         self.server.shutdown()
 
 
-def start_node(web: WebApp, loop: str = "uvloop") -> subprocess.Popen[bytes]:
+def start_node(web: WebApp, loop: str = "asyncio") -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
@@ -502,7 +502,7 @@ def main() -> None:
     parser.add_argument(
         "--node-loops",
         type=lambda s: s.split(","),
-        default=["uvloop"],
+        default=["asyncio"],
         help="the node's event loop(s), measured one after the other in this run: "
         "uvloop,asyncio compares them (CPU figures compare only within one run)",
     )
@@ -530,11 +530,12 @@ def main() -> None:
         "subscribers count frames by RTP marker bits (no decoding; DTLS/SRTP real); "
         f"held = min fps >= {HELD_MIN_FPS:.0f} and lag growth <= {HELD_MAX_LAG_GROWTH} s"
     )
-    by_loop: dict[str, dict[str, Any]] = {}
+    by_loop: dict[str, dict[str, Any]] = {}  # "uvloop #2": the second run on uvloop
     for i, loop in enumerate(args.node_loops):
         with tempfile.TemporaryDirectory(prefix="giaoban-bench-") as tmp:
-            by_loop[loop] = run_forward(args, Path(tmp), loop, switch=i == 0)
-    forward = by_loop[args.node_loops[0]]
+            key = f"{loop} #{args.node_loops[: i + 1].count(loop)}"
+            by_loop[key] = run_forward(args, Path(tmp), loop, switch=i == 0)
+    forward = next(iter(by_loop.values()))
     relay = {"rows": []} if args.skip_relay else run_relay(args)
 
     fwd_max, relay_max = held_max(forward["rows"]), held_max(relay["rows"])

@@ -38,13 +38,14 @@ async def _main() -> int:
     return 0
 
 
-LOOPS = ("uvloop", "asyncio")
+LOOPS = ("asyncio", "uvloop")
 
 
 def run(main: Coroutine[Any, Any, int], loop: str | None = None) -> int:
-    """Run the node's coroutine on the event loop named by GIAOBAN_MEDIA_LOOP: `uvloop`
-    (the default: libuv, less CPU per packet; bench/fanout.py --node-loops compares) or
-    `asyncio` (the standard library's)."""
+    """Run the node's coroutine on the event loop named by GIAOBAN_MEDIA_LOOP: `asyncio`
+    (the standard library's, the default) or `uvloop` (libuv; works with aiortc, aioice and
+    python-socketio; no CPU gain per packet shown yet: docs/performance.md, bench/fanout.py
+    --node-loops asyncio,uvloop)."""
     name = (loop or os.environ.get("GIAOBAN_MEDIA_LOOP") or LOOPS[0]).strip().lower()
     if name not in LOOPS:
         main.close()
