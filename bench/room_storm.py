@@ -146,7 +146,7 @@ async def _worker(bases: list[str], meeting_id: int, names: list[str], spread: f
     out.put([{
         "name": c.username, "ok": bool(c.ack and c.ack.get("ok")), "join_sent": c.join_sent,
         "first_state": c.first_state, "floor_log": c.floor_log, "bytes": c.bytes_in,
-        "messages": c.messages_in, "refetches": c.refetches,
+        "messages": c.messages_in, "refetches": c.refetches, "reconnects": c.reconnects,
         "participants": c.mirror.state["participants"] if c.mirror.state else None,
     } for c in clients])
     for c in clients:
@@ -247,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
         agree = sum(1 for r in ok if r["participants"] == server_list)
         total_bytes = sum(r["bytes"] for r in results)
         print(f"joined: {len(ok)}/{args.clients} within {args.spread:.0f} s "
-              f"({len(server_list)} in the room with the chair and {len(SPEAKERS)} speakers); "
+              f"({len(server_list)} in the room with the chair and {len(SPEAKERS)} speakers; "
+              f"{sum(r['reconnects'] for r in results)} connections lost before joining, reopened); "
               f"load average at the end {load[0]:.1f}/{load[1]:.1f}")
         print(f"join -> first state ms: p50 {percentile(joins, .5) * 1000:.0f}  p99 {percentile(joins, .99) * 1000:.0f}"
               f"  max {max(joins) * 1000:.0f}")

@@ -48,6 +48,7 @@ class StormClient:
     bytes_in: int = 0  # JSON bytes of the broadcasts received
     messages_in: int = 0
     refetches: int = 0
+    reconnects: int = 0  # connections lost before the join, opened again
     log: list[tuple[str, dict[str, Any]]] | None = None  # every message, when kept (debugging)
     sio: socketio.AsyncClient | None = None
     _gap_task: asyncio.Task[None] | None = None
@@ -116,6 +117,10 @@ class StormClient:
 
     async def join(self, meeting_id: int) -> bool:
         assert self.sio is not None
+        if not self.sio.connected:  # dropped while waiting (a loaded server missed pings)
+            self.reconnects += 1
+            await self.sio.disconnect()
+            await self.connect()
         self.join_sent = time.time()
         ack = await self.sio.call("join", {"meeting_id": meeting_id}, namespace="/room", timeout=120)
         self.first_state = time.time()
