@@ -22,8 +22,20 @@ logger = logging.getLogger(__name__)
 GAP_TIMEOUT = 1.5  # seconds a client waits for a missing delta (as room-client.js)
 
 
-def login_cookie(base: str, username: str, password: str, user_agent: str) -> str:
-    """Log in through the API; the session cookie for a Socket.IO connection."""
+def login_cookie(base: str, username: str, password: str, user_agent: str, attempts: int = 3) -> str:
+    """Log in through the API; the session cookie for a Socket.IO connection. A connection
+    the loaded server dropped is tried again (as a user would)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _login_cookie(base, username, password, user_agent)
+        except requests.ConnectionError:
+            if attempt == attempts:
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+def _login_cookie(base: str, username: str, password: str, user_agent: str) -> str:
     s = requests.Session()
     s.headers["User-Agent"] = user_agent
     token = s.get(base + "/api/v1/auth/csrf", timeout=30).json()["csrf_token"]
