@@ -181,16 +181,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         from meetings.demo import DEMO_PASSWORD
 
-        chair = SioUser(bases[0], "chutri", password=DEMO_PASSWORD)
-        assert chair.call("join", {"meeting_id": meeting_id})["ok"]
-        ids = {}
-        for name in SPEAKERS:
-            s = SioUser(bases[-1], name, password=DEMO_PASSWORD)
-            ack = s.call("join", {"meeting_id": meeting_id})
-            assert ack["ok"], ack
-            ids[name] = ack["state"]["you"]["user_id"]
-            speakers.append(s)
-
         ctx = mp.get_context("spawn")
         out, stop, barrier = ctx.Queue(), ctx.Event(), ctx.Barrier(args.workers + 1)
         chunks = [names[i::args.workers] for i in range(args.workers)]
@@ -204,6 +194,17 @@ def run(args: argparse.Namespace) -> int:
         barrier.wait(timeout=1200)
         print(f"connected: {args.clients} clients logged in and connected in {time.monotonic() - t0:.1f} s; "
               f"load average {os.getloadavg()[0]:.1f}")
+        # the chair and the speakers join now: idle through the logins, a loaded server
+        # would have dropped them
+        chair = SioUser(bases[0], "chutri", password=DEMO_PASSWORD)
+        assert chair.call("join", {"meeting_id": meeting_id})["ok"]
+        ids = {}
+        for name in SPEAKERS:
+            s = SioUser(bases[-1], name, password=DEMO_PASSWORD)
+            ack = s.call("join", {"meeting_id": meeting_id})
+            assert ack["ok"], ack
+            ids[name] = ack["state"]["you"]["user_id"]
+            speakers.append(s)
         storm_start = time.time()
         changes: list[tuple[float, int]] = []
         k = 0
