@@ -3,7 +3,9 @@
 One aiortc publisher (640x480, 30 fps, VP8 pinned at ~1 Mbps) and N subscriber peers in
 other processes, all on 127.0.0.1. N rises until frame rate or lag fails. For each N it
 prints the node's CPU (process time / wall), CPU per subscriber stream, frames per second
-per subscriber (min / median) and lag growth over the window. The same run then measures
+per subscriber (min / median), lag growth over the window, and the node's CPU time per
+RTP packet the subscribers received (microseconds; --node-loops measures the node on each
+event loop in the same run, one after the other). The same run then measures
 aiortc's MediaRelay path (decode once, re-encode per subscriber) and prints the ratio of
 subscribers held. It also measures join time (Socket.IO request to first frame) and speaker
 switch time (set_speaker() to the new speaker's first frame at each subscriber).
@@ -165,15 +167,18 @@ class WebApp:
         self.server.shutdown()
 
 
-def start_node(web: WebApp) -> subprocess.Popen[bytes]:
+def start_node(web: WebApp, loop: str = "asyncio") -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
+            "GIAOBAN_MEDIA_LOOP": loop,
             "GIAOBAN_WEB_URL": web.url,
             "GIAOBAN_MEDIA_SECRET": web.secret,
             "GIAOBAN_MEDIA_NODE_ID": "bench-node",
             "GIAOBAN_MEDIA_CAPACITY": "5000",
             "GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT": "5000",
+            "GIAOBAN_MEDIA_OPEN_BURST": "5000",  # every subscriber here is one user
+            "GIAOBAN_MEDIA_OPEN_RATE": "1000",
             "GIAOBAN_MEDIA_ICE_ADDRESSES": "127.0.0.1",
             "GIAOBAN_MEDIA_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
@@ -219,7 +224,7 @@ def measure_levels(
     current = 0
     print(f"\n== {label}: window {window:.0f} s per level ==")
     print(
-        f"{'N':>5} {'node CPU':>9} {'per stream':>11} {'fps min':>8} {'fps med':>8} "
+        f"{'N':>5} {'node CPU':>9} {'per stream':>11} {'µs/pkt':>7} {'fps min':>8} {'fps med':>8} "
         f"{'lag+ med':>9} {'lag+ max':>9} {'kbps med':>9} {'pub CPU':>8} {'sub CPU':>8} {'sent fps':>9} {'in fps':>7} {'kf/PLI':>7} {'load':>5}  held"
     )
     for n in levels:
@@ -258,6 +263,7 @@ def measure_levels(
             peers += worker.read("window")["peers"]
         cpu = (cpu1 - cpu0) / (wall1 - wall0)
         fps = [p["fps"] for p in peers]
+        packets = sum(p.get("packets") or 0 for p in peers)
         growth = [p["lag_growth"] for p in peers if p["lag_growth"] is not None]
         kbps = [p["kbps"] for p in peers]
         held = (
@@ -269,6 +275,8 @@ def measure_levels(
             "n": n,
             "cpu": cpu,
             "cpu_per_stream": cpu / n,
+            "packets_per_s": packets / (wall1 - wall0),
+            "us_per_packet": (cpu1 - cpu0) / packets * 1e6 if packets else None,
             "fps_min": min(fps),
             "fps_median": statistics.median(fps),
             "lag_growth_median": statistics.median(growth) if growth else None,
@@ -290,7 +298,9 @@ def measure_levels(
         rows.append(row)
         kf_text = "n/a" if row["keyframes"] is None else f"{row['keyframes']}/{row['pli_sent']}"
         print(
-            f"{n:>5} {cpu * 100:>8.1f}% {cpu / n * 100:>10.3f}% {row['fps_min']:>8.1f} "
+            f"{n:>5} {cpu * 100:>8.1f}% {cpu / n * 100:>10.3f}% "
+            f"{'n/a' if row['us_per_packet'] is None else format(row['us_per_packet'], '.1f'):>7} "
+            f"{row['fps_min']:>8.1f} "
             f"{row['fps_median']:>8.1f} {_s(row['lag_growth_median']):>9} "
             f"{_s(row['lag_growth_max']):>9} {row['kbps_median']:>9.0f} "
             f"{row['publisher_cpu'] * 100:>7.1f}% {row['subscribers_cpu'] * 100:>7.1f}% "
@@ -382,9 +392,9 @@ def _switch_rounds(web: WebApp, viewers: Child, rounds: int, set_speaker: Any) -
     return latencies
 
 
-def run_forward(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def run_forward(args: argparse.Namespace, tmp: Path, loop: str, switch: bool = True) -> dict[str, Any]:
     web = WebApp(tmp)
-    node = start_node(web)
+    node = start_node(web, loop)
     publisher = Child(
         [
             str(HERE / "fanout_publisher.py"),
@@ -412,7 +422,7 @@ def run_forward(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         worker.read("ready")
     try:
         rows, joins = measure_levels(
-            "forwarding (giaoban node)",
+            f"forwarding (giaoban node, {loop} event loop)",
             args.levels,
             workers,
             args.window,
@@ -424,7 +434,7 @@ def run_forward(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for worker in workers:
             worker.stop()
         try:
-            switches = measure_switch(web, args.switch_rounds)
+            switches = measure_switch(web, args.switch_rounds) if switch and args.switch_rounds else []
         except (RuntimeError, TimeoutError) as exc:
             print(f"speaker switch measurement failed: {exc}")
             switches = []
@@ -489,6 +499,13 @@ def main() -> None:
     parser.add_argument("--switch-rounds", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--skip-relay", action="store_true", help="only the forwarding path")
+    parser.add_argument(
+        "--node-loops",
+        type=lambda s: s.split(","),
+        default=["asyncio"],
+        help="the node's event loop(s), measured one after the other in this run: "
+        "uvloop,asyncio compares them (CPU figures compare only within one run)",
+    )
     args = parser.parse_args()
     args.levels = args.levels or (
         [50, 100, 200, 300, 400, 500] if args.full else [25, 100, 200, 300]
@@ -513,8 +530,12 @@ def main() -> None:
         "subscribers count frames by RTP marker bits (no decoding; DTLS/SRTP real); "
         f"held = min fps >= {HELD_MIN_FPS:.0f} and lag growth <= {HELD_MAX_LAG_GROWTH} s"
     )
-    with tempfile.TemporaryDirectory(prefix="giaoban-bench-") as tmp:
-        forward = run_forward(args, Path(tmp))
+    by_loop: dict[str, dict[str, Any]] = {}  # "uvloop #2": the second run on uvloop
+    for i, loop in enumerate(args.node_loops):
+        with tempfile.TemporaryDirectory(prefix="giaoban-bench-") as tmp:
+            key = f"{loop} #{args.node_loops[: i + 1].count(loop)}"
+            by_loop[key] = run_forward(args, Path(tmp), loop, switch=i == 0)
+    forward = next(iter(by_loop.values()))
     relay = {"rows": []} if args.skip_relay else run_relay(args)
 
     fwd_max, relay_max = held_max(forward["rows"]), held_max(relay["rows"])
@@ -542,10 +563,25 @@ def main() -> None:
             f"node CPU per subscriber stream (N >= 100): "
             f"{min(per_stream) * 100:.3f}-{max(per_stream) * 100:.3f} % of a core"
         )
+    for loop, result in by_loop.items():
+        cost = [
+            (r["n"], r["us_per_packet"], r["cpu_per_stream"])
+            for r in result["rows"]
+            if r["us_per_packet"] is not None
+        ]
+        joined = result["joins"]
+        print(
+            f"node on {loop}: joins p50 "
+            f"{percentile(joined, 0.5) * 1000 if joined else float('nan'):.0f} ms; "
+            + ", ".join(
+                f"N={n}: {us:.1f} µs/packet, {per * 100:.3f} % of a core per stream"
+                for n, us, per in cost
+            )
+        )
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"started": started.isoformat(), "forward": forward, "relay": relay}, indent=1
+                {"started": started.isoformat(), "forward": by_loop, "relay": relay}, indent=1
             )
         )
 

@@ -99,6 +99,7 @@ class FrameCounter:
         self.samples: list[tuple[float, int]] = []
         self.window_frames = 0
         self.window_bytes = 0
+        self.window_packets = 0
         self.track_keyframes = False
         self.keyframes: list[tuple[float, int]] = []
         self._ts_base: int | None = None
@@ -111,6 +112,7 @@ class FrameCounter:
         self.bytes += size
         if self.recording:
             self.window_bytes += size
+            self.window_packets += 1
         if self.track_keyframes:
             width = vp8_keyframe_width(packet.payload)
             if width is not None:
@@ -132,6 +134,7 @@ class FrameCounter:
         self.samples.clear()
         self.window_frames = 0
         self.window_bytes = 0
+        self.window_packets = 0
         self._ts_wraps = 0
         self._ts_last = 0
         self.recording = True
@@ -147,6 +150,7 @@ class FrameCounter:
         return {
             "fps": self.window_frames / seconds,
             "kbps": self.window_bytes * 8 / 1000 / seconds,
+            "packets": self.window_packets,
             "lag_growth": growth,
         }
 

@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from media.config import NodeConfig
 from media.control import ControlLink
@@ -44,11 +46,31 @@ async def _main() -> int:
     return 0
 
 
+LOOPS = ("asyncio", "uvloop")
+
+
+def run(main: Coroutine[Any, Any, int], loop: str | None = None) -> int:
+    """Run the node's coroutine on the event loop named by GIAOBAN_MEDIA_LOOP: `asyncio`
+    (the standard library's, the default) or `uvloop` (libuv; works with aiortc, aioice and
+    python-socketio; no CPU gain per packet shown yet: docs/performance.md, bench/fanout.py
+    --node-loops asyncio,uvloop)."""
+    name = (loop or os.environ.get("GIAOBAN_MEDIA_LOOP") or LOOPS[0]).strip().lower()
+    if name not in LOOPS:
+        main.close()
+        raise SystemExit(f"GIAOBAN_MEDIA_LOOP must be one of {', '.join(LOOPS)}, not {name!r}")
+    logger.info("event loop: %s", name)
+    if name == "uvloop":
+        import uvloop
+
+        return int(uvloop.run(main))
+    return asyncio.run(main)
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    sys.exit(asyncio.run(_main()))
+    sys.exit(run(_main()))
 
 
 if __name__ == "__main__":

@@ -61,7 +61,10 @@ class NodeConfig:
         GIAOBAN_MEDIA_CAPACITY (peers, default 400), GIAOBAN_MEDIA_VIDEO_CODEC (VP8|H264),
         GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT (default 8), GIAOBAN_MEDIA_PUBLISH_KBPS
         (REMB ceiling per publisher, default 1400), GIAOBAN_WEB_CA_FILE (CA that
-        signed an https:// web URL's certificate; default: the system's trust store)."""
+        signed an https:// web URL's certificate; default: the system's trust store),
+        GIAOBAN_MEDIA_OPEN_BURST / GIAOBAN_MEDIA_OPEN_RATE (peers a participant opens at
+        once / per second, default 10 / 1; benchmarks that open hundreds of subscribers as
+        one user raise them). GIAOBAN_MEDIA_LOOP (uvloop|asyncio) is read by `python -m media`."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
@@ -88,6 +91,8 @@ class NodeConfig:
             max_peers_per_participant=int(env.get("GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT", "8")),
             video_codec=codec,
             publish_kbps=int(env.get("GIAOBAN_MEDIA_PUBLISH_KBPS", "1400")),
+            open_burst=int(env.get("GIAOBAN_MEDIA_OPEN_BURST", "10")),
+            open_rate=float(env.get("GIAOBAN_MEDIA_OPEN_RATE", "1.0")),
         )
 
 

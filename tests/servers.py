@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,12 +28,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_process(env_extra: dict[str, str], log: Path) -> Iterator[str]:
-    """A gunicorn web process; yields its base URL and stops it afterwards."""
+def web_process(env_extra: dict[str, str], log: Path, threads: int = 50) -> Iterator[str]:
+    """A gunicorn web process; yields its base URL and stops it afterwards. One thread per
+    open websocket, as in the Procfile."""
     port = free_port()
     env = {**os.environ, **env_extra, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
-           "--threads", "50", "--bind", f"127.0.0.1:{port}", "web.wsgi:app"]
+           "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "web.wsgi:app"]
     out = open(log, "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -67,15 +69,25 @@ def http_login(url: str, username: str, password: str = "giaoban2026") -> reques
 
 
 class SioUser:
-    """A python-socketio client of one logged-in user on /room, recording what it receives."""
+    """A python-socketio client of one logged-in user on /room, recording what it receives.
+    Room broadcasts (`state`, `participants` deltas) are applied to the state it keeps
+    (tests/room/mirror.py, as the browser does); each is recorded as a `state` event with
+    the whole state."""
 
-    def __init__(self, url: str, username: str, namespaces: tuple[str, ...] = ("/room",)) -> None:
-        self.http = http_login(url, username)
+    def __init__(self, url: str, username: str, namespaces: tuple[str, ...] = ("/room",),
+                 password: str = "giaoban2026") -> None:
+        self.http = http_login(url, username, password)
+        from tests.room.mirror import StateMirror
+
         self.received: list[tuple[float, str, Any]] = []
+        self.mirror = StateMirror()
+        self._lock = threading.Lock()
         self.client = socketio.Client(reconnection=False)
         for ns in namespaces:
-            for event in ("state", "chat", "room_error"):
+            for event in ("chat", "room_error"):
                 self.client.on(event, self._recorder(event), namespace=ns)
+            for event in ("state", "participants"):
+                self.client.on(event, self._room_recorder(event), namespace=ns)
         # Same cookie and User-Agent as the HTTP login: Flask-Login's strong session
         # protection ties the session to them, as a browser's would be.
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
@@ -88,12 +100,33 @@ class SioUser:
             self.received.append((time.monotonic(), event, data))
         return handler
 
+    def _room_recorder(self, event: str) -> Any:
+        def handler(data: Any = None) -> None:
+            with self._lock:
+                self.mirror.event(event, data)
+                if self.mirror.state is not None:
+                    self.received.append((time.monotonic(), "state", self.mirror.state))
+        return handler
+
     def call(self, event: str, data: Any = None, namespace: str = "/room") -> Any:
-        return self.client.call(event, data if data is not None else {}, namespace=namespace, timeout=15)
+        ack = self.client.call(event, data if data is not None else {}, namespace=namespace, timeout=15)
+        if namespace == "/room" and isinstance(ack, dict) and ack.get("ok") and isinstance(ack.get("state"), dict):
+            with self._lock:
+                self.mirror.full(ack["state"], ack=True)
+                self.received.append((time.monotonic(), "state", self.mirror.state))
+        return ack
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
         deadline = time.monotonic() + timeout
+        gap_since: float | None = None
         while time.monotonic() < deadline:
+            if self.mirror.gap:  # a delta went missing: after a moment, the whole state again
+                gap_since = gap_since or time.monotonic()
+                if time.monotonic() - gap_since > 1.5:
+                    self.call("state")
+                    gap_since = None
+            else:
+                gap_since = None
             for _, event, data in reversed(self.received):
                 if event == "state" and predicate(data):
                     return data

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
+from meetings.actions import room_sync
 from meetings.db import utcnow
 from meetings.errors import Forbidden, NotFound, ValidationFailed
 from meetings.models import Endpoint, Meeting, MeetingStatus, User
@@ -59,8 +60,14 @@ def state_of(session: Session, meeting: Meeting) -> LiveState:
 
 
 def bump(state: LiveState) -> None:
-    state.version = (state.version or 0) + 1
+    """One more version of the room's state. The number is taken when the transaction
+    commits (room_sync), so concurrent changes get distinct, consecutive versions."""
     state.updated_at = utcnow()
+    session = object_session(state)
+    if session is None:
+        state.version = (state.version or 0) + 1
+    else:
+        room_sync.note_bump(session, state.meeting_id)
 
 
 def on_screen(session: Session, meeting_id: int) -> dict[str, Any] | None:
@@ -121,7 +128,8 @@ def close_room(session: Session, meeting: Meeting, actor: User | None) -> None:
     bump(state)
 
 
-def _presence_dict(p: Presence, hands: dict[int, HandRaise]) -> dict[str, Any]:
+def participant_entry(p: Presence, hands: dict[int, HandRaise]) -> dict[str, Any]:
+    """One participant of the state's list (also the entries of a participant delta)."""
     hand = hands.get(p.user_id)
     return {
         "presence_id": p.id, "user_id": p.user_id, "name": p.user.full_name,
@@ -134,9 +142,16 @@ def _presence_dict(p: Presence, hands: dict[int, HandRaise]) -> dict[str, Any]:
     }
 
 
-def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[str, Any]:
+def participant_delta(session: Session, meeting: Meeting, user_ids: frozenset[int] | set[int]) -> dict[str, Any]:
+    """{"upsert": [entries], "remove": [user ids]} for these participants as they are now."""
+    return room_sync.participant_delta(session, meeting.id, user_ids, participant_entry)
+
+
+def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
+             participants: bool = True) -> dict[str, Any]:
     """Everything a participant's view shows, as one JSON-ready dict. Without a viewer:
-    the public state broadcast to everyone (no private chat, no "you")."""
+    the public state broadcast to everyone (no private chat, no "you"). With
+    participants=False, no participant list (nor its digest): a broadcast sends a delta."""
     state = state_of(session, meeting)
     hands = list(session.scalars(
         select(HandRaise)
@@ -144,18 +159,18 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
         .options(selectinload(HandRaise.user), selectinload(HandRaise.endpoint))
         .order_by(HandRaise.raised_at, HandRaise.id)))
     by_user = {h.user_id: h for h in hands}
-    present = list(session.scalars(
+    present = [] if not participants else list(session.scalars(
         select(Presence)
         .where(Presence.meeting_id == meeting.id, Presence.left_at.is_(None))
         .options(selectinload(Presence.user).selectinload(User.unit),
                  selectinload(Presence.endpoint).selectinload(Endpoint.unit))
         .order_by(Presence.joined_at, Presence.id)))
     seen: set[int] = set()
-    participants = []
+    entries = []
     for p in present:  # one entry per person even with two tabs open
         if p.user_id not in seen:
             seen.add(p.user_id)
-            participants.append(_presence_dict(p, by_user))
+            entries.append(participant_entry(p, by_user))
     floor = session.get(FloorTurn, state.floor_turn_id) if state.floor_turn_id else None
     item = state.current_item
     roll: dict[str, Any] | None = None
@@ -175,9 +190,11 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
     # The broadcast state carries no chat: messages travel as their own "chat" events.
     chat = [] if viewer is None else list(
         session.scalars(chat_q.order_by(ChatMessage.at.desc(), ChatMessage.id.desc()).limit(100)))
-    digest = hashlib.sha1(json.dumps(participants, sort_keys=True).encode()).hexdigest()[:16]
-    return {
-        "participants_digest": digest,
+    out: dict[str, Any] = {}
+    if participants:
+        out["participants_digest"] = hashlib.sha1(
+            json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
+    out.update({
         "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status,
                     "chair_id": meeting.chair_id, "secretary_id": meeting.secretary_id},
         "version": state.version,
@@ -198,7 +215,7 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
         "queue": [{"hand_id": h.id, "user_id": h.user_id, "name": h.user.full_name,
                    "endpoint": h.endpoint.name if h.endpoint else "",
                    "raised_at": h.raised_at.isoformat()} for h in hands],
-        "participants": participants,
+        "participants": entries,
         "recording": state.recording,
         "co_chair_ids": sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id))),
         "roll_call": roll,
@@ -208,4 +225,7 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None) -> dict[st
                   "audience": c.audience, "body": c.body, "at": c.at.isoformat()} for c in reversed(chat)],
         "you": ({"user_id": viewer.id, "can_run": can_run_room(session, viewer, meeting),
                  "private_chat": private} if viewer is not None else None),
-    }
+    })
+    if not participants:
+        del out["participants"]
+    return out

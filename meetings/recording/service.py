@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meetings.actions import room_state
 from meetings.actions.audit import record as audit
 from meetings.actions.notifications import notify
 from meetings.db import utcnow
@@ -252,7 +253,7 @@ def node_stopped(session: Session, meeting_id: int, reason: str, free_bytes: int
     now = utcnow()
     if state is not None and state.recording:
         state.recording, state.recording_changed_at = False, now
-        state.version = (state.version or 0) + 1
+        room_state.bump(state)
     session.add(RoomEvent(meeting_id=meeting.id, kind="recording.stop", actor_id=None,
                           data={"reason": reason, "free_bytes": free_bytes}))
     recipients = {uid for uid in (meeting.chair_id, meeting.secretary_id) if uid}

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from meetings.models import Meeting
+from tests.room.mirror import StateMirror
 
 
 class RoomClient:
@@ -19,26 +20,38 @@ class RoomClient:
         self.username = username
         self.api = api
         self.sio = socketio.test_client(app, namespace="/room", flask_test_client=api.client)
+        self.mirror = StateMirror()
+        self.gaps = 0
         assert self.sio.is_connected("/room")
 
     def call(self, event: str, data: Any = None) -> Any:
         args = () if data is None else (data,)
-        return self.sio.emit(event, *args, namespace="/room", callback=True)
+        ack = self.sio.emit(event, *args, namespace="/room", callback=True)
+        if isinstance(ack, dict) and ack.get("ok") and isinstance(ack.get("state"), dict):
+            self.mirror.full(ack["state"], ack=True)
+        return ack
 
     def events(self, name: str | None = None) -> list[Any]:
-        """Events received since the last call. Broadcast states that left out an unchanged
-        participant list get it back, as the browser client does (docs/protocol-room.md)."""
+        """Events received since the last call. Broadcast states and participant deltas are
+        applied to the state this client keeps, as the browser client does
+        (docs/protocol-room.md): each yields a `state` event with the whole state; the
+        raw deltas are there too as `participants` / `state_delta` events."""
         got = self.sio.get_received("/room")
         out = []
         for e in got:
             data = e["args"][0] if e["args"] else None
-            if e["name"] == "state" and isinstance(data, dict):
-                if "participants" in data:
-                    self._participants = (data["participants_digest"], data["participants"])
-                else:
-                    digest, known = getattr(self, "_participants", (None, None))
-                    assert digest == data["participants_digest"], "state without a list I know"
-                    data = {**data, "participants": known}
+            if e["name"] in ("state", "participants") and isinstance(data, dict):
+                raw = "participants" if e["name"] == "participants" else (
+                    "state" if "participants" in data else "state_delta")
+                if name == raw and raw != "state":
+                    out.append(data)
+                self.mirror.event(e["name"], data)
+                if self.mirror.gap:  # never expected in-process: count it, then catch up
+                    self.gaps += 1
+                    self.call("state")
+                if name in (None, "state") and self.mirror.state is not None:
+                    out.append(self.mirror.state)
+                continue
             if name is None or e["name"] == name:
                 out.append(data)
         return out

@@ -38,42 +38,18 @@ from meetings.validation import Fields
 from web.extensions import db, socketio
 from web.hooks import after_status_change
 from web.room import bridge as media
+from web.room.broadcast import ROOM_NS, broadcast_participants, broadcast_state, meeting_room
 
 logger = logging.getLogger(__name__)
-
-ROOM_NS = "/room"
-
-
-def meeting_room(meeting_id: int) -> str:
-    return f"m:{meeting_id}"
 
 
 def organisers_room(meeting_id: int) -> str:
     return f"m:{meeting_id}:org"
 
 
-# Digest of the participant list this process last broadcast, per meeting.
-_sent_participants: dict[int, str] = {}
-
 # Connections watching a meeting without being in it (hall screens, web/room/pages.py
 # hall_screen): sid -> meeting id, in this process.
 _watchers: dict[str, int] = {}
-
-
-def broadcast_state(session: Session, meeting: Meeting) -> None:
-    """Send the meeting's public state to everyone in its room (any web process).
-
-    The participant list (most of the bytes at 200 endpoints) is left out when it has not
-    changed since this process last sent it; `participants_digest` is always there, and a
-    client whose list has another digest asks for the whole state (docs/protocol-room.md).
-    """
-    state = room_state.snapshot(session, meeting, None)
-    digest = state["participants_digest"]
-    if _sent_participants.get(meeting.id) == digest:
-        del state["participants"]
-    else:
-        _sent_participants[meeting.id] = digest
-    socketio.emit("state", state, to=meeting_room(meeting.id), namespace=ROOM_NS)
 
 
 def resync_organisers(session: Session, *, meeting_id: int | None = None,
@@ -125,7 +101,7 @@ class RoomNamespace(Namespace):
             meeting = session.get(Meeting, presence.meeting_id)
             session.commit()
             if meeting is not None:
-                broadcast_state(session, meeting)
+                broadcast_participants(session, meeting)
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -153,14 +129,16 @@ class RoomNamespace(Namespace):
         assert meeting is not None
         return presence, meeting
 
-    def _act(self, data: Any, action: Callable[[Session, User, Meeting, Presence, Fields], Any]) -> dict[str, Any]:
-        """Run an action for the caller's current meeting, then broadcast the new state."""
+    def _act(self, data: Any, action: Callable[[Session, User, Meeting, Presence, Fields], Any], *,
+             presences_only: bool = False) -> dict[str, Any]:
+        """Run an action for the caller's current meeting, then broadcast the change (only
+        the participant delta when the action changes nothing but presences)."""
         def body(session: Session, user: User) -> dict[str, Any]:
             f = _fields(data)
             presence, meeting = self._in_room(session)
             result = action(session, user, meeting, presence, f)
             session.commit()
-            broadcast_state(session, meeting)
+            (broadcast_participants if presences_only else broadcast_state)(session, meeting)
             return result if isinstance(result, dict) else {}
         return self._run(body)
 
@@ -186,11 +164,16 @@ class RoomNamespace(Namespace):
             presence = room_presence.join(session, user, meeting, sid, endpoint_id=endpoint_id,
                                           audio_only=audio_only, head_count=head_count)
             session.commit()
+            if old is not None and old.meeting_id != meeting.id:
+                left = session.get(Meeting, old.meeting_id)
+                if left is not None:
+                    broadcast_participants(session, left)
             join_room(meeting_room(meeting.id))
             private = can_see_private_chat(session, user, meeting)
             if private:
                 join_room(organisers_room(meeting.id))
-            broadcast_state(session, meeting)
+            # everyone else gets the newcomer's entry; the newcomer the whole state
+            broadcast_participants(session, meeting)
             return {"presence_id": presence.id, "state": room_state.snapshot(session, meeting, user)}
         return self._run(body)
 
@@ -204,7 +187,7 @@ class RoomNamespace(Namespace):
             leave_room(meeting_room(presence.meeting_id))
             leave_room(organisers_room(presence.meeting_id))
             if meeting is not None:
-                broadcast_state(session, meeting)
+                broadcast_participants(session, meeting)
             return {}
         return self._run(body)
 
@@ -292,7 +275,7 @@ class RoomNamespace(Namespace):
             room_presence.set_own_state(s, p, muted=muted, audio_only=audio_only,
                                         head_count=head_count, quality=quality)
             return {}
-        return self._act(data, action)
+        return self._act(data, action, presences_only=True)
 
     # --- conduct ---------------------------------------------------------------------
 

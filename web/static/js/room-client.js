@@ -14,10 +14,30 @@
 // attempt?, delayMs?}), "rejoined" ({ack}), "rejoin-failed" ({ack}).
 // After a lost connection it reconnects by itself with exponential backoff (with jitter)
 // and joins the same meeting again with the same parameters.
+// The state is kept from whole states (acknowledgements) and the broadcast deltas
+// (`participants`, and `state` with `participants_delta`), applied in version order; a
+// delta whose `prev` is a version it never saw waits `gapTimeoutMs`, then the whole state
+// is fetched again. Every "state" event carries the whole state all the same.
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
 const ACK_TIMEOUT_MS = 10000;
+const GAP_TIMEOUT_MS = 1500;
+const HISTORY = 256; // deltas kept after applying them, to replay over an older whole state
+
+/** The server's order of the participant list: join time, then presence id. */
+function byJoin(a, b) {
+  if (a.joined_at !== b.joined_at) return a.joined_at < b.joined_at ? -1 : 1;
+  return a.presence_id - b.presence_id;
+}
+
+/** The participant list with a delta ({upsert: [entries], remove: [user ids]}) applied. */
+export function applyParticipantDelta(participants, { upsert = [], remove = [] } = {}) {
+  const byUser = new Map((participants || []).map((p) => [p.user_id, p]));
+  for (const id of remove) byUser.delete(id);
+  for (const entry of upsert) byUser.set(entry.user_id, entry);
+  return [...byUser.values()].sort(byJoin);
+}
 
 export class RoomError extends Error {
   constructor(ack) {
@@ -41,13 +61,19 @@ export class RoomClient extends EventTarget {
    * @param {object} [options]
    * @param {string} [options.url] origin of the web app ("" = this page)
    * @param {number} [options.ackTimeoutMs]
+   * @param {number} [options.gapTimeoutMs] wait for a missing delta before refetching
    */
-  constructor({ url = "", ackTimeoutMs = ACK_TIMEOUT_MS, messages = {} } = {}) {
+  constructor({ url = "", ackTimeoutMs = ACK_TIMEOUT_MS, gapTimeoutMs = GAP_TIMEOUT_MS, messages = {} } = {}) {
     super();
     // texts of the errors this client makes up itself (the server's come translated)
     this.messages = { disconnected: "disconnected", timeout: "timeout", invalid: "no answer", ...messages };
     this.url = url;
     this.ackTimeoutMs = ackTimeoutMs;
+    this.gapTimeoutMs = gapTimeoutMs;
+    this._pending = new Map(); // prev version -> {name, msg}: deltas not applied yet
+    this._history = new Map(); // prev version -> {name, msg}: the last deltas applied
+    this._gapTimer = null;
+    this._refreshing = null;
     this.socket = null;
     this.joinParams = null; // last successful join: re-sent after a reconnection
     this.state = null;
@@ -73,7 +99,8 @@ export class RoomClient extends EventTarget {
         withCredentials: true,
         reconnection: false,
       });
-      this.socket.on("state", (state) => this._onState(state));
+      this.socket.on("state", (state) => this._onBroadcast("state", state));
+      this.socket.on("participants", (delta) => this._onBroadcast("participants", delta));
       this.socket.on("chat", (msg) => this._emit("chat", msg));
       this.socket.on("documents", (data) => this._emit("documents", data));
       this.socket.on("room_error", (err) => this._emit("room-error", err));
@@ -128,10 +155,16 @@ export class RoomClient extends EventTarget {
     return ack;
   }
 
-  async refresh() {
-    const ack = await this.request("state", {});
-    if (ack.ok) this._onState(ack.state);
-    return ack;
+  /** Fetch the whole state again (one request at a time). */
+  refresh() {
+    if (!this._refreshing) {
+      this._refreshing = this.request("state", {}).then((ack) => {
+        this._refreshing = null;
+        if (ack.ok) this._onState(ack.state);
+        return ack;
+      });
+    }
+    return this._refreshing;
   }
 
   raiseHand() { return this.request("raise_hand", {}); }
@@ -171,26 +204,84 @@ export class RoomClient extends EventTarget {
 
   // -- internals -----------------------------------------------------------------------
 
+  /** A whole state: an acknowledgement (with `you`) always wins, a broadcast one if not
+   * older. Deltas already applied that are newer than it are applied again (an answer read
+   * before them can arrive after them). */
   _onState(state) {
     if (!state) return;
+    if (!Array.isArray(state.participants)) {
+      this._onBroadcast("state", state);
+      return;
+    }
     // Broadcast states carry no `you` and no chat: keep what the last ack told us.
     if (state.you) this.you = state.you;
     if (this.state && typeof state.version === "number" && typeof this.state.version === "number"
         && state.version < this.state.version && !state.you) {
       return; // an older broadcast overtaken by a newer one
     }
-    if (!Array.isArray(state.participants)) {
-      // The broadcast left the participant list out: it is unchanged since the server last
-      // sent it. Reuse ours when the digests agree, otherwise fetch the whole state.
-      if (this.state && this.state.participants_digest === state.participants_digest) {
-        state = { ...state, participants: this.state.participants };
-      } else {
-        this.refresh();
-        return;
-      }
-    }
     this.state = state;
-    this._emit("state", state);
+    for (const [prev, step] of this._history) {
+      if (step.msg.version > state.version && !this._pending.has(prev)) this._pending.set(prev, step);
+    }
+    this._drain();
+    this._emit("state", this.state);
+  }
+
+  /** A broadcast: a whole state, or a delta applied once the state is at its `prev`. */
+  _onBroadcast(name, msg) {
+    if (!msg) return;
+    if (name === "state" && Array.isArray(msg.participants)) {
+      this._onState(msg);
+      return;
+    }
+    if (typeof msg.prev !== "number" || typeof msg.version !== "number") {
+      this.refresh();
+      return;
+    }
+    if (this.state && msg.version <= this.state.version) return; // already in our state
+    this._pending.set(msg.prev, { name, msg });
+    if (this._drain()) this._emit("state", this.state);
+  }
+
+  /** Apply the pending deltas that follow our version; true if any was. */
+  _drain() {
+    if (!this.state) return false;
+    let applied = false;
+    for (;;) {
+      const version = this.state.version;
+      for (const [prev, { msg }] of this._pending) {
+        if (msg.version <= version) this._pending.delete(prev);
+      }
+      const step = this._pending.get(version);
+      if (!step) break;
+      this._pending.delete(version);
+      this._applyDelta(step.name, step.msg);
+      this._history.set(version, step);
+      if (this._history.size > HISTORY) this._history.delete(this._history.keys().next().value);
+      applied = true;
+    }
+    if (!this._pending.size) {
+      clearTimeout(this._gapTimer);
+      this._gapTimer = null;
+    } else if (applied || !this._gapTimer) {
+      // a delta is missing: give it a moment (another web process), then fetch everything
+      clearTimeout(this._gapTimer);
+      this._gapTimer = setTimeout(() => {
+        this._gapTimer = null;
+        if (this._pending.size) this.refresh();
+      }, this.gapTimeoutMs);
+    }
+    return applied;
+  }
+
+  _applyDelta(name, msg) {
+    if (name === "participants") {
+      const participants = applyParticipantDelta(this.state.participants, msg);
+      this.state = { ...this.state, version: msg.version, participants };
+    } else {
+      const { prev, participants_delta: delta, ...rest } = msg;
+      this.state = { ...rest, participants: applyParticipantDelta(this.state.participants, delta) };
+    }
   }
 
   async _onConnect() {
@@ -212,6 +303,8 @@ export class RoomClient extends EventTarget {
       if (ack.ok) {
         this.presenceId = ack.presence_id;
         this.state = null; // the server's state wins after a gap
+        this._pending.clear();
+        this._history.clear();
         this._onState(ack.state);
         this._emit("rejoined", { ack });
       } else {
