@@ -40,8 +40,8 @@ class LinkPolicy:
     remb_fall: float = 0.7
     report_grace: float = 1.5
     remb_window: float = 4.0
-    base_hold: float = 3.0
-    max_hold: float = 8.0
+    base_hold: float = 2.0
+    max_hold: float = 6.0
     probe_confirm: float = 6.0
 
 
