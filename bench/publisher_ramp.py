@@ -9,7 +9,7 @@ the bytes it sent) and the last REMB the node sent. Two runs in the same process
 
 - ``node``: the node's own REMB (GIAOBAN_MEDIA_PUBLISH_KBPS, default 1400 kbps), as shipped;
 - ``aiortc``: the baseline, aiortc's own delay-based REMB estimator left on (what the node
-  did before 30/11/2026).
+  did before 29/11/2026).
 
 It prints the time to 700 kbps sent and to 90 % of the target, the mean rate from 10 s on,
 and the ratio of the two. ``--camera textured`` (default) plays a camera-like picture

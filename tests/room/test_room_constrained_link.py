@@ -179,7 +179,7 @@ def test_constrained_endpoint_falls_back_and_recovers(app, demo, live_meeting) -
         assert level == "main" and width == 640 and got >= 0.9 * sent, figures
     if up_s > UP_WITHIN_S:
         # Known gap, issue 10 left open: back on main took 18-20 s on a quiet machine
-        # (30/11/2026). After probes that failed during the limit, media/link.py holds 6 s
+        # (29/11/2026). After probes that failed during the limit, media/link.py holds 6 s
         # and needs 6 s of clean receiver reports, and at the audio level those come only
         # with the audio reports (every ~5 s). Everything else above is checked strictly.
         pytest.xfail(f"back on main {up_s:.1f} s after the limit, the issue asks "
