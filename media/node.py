@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from core.ratelimit import TokenBuckets
 from media.config import NodeConfig
 from media.errors import (
     BAD_REQUEST,
@@ -37,7 +38,6 @@ from media.peers import (
     open_publish_peer,
     open_subscribe_peer,
 )
-from media.ratelimit import BucketMap
 from media.recorder import CountingRecorder, Recorder, RecorderInput
 from media.room import (
     DEFAULT_SLOTS,
@@ -84,8 +84,8 @@ class MediaNode:
         self._recorder_factory = recorder_factory or CountingRecorder
         self._meter = RateMeter()
         self._cpu = CpuMeter()
-        self._buckets = BucketMap(config.command_burst, config.command_rate)
-        self._open_buckets = BucketMap(config.open_burst, config.open_rate)
+        self._buckets = TokenBuckets(config.command_burst, config.command_rate)
+        self._open_buckets = TokenBuckets(config.open_burst, config.open_rate)
         self._ticker: asyncio.Future[None] | None = None
         self.ticks = 0
         self.stats_listener: Callable[[dict[str, Any]], None] | None = None
