@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.media_link import ratelimit
+from core import ratelimit
 from web.media_link.checks import (
     MAX_MESSAGE_BYTES,
     SignalError,
