@@ -302,6 +302,34 @@ def _name(common: str, org: str) -> x509.Name:
     ])
 
 
+def signing_certificate(
+    subject: x509.Name, issuer: x509.Name, issuer_key: rsa.RSAPrivateKey,
+    not_before: dt.datetime, not_after: dt.datetime,
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A new RSA 2048 key and a document-signing certificate for it, issued by
+    ``issuer_key`` (non-repudiation, e-mail protection: what PAdES validators expect)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(issuer)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=True, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return key, cert
+
+
 def make_demo_certificate(agency: str, folder: Path, *, passphrase: bytes = b"giaoban-demo",
                           days: int = 3650) -> DemoCertificate:
     """A self-signed demo CA and an agency signing certificate issued by it (RSA 2048)."""
@@ -324,25 +352,7 @@ def make_demo_certificate(agency: str, folder: Path, *, passphrase: bytes = b"gi
                        critical=False)
         .sign(root_key, hashes.SHA256())
     )
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(agency, agency)).issuer_name(root_name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(until)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            root_key.public_key()), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
+    key, cert = signing_certificate(_name(agency, agency), root_name, root_key, now, until)
     paths = DemoCertificate(folder / "demo-root-ca.pem", folder / "agency-cert.pem",
                             folder / "agency-key.pem", folder / "agency.p12", passphrase)
     paths.root_cert.write_bytes(root.public_bytes(serialization.Encoding.PEM))

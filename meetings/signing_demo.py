@@ -15,13 +15,13 @@ import math
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 from PIL import Image, ImageDraw, ImageFont
 
-from meetings.signing import DEMO_ROOT_KEY, STAMP_FONTS, DemoCertificate
+from meetings.signing import DEMO_ROOT_KEY, STAMP_FONTS, DemoCertificate, signing_certificate
 
 logger = logging.getLogger(__name__)
 
@@ -47,27 +47,12 @@ def issue_person_certificate(demo: DemoCertificate, name: str, organisation: str
     root = x509.load_pem_x509_certificate(demo.root_cert.read_bytes())
     root_key = serialization.load_pem_private_key((folder / DEMO_ROOT_KEY).read_bytes(), None)
     assert isinstance(root_key, rsa.RSAPrivateKey)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
                          x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(root.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            root.public_key()), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-        .sign(root_key, hashes.SHA256())
+    key, cert = signing_certificate(
+        subject, root.subject, root_key, now, now + dt.timedelta(days=3650)
     )
     target.write_bytes(pkcs12.serialize_key_and_certificates(
         name.encode("utf-8"), key, cert, [root],
