@@ -239,11 +239,12 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
 
 def on_rtcp_feedback(
     sender: RTCRtpSender,
-    on_loss: Callable[[float], None],
+    on_report: Callable[[float, int, int], None],
     on_remb: Callable[[int], None],
 ) -> None:
-    """Call ``on_loss(fraction 0..1)`` for each receiver report block about this sender and
-    ``on_remb(bps)`` for each REMB naming its SSRC; aiortc's own handling still runs."""
+    """Call ``on_report(fraction lost 0..1, cumulative packets lost, extended highest
+    sequence number)`` for each receiver report block about this sender and ``on_remb(bps)``
+    for each REMB naming its SSRC; aiortc's own handling still runs."""
     original = getattr(sender, SENDER_HANDLE_RTCP)
     ssrc = sender_ssrc(sender)
 
@@ -253,7 +254,8 @@ def on_rtcp_feedback(
             if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
                 for report in packet.reports:
                     if report.ssrc == ssrc:
-                        on_loss(report.fraction_lost / 256.0)
+                        on_report(report.fraction_lost / 256.0, int(report.packets_lost),
+                                  int(report.highest_sequence))
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
                 if ssrc in ssrcs:

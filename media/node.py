@@ -503,6 +503,7 @@ class MediaNode:
                         "room": peer.room_id,
                         "participant": peer.participant_id,
                         "client": peer.client,
+                        "at": round(time.time() * 1000),
                     }
                     | peer.describe_layers(),
                 )

@@ -126,6 +126,9 @@ class SubscribePeer(Peer):
     link: SubscriberLink = field(default_factory=SubscriberLink)
     reported: tuple[object, ...] | None = None  # last `layers` event sent
 
+    def __post_init__(self) -> None:
+        self.link.name = f"{self.participant_id}/{self.id}"
+
     def layer_signature(self) -> tuple[object, ...]:
         return (self.link.level, tuple((b.name, b.layer) for b in self.bindings))
 
@@ -284,7 +287,11 @@ async def _build_subscribe_peer(
         transceiver = pc.addTransceiver(track, direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(kind, codec))
         internals.on_keyframe_request(transceiver.sender, track.request_keyframe)
-        internals.on_rtcp_feedback(transceiver.sender, peer.link.on_loss, peer.link.on_remb)
+        internals.on_rtcp_feedback(
+            transceiver.sender,
+            functools.partial(peer.link.on_report, internals.sender_ssrc(transceiver.sender)),
+            peer.link.on_remb,
+        )
         binding = peer.bindings[index]
         if kind == "video":
             binding.video = track

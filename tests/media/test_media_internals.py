@@ -328,9 +328,10 @@ def test_rtcp_feedback_reaches_the_callbacks() -> None:
     async def main() -> None:
         sender_pc, receiver_pc = client_pc(), client_pc()
         transceiver = sender_pc.addTransceiver(PatternVideoTrack(0, 160, 120), "sendonly")
-        losses: list[float] = []
+        losses: list[tuple[float, int, int]] = []
         rembs: list[int] = []
-        internals.on_rtcp_feedback(transceiver.sender, losses.append, rembs.append)
+        internals.on_rtcp_feedback(transceiver.sender, lambda *report: losses.append(report),
+                                   rembs.append)
         await negotiate(sender_pc, receiver_pc)
         receiver = receiver_pc.getTransceivers()[0].receiver
         internals.disable_remb_estimator(receiver)
@@ -344,7 +345,11 @@ def test_rtcp_feedback_reaches_the_callbacks() -> None:
             await asyncio.sleep(0.1)
         assert 777_000 in rembs
         await wait_for(lambda: losses, timeout=15)  # aiortc sends receiver reports ~1/s
-        assert all(0.0 <= f <= 1.0 for f in losses)
+        assert all(0.0 <= f <= 1.0 for f, _lost, _highest in losses)
+        # the counters of a clean loopback link: nothing lost, the sequence moves on
+        await wait_for(lambda: len(losses) >= 2, timeout=15)
+        assert all(lost == 0 for _f, lost, _highest in losses)
+        assert losses[-1][2] > losses[0][2]
         await sender_pc.close()
         await receiver_pc.close()
 

@@ -285,7 +285,7 @@ def test_link_level_rules() -> None:
     """The level controller alone (media/link.py), on a made-up clock."""
     from media.link import LinkPolicy, SubscriberLink
 
-    policy = LinkPolicy(base_hold=3.0, max_hold=8.0, probe_confirm=6.0)
+    policy = LinkPolicy(base_hold=3.0, max_hold=8.0, max_hold_small=4.0, probe_confirm=6.0)
     link = SubscriberLink(policy, now=0.0)
     sending = 2000.0  # kbps of video the node sends it at main
 
@@ -302,28 +302,89 @@ def test_link_level_rules() -> None:
     # a report right after a change covers the time before it: skipped
     link.on_loss(0.9, now=11.0)
     assert not link.update(11.0, 300.0) and not link.update(11.5, 300.0)
-    # loss over 10 % for two ticks: down again; between 2 % and 10 %: nothing moves
+    # loss over 10 % of the recent packets for two ticks: down again
     link.on_loss(0.3, now=12.5)
     link.update(12.5, 300.0)
     assert link.update(13.0, 300.0) and link.level == "audio"
-    for t in (14.5, 15.0, 16.0, 17.0):
-        link.on_loss(0.05, now=t)
-        assert not link.update(t, 0.0)
-    # clear: up one level per hold (3 s), a probe that holds 6 s keeps the hold at 3 s
-    t = 17.0
+    assert link.holds == {"small": 3.0, "main": 3.0}
+    # at audio only, loss under 10 % is no reason to wait for clean reports: up to the small
+    # layer after the hold (3 s) without a bad tick, even with 5 % reports coming in
+    t = 13.0
     while link.level != "small":
         t += 0.5
-        link.on_loss(0.0, now=t)
+        link.on_loss(0.05, now=t)
         link.update(t, 0.0)
-    assert t - 17.0 <= policy.base_hold + policy.loss_window + 0.5  # the last 5 % report ages out
+    assert t - 13.0 <= policy.base_hold + 0.5
     up_at = t
+    # from small to main: after 3 s of good reports
     while link.level != "main":
         t += 0.5
         link.on_loss(0.0, now=t)
         link.update(t, 300.0)
-    assert t - up_at <= 3.5
-    # the probe to main fails within 6 s: back to small, hold doubles
+    assert t - up_at <= policy.base_hold + 0.5
+    # the probe to main fails within 6 s: back to small; the hold of that step doubles, the
+    # step up from audio only keeps its own
     link.on_loss(0.4, now=t + 2)
     link.update(t + 2, sending)
     assert link.update(t + 2.5, sending) and link.level == "small"
-    assert link.hold == 6.0
+    assert link.holds == {"small": 3.0, "main": 6.0} and link.hold == 6.0
+    # between 2 % and 10 % nothing moves at small, however long
+    t += 2.5
+    for _ in range(40):
+        t += 0.5
+        link.on_loss(0.05, now=t)
+        assert not link.update(t, 300.0)
+    # while video is sent, no reports at all is not a clean link
+    for _ in range(20):
+        t += 0.5
+        assert not link.update(t, 300.0)
+    assert link.level == "small"
+    # clean reports: up after the (doubled) hold; the probe holds 6 s and the hold resets
+    start = t
+    while link.level != "main":
+        t += 0.5
+        link.on_loss(0.0, now=t)
+        link.update(t, 300.0)
+    assert 6.0 <= t - start <= 6.0 + policy.loss_window + 0.5
+    for _ in range(13):
+        t += 0.5
+        link.on_loss(0.0, now=t)
+        assert not link.update(t, sending)
+    assert link.holds["main"] == 3.0
+
+
+def test_link_counts_packets_not_reports() -> None:
+    """Receiver reports are weighed by the packets they cover: a report of 15 packets with 2
+    lost (13 %) next to a report of 100 clean packets is 2 % loss, not a reason to drop."""
+    from media.link import LinkPolicy, SubscriberLink, report_delta
+
+    assert report_delta(None, 0, 100) is None
+    link = SubscriberLink(LinkPolicy(), now=0.0)
+    video, audio = 1111, 2222
+    # first reports: the baseline of each stream's counters
+    link.on_report(video, 0.0, 0, 1000, now=0.1)
+    link.on_report(audio, 0.0, 0, 5000, now=0.1)
+    for tick in range(1, 10):
+        t = tick * 1.0
+        link.on_report(video, 0.0, 0, 1000 + 100 * tick, now=t)  # 100 clean packets each
+        link.on_report(audio, 34 / 256, 2 * tick, 5000 + 15 * tick, now=t)  # 2 of 15 lost
+        assert not link.update(t, 1000.0)
+        assert not link.update(t + 0.5, 1000.0)
+    assert link.level == "main"
+    expected, lost = link.recent_counts(9.5)
+    assert lost / expected < 0.05 and expected >= 100
+    # the counters of one stream restart (a new sender under the same SSRC): not a loss
+    link.on_report(video, 0.0, 0, 10, now=10.0)
+    assert link.recent_counts(10.0) == link.recent_counts(9.5 + 0.4)
+    # real loss: a third of the video packets lost, two ticks → small
+    link.on_report(video, 0.33, 40, 130, now=11.0)
+    link.on_report(video, 0.33, 80, 250, now=11.4)
+    link.update(11.0, 1000.0)
+    assert link.update(11.5, 1000.0) and link.level == "small"
+    # after the change, each stream's next report still covers time before it (an audio
+    # report can reach back 5 s): skipped whatever its loss; the one after counts
+    link.on_report(audio, 0.9, 2 * 9 + 200, 5000 + 15 * 9 + 220, now=14.0)
+    assert link.recent_counts(14.0) == (0, 0)
+    assert not link.update(14.0, 300.0) and not link.update(14.5, 300.0)
+    link.on_report(audio, 0.0, 2 * 9 + 200, 5000 + 15 * 9 + 470, now=15.0)
+    assert link.recent_counts(15.0) == (250, 0)

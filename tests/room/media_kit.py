@@ -303,7 +303,7 @@ AUDIO_WATCH_JS = """() => {
     }
     if (m.receiveLevel !== prevLevel || m.sendLevel.level !== w.lastSend) {
       prevLevel = m.receiveLevel; w.lastSend = m.sendLevel.level;
-      w.levels.push({at: Date.now(), receive: m.receiveLevel, send: m.sendLevel.level});
+      w.levels.push({at: Date.now(), nodeAt: m.receiveLevelAt || null, receive: m.receiveLevel, send: m.sendLevel.level});
     }
     if (w.last !== null) w.maxTick = Math.max(w.maxTick, started - w.last);
     w.last = started;

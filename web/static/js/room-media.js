@@ -247,6 +247,7 @@ export class RoomMedia extends EventTarget {
     if (!data || !this.sub || data.peer_id !== this.sub.peerId) return;
     if (!["main", "small", "audio"].includes(data.level)) return;
     this.receiveLevel = data.level;
+    this.receiveLevelAt = typeof data.at === "number" ? data.at : Date.now();
     this._emit("receive-level", { level: data.level, slots: data.slots || [] });
   }
 
