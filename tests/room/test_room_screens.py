@@ -434,10 +434,13 @@ OUTBOUND_JS = """async () => {
   const senders = window.__room.media.pub.senders;
   const ids = {main: senders.main.track && senders.main.track.id, small: senders.small && senders.small.track
     && senders.small.track.id, audio: senders.audio && senders.audio.track && senders.audio.track.id};
-  const out = {ids, frames: {}, audioSent: 0};
+  const out = {ids, frames: {}, audioSent: 0, audioSource: null, audioEnergy: 0};
   const report = await pc.getStats();
   const sources = {};
   report.forEach((s) => { if (s.type === 'media-source') sources[s.id] = s.trackIdentifier; });
+  // the audio sender's source: which track it reads and the sound energy it took so far
+  report.forEach((s) => { if (s.type === 'media-source' && s.kind === 'audio') {
+    out.audioSource = s.trackIdentifier; out.audioEnergy = s.totalAudioEnergy || 0; } });
   report.forEach((s) => {
     // frames the encoder made from each track (the sender's media source names the track)
     if (s.type === 'outbound-rtp' && s.kind === 'video' && sources[s.mediaSourceId])
@@ -450,11 +453,12 @@ OUTBOUND_JS = """async () => {
 
 @pytest.mark.browser
 def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
-    """Fake cameras: the endpoint switches camera and microphone in the room; both video
-    layers carry the new camera (getStats: frames encoded from the new track), nothing is
-    negotiated again, the chair keeps receiving; the camera "unplugged" (its track ends,
-    dispatched by the test: fake devices cannot be unplugged) falls back to another one with
-    a notice."""
+    """Fake cameras and microphones: the endpoint switches camera and microphone in the
+    room; both video layers carry the new camera (getStats: frames encoded from the new
+    track), the audio sender the new microphone (its media source names the new track, its
+    energy and the packets sent grow), nothing is negotiated again, the chair keeps
+    receiving; the camera "unplugged" (its track ends, dispatched by the test: fake devices
+    cannot be unplugged) falls back to another one with a notice."""
     mid = live_meeting
     ep_id = demo["kythuat.01"]
     # three fake cameras: Chromium's second one delivers Y16 (depth) frames, the third MJPEG
@@ -475,6 +479,7 @@ def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
             assert len(cameras) == 3, cameras
             mics = ep.evaluate("(async () => (await navigator.mediaDevices.enumerateDevices())"
                                ".filter((d) => d.kind === 'audioinput').map((d) => d.deviceId))()")
+            assert len(mics) == 3, mics  # Chromium's fake audio capture: default, 1 and 2
             before = ep.evaluate(OUTBOUND_JS)
             sdp_before = ep.evaluate("window.__room.media.publishPc.localDescription.sdp")
             peer_before = ep.evaluate("window.__room.media.pub.peerId")
@@ -499,12 +504,20 @@ def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
             # the chair still receives this endpoint (its tile's frames rise)
             chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep_id}'] .tile-media[data-live='1']")
 
-            # another microphone: the audio sender carries it, packets keep going
-            if len(mics) > 1:
-                current_mic = ep.input_value("#room-mic")
-                ep.select_option("#room-mic", next(m for m in mics if m != current_mic))
-                ep.wait_for_function(f"window.__room.media.pub.senders.audio.track.id !== {before['ids']['audio']!r}")
-                frames_rising(ep, f"(async () => (await ({OUTBOUND_JS})()).audioSent)()")
+            # another microphone (Chromium's fake audio capture lists three: "Fake Default
+            # Audio Input", "Fake Audio Input 1" and "2"): the audio sender carries the new
+            # track, its sound reaches the encoder and packets go out
+            current_mic = ep.input_value("#room-mic")
+            assert current_mic in mics, (current_mic, mics)
+            new_mic = next(m for m in mics if m != current_mic)
+            ep.select_option("#room-mic", new_mic)
+            ep.wait_for_function(f"window.__room.media.pub.senders.audio.track.id !== {before['ids']['audio']!r}")
+            assert ep.evaluate("window.__room.media.pub.senders.audio.track.getSettings().deviceId") == new_mic
+            assert ep.evaluate("window.__room.media.pub.senders.audio.track.readyState") == "live"
+            frames_rising(ep, f"(async () => {{ const o = await ({OUTBOUND_JS})(); "
+                              "return o.audioSource === o.ids.audio ? o.audioEnergy : 0; }})()")
+            frames_rising(ep, f"(async () => (await ({OUTBOUND_JS})()).audioSent)()")
+            assert ep.evaluate("window.__room.media.publishPc.localDescription.sdp") == sdp_before
 
             # the camera in use is unplugged (its track ends): the other one takes over, with a notice
             in_use = ep.evaluate("window.__room.media.local.getVideoTracks()[0].id")
