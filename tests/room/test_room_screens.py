@@ -515,7 +515,7 @@ def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
             assert ep.evaluate("window.__room.media.pub.senders.audio.track.getSettings().deviceId") == new_mic
             assert ep.evaluate("window.__room.media.pub.senders.audio.track.readyState") == "live"
             frames_rising(ep, f"(async () => {{ const o = await ({OUTBOUND_JS})(); "
-                              "return o.audioSource === o.ids.audio ? o.audioEnergy : 0; }})()")
+                              f"return o.audioSource === o.ids.audio ? o.audioEnergy : 0; }})()")
             frames_rising(ep, f"(async () => (await ({OUTBOUND_JS})()).audioSent)()")
             assert ep.evaluate("window.__room.media.publishPc.localDescription.sdp") == sdp_before
 
