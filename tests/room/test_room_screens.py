@@ -407,6 +407,8 @@ def test_hall_screen_gallery_is_live(app, demo, live_meeting) -> None:
         print("hall screen tiles:", [(t["user"], t["width"], t["frames"]) for t in tiles])
         hall.wait_for_timeout(500)
         hall.screenshot(path=str(ARTIFACTS / "hall-screen-gallery.png"))
+        if os.environ.get("GIAOBAN_UPDATE_DOCS") == "1":  # the picture in docs/ and the README
+            shutil.copyfile(ARTIFACTS / "hall-screen-gallery.png", ROOT / "docs" / "screenshot-hall-screen-gallery.png")
 
         # the page changes (the second endpoint leaves): the hall screen follows, nobody
         # stays bound to the one who left
