@@ -41,12 +41,14 @@ from media.peers import (
 from media.recorder import CountingRecorder, Recorder, RecorderInput
 from media.room import (
     DEFAULT_SLOTS,
-    GALLERY_PREFIX,
+    MAX_SCREEN,
+    NO_GRANT,
     ROLE_CHAIR,
     SLOT_HALL,
     SLOT_SPEAKER,
     Room,
     SlotBinding,
+    check_grant,
     check_id,
     check_layer,
     check_slot,
@@ -94,6 +96,7 @@ class MediaNode:
             "close_peer": self.close_peer,
             "subscribe": self.subscribe,
             "set_speaker": self.set_speaker,
+            "set_screen": self.set_screen,
             "request_keyframe": self.request_keyframe,
             "start_recorder": self.start_recorder,
             "stop_recorder": self.stop_recorder,
@@ -199,8 +202,11 @@ class MediaNode:
             if not isinstance(raw, list) or not 0 < len(raw) <= MAX_SLOTS:
                 raise MediaError(BAD_REQUEST, f"slots must be a list of 1-{MAX_SLOTS} slots")
             slots = [check_slot(s) for s in raw]
-            if role != ROLE_CHAIR and any(s.startswith(GALLERY_PREFIX) for s in slots):
-                raise MediaError(FORBIDDEN, "only the chair may subscribe to a chosen participant")
+        # participant slots: only what the web granted with this command
+        grant = check_grant(payload.get("grant")) if kind == KIND_SUBSCRIBE else NO_GRANT
+        known = self.rooms.get(room_id) or Room(room_id)
+        for slot in slots:
+            known.check_may_bind(slot, grant)
         layers = [check_layer(None)] * len(slots)
         if kind == KIND_SUBSCRIBE and payload.get("layers") is not None:
             raw_layers = payload["layers"]
@@ -283,8 +289,11 @@ class MediaNode:
             assert isinstance(peer, SubscribePeer)
             for track in peer.tracks:
                 track.on_codec_mismatch = self._codec_mismatch_handler(peer)
-            room.add_bindings(peer_id, peer.bindings)
+            cut = room.add_bindings(peer_id, peer.bindings, grant)
             peer.reported = peer.layer_signature()
+            await self._report_cut(cut, skip=peer_id)
+            # slots the screens moved away from while the peer was opened are `none`
+            slots = [b.name for b in peer.bindings]
             extra = {"layers": [b.layer_pref for b in peer.bindings]}
         self._ensure_ticker()
         logger.info("opened %s peer %s for %s in room %s", kind, peer_id, participant_id, room_id)
@@ -368,8 +377,8 @@ class MediaNode:
 
     async def subscribe(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Point slot ``index`` of a subscribe peer at ``slot`` (hall, speaker, none or
-        participant:<id>, the last for the chair only), with a layer preference; or apply
-        a list of such ``changes`` at once."""
+        participant:<id>, the last only as the web's ``grant`` allows), with a layer
+        preference; or apply a list of such ``changes`` at once."""
         peer = self._peer(payload)
         if not isinstance(peer, SubscribePeer):
             raise MediaError(BAD_REQUEST, "peer is not a subscribe peer")
@@ -388,10 +397,12 @@ class MediaNode:
                 raise MediaError(BAD_REQUEST, "index must be an integer")
             slot = check_slot(_require(change, "slot"))
             changes.append((index, slot, check_layer(change.get("layer"))))
+        grant = check_grant(payload.get("grant"))
         room = self.rooms.get(peer.room_id)
         if room is None:
             raise MediaError(UNKNOWN_ROOM, "room is gone")
-        room.change_slots(peer.id, changes)
+        cut = room.change_slots(peer.id, changes, grant)
+        await self._report_cut(cut, skip=peer.id)
         return {
             "peer_id": peer.id,
             "slots": [b.name for b in peer.bindings],
@@ -404,6 +415,44 @@ class MediaNode:
         speaker = None if participant is None else check_id(participant, "participant")
         room.set_speaker(speaker)
         return {"room": room.id, "speaker": speaker}
+
+    async def set_screen(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The people on the hall screens changed (the web's screen.* event ``version``):
+        subscribers the web granted only those lose slots bound to anyone else."""
+        room_id = check_id(_require(payload, "room"), "room")
+        raw = _require(payload, "participants")
+        version = _require(payload, "version")
+        if not isinstance(raw, list) or len(raw) > MAX_SCREEN:
+            raise MediaError(BAD_REQUEST, f"participants must be a list of at most {MAX_SCREEN}")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise MediaError(BAD_REQUEST, "version must be a non-negative integer")
+        ids = frozenset(check_id(x, "participant") for x in raw)
+        room = self.rooms.get(room_id)
+        cut = room.set_screen(version, ids) if room is not None else []
+        await self._report_cut(cut)
+        return {"room": room_id, "cut": sorted(cut)}
+
+    async def _report_cut(self, keys: list[str], skip: str | None = None) -> None:
+        """Tell subscribers whose slots were cut (a `layers` event with the slots now)."""
+        for key in keys:
+            peer = self.peers.get(key)
+            if key == skip or not isinstance(peer, SubscribePeer) or peer.closed:
+                continue
+            await self._report_layers(peer)
+
+    async def _report_layers(self, peer: SubscribePeer) -> None:
+        peer.reported = peer.layer_signature()
+        await self.emit(
+            "layers",
+            {
+                "peer_id": peer.id,
+                "room": peer.room_id,
+                "participant": peer.participant_id,
+                "client": peer.client,
+                "at": round(time.time() * 1000),
+            }
+            | peer.describe_layers(),
+        )
 
     async def request_keyframe(self, payload: dict[str, Any]) -> dict[str, Any]:
         room = self._room(payload)
@@ -493,20 +542,8 @@ class MediaNode:
         for peer in subscribers:
             if peer.room_id not in dirty or peer.closed:
                 continue
-            signature = peer.layer_signature()
-            if signature != peer.reported:
-                peer.reported = signature
-                await self.emit(
-                    "layers",
-                    {
-                        "peer_id": peer.id,
-                        "room": peer.room_id,
-                        "participant": peer.participant_id,
-                        "client": peer.client,
-                        "at": round(time.time() * 1000),
-                    }
-                    | peer.describe_layers(),
-                )
+            if peer.layer_signature() != peer.reported:
+                await self._report_layers(peer)
 
     # -- stats --------------------------------------------------------------------------
 

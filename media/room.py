@@ -1,9 +1,14 @@
 """A room on the node: participants, their published tracks, and who receives what.
 
 The briefing rule: every subscriber receives the hall (the chair's publisher) and the
-speaker slot (whoever holds the floor). Only the chair may point a slot at an arbitrary
-participant (gallery, video only). Audio of participants who do not hold the floor is not
-forwarded; nobody receives their own audio back.
+speaker slot (whoever holds the floor). A slot pointed at a chosen participant (gallery,
+video only) needs the web's grant: the web knows who may see whom (the meeting's chair:
+anyone; everybody else: the people the chair put on the hall screens) and sends a
+:class:`Grant` with every command that binds slots. The node keeps no rule of its own
+beyond "no grant, no participant slot", and remembers the newest hall-screen page it was
+told of (its version: the web's screen.* room event id), so a page taken off the screens
+cuts the slots of everyone bound to people no longer on it. Audio of participants who do
+not hold the floor is not forwarded; nobody receives their own audio back.
 
 Video layers: a publisher may send a main layer (640x480) and a small one (~320x240). A
 slot takes the layer it wants — main for hall and speaker, small for gallery tiles, unless
@@ -100,9 +105,54 @@ class SlotSink(Protocol):
     def set_source(self, source: TrackSource | None) -> None: ...
 
 
+@dataclass(frozen=True)
+class Grant:
+    """Which participant slots the web lets one subscriber bind, sent with its command.
+
+    ``any``: any participant (the meeting's chair). Otherwise ``screen``: the participants
+    on the hall screens as of ``version`` (the web's latest screen.* room event id, 0 when
+    there was none); None: no participant slots at all."""
+
+    any: bool = False
+    screen: frozenset[str] | None = None
+    version: int = -1
+
+
+NO_GRANT = Grant()
+MAX_SCREEN = 16
+
+
+def check_grant(value: object) -> Grant:
+    """``{"any": true}`` or ``{"screen": [participant ids], "version": n}``; None (absent):
+    no grant."""
+    if value is None:
+        return NO_GRANT
+    if not isinstance(value, dict) or not set(value) <= {"any", "screen", "version"}:
+        raise MediaError(BAD_REQUEST, "grant must be {any: true} or {screen: [ids], version}")
+    if value.get("any") is True and set(value) == {"any"}:
+        return Grant(any=True)
+    screen, version = value.get("screen"), value.get("version")
+    if (
+        set(value) != {"screen", "version"}
+        or not isinstance(screen, list)
+        or len(screen) > MAX_SCREEN
+        or not isinstance(version, int)
+        or isinstance(version, bool)
+        or version < 0
+    ):
+        raise MediaError(BAD_REQUEST, "grant must be {any: true} or {screen: [ids], version}")
+    return Grant(screen=frozenset(check_id(x, "participant on screen") for x in screen), version=version)
+
+
+def gallery_owner(slot: str) -> str | None:
+    return slot[len(GALLERY_PREFIX) :] if slot.startswith(GALLERY_PREFIX) else None
+
+
 @dataclass
 class SlotBinding:
-    """One slot of one subscriber (or of the recorder): which sinks follow which slot."""
+    """One slot of one subscriber (or of the recorder): which sinks follow which slot.
+    ``is_chair`` is the subscriber's role when it was opened, for information only: what
+    it may bind is the web's :class:`Grant` (kept by the room)."""
 
     name: str
     subscriber_id: str
@@ -142,6 +192,11 @@ class Room:
         self.speaker_id: str | None = None
         # key: peer id (or "recorder"), value: that subscriber's slots in order
         self.bindings: dict[str, list[SlotBinding]] = {}
+        # key: as above, value: the web's grant with that subscriber's latest command
+        self.grants: dict[str, Grant] = {}
+        # the hall screens' gallery page as the web last told it (version -1: never told)
+        self.screen: frozenset[str] = frozenset()
+        self.screen_version = -1
 
     # -- participants ------------------------------------------------------------
 
@@ -189,9 +244,57 @@ class Room:
 
     # -- slots ---------------------------------------------------------------------
 
-    def check_may_bind(self, slot: str, is_chair: bool) -> None:
-        if slot.startswith(GALLERY_PREFIX) and not is_chair:
-            raise MediaError(FORBIDDEN, "only the chair may subscribe to a chosen participant")
+    def _screen_with(self, grant: Grant) -> frozenset[str]:
+        """The hall screens' page, counting a grant that carries a newer one."""
+        if grant.screen is not None and grant.version > self.screen_version:
+            return grant.screen
+        return self.screen
+
+    def may_bind(self, slot: str, grant: Grant) -> bool:
+        owner = gallery_owner(slot)
+        if owner is None or grant.any:
+            return True
+        return grant.screen is not None and owner in self._screen_with(grant)
+
+    def check_may_bind(self, slot: str, grant: Grant) -> None:
+        if not self.may_bind(slot, grant):
+            raise MediaError(
+                FORBIDDEN,
+                "a chosen participant needs the web's grant (the chair, or on the hall screens)",
+            )
+
+    def set_screen(self, version: int, participant_ids: frozenset[str]) -> list[str]:
+        """The web's newer hall-screen page: slots of subscribers without an ``any`` grant
+        bound to people no longer on it are cut (to ``none``). An older version than the
+        one known changes nothing (commands from several web processes may cross). Returns
+        the keys of the subscribers whose slots were cut."""
+        cut = self._apply_screen(version, participant_ids)
+        if cut:
+            self.rebind()
+        return cut
+
+    def _apply_screen(self, version: int, participant_ids: frozenset[str]) -> list[str]:
+        if version <= self.screen_version:
+            return []
+        self.screen_version, self.screen = version, participant_ids
+        return [key for key in self.bindings if self._cut_unallowed(key)]
+
+    def _cut_unallowed(self, key: str) -> bool:
+        grant = self.grants.get(key, NO_GRANT)
+        cut = False
+        for binding in self.bindings.get(key, []):
+            if not self.may_bind(binding.name, grant):
+                binding.name = SLOT_NONE
+                cut = True
+        return cut
+
+    def _accept_grant(self, key: str, grant: Grant) -> list[str]:
+        """Keep a subscriber's grant (its latest command's); a newer screen page it carries
+        becomes the room's. Returns the keys whose slots that cut."""
+        self.grants[key] = grant
+        if grant.screen is not None:
+            return self._apply_screen(grant.version, grant.screen)
+        return []
 
     def owner_of(self, slot: str) -> Participant | None:
         if slot == SLOT_HALL:
@@ -222,13 +325,19 @@ class Room:
             audio = None
         return video, audio
 
-    def add_bindings(self, key: str, bindings: list[SlotBinding]) -> None:
-        for binding in bindings:
-            self.check_may_bind(binding.name, binding.is_chair)
+    def add_bindings(self, key: str, bindings: list[SlotBinding], grant: Grant = NO_GRANT) -> list[str]:
+        """Bind a new subscriber's slots. Callers check them first (``check_may_bind``,
+        before opening the peer); one the screens moved away from meanwhile is bound to
+        ``none``. Returns the keys (this one included) whose slots were cut."""
         self.bindings[key] = bindings
+        cut = self._accept_grant(key, grant)
+        if self._cut_unallowed(key) and key not in cut:
+            cut.append(key)
         self.rebind()
+        return cut
 
     def remove_bindings(self, key: str) -> list[SlotBinding]:
+        self.grants.pop(key, None)
         bindings = self.bindings.pop(key, [])
         for binding in bindings:
             for sink in (binding.video, binding.audio):
@@ -236,23 +345,33 @@ class Room:
                     sink.set_source(None)
         return bindings
 
-    def change_slots(self, key: str, changes: list[tuple[int, str, str]]) -> None:
-        """Apply ``(index, slot, layer preference)`` changes to one subscriber at once; all
-        are checked first, so a refused change changes nothing."""
+    def change_slots(
+        self, key: str, changes: list[tuple[int, str, str]], grant: Grant = NO_GRANT
+    ) -> list[str]:
+        """Apply ``(index, slot, layer preference)`` changes to one subscriber at once under
+        the web's grant for this command; all are checked first, so a refused change
+        changes nothing. The grant replaces the subscriber's previous one: its other slots
+        the grant no longer covers are cut. Returns the keys whose slots were cut."""
         bindings = self.bindings.get(key)
         if bindings is None:
             raise MediaError(BAD_REQUEST, "no such slot")
         for index, slot, _layer in changes:
             if not 0 <= index < len(bindings):
                 raise MediaError(BAD_REQUEST, "no such slot")
-            self.check_may_bind(slot, bindings[index].is_chair)
+            self.check_may_bind(slot, grant)
         for index, slot, layer in changes:
             bindings[index].name = slot
             bindings[index].layer_pref = layer
+        cut = self._accept_grant(key, grant)
+        if self._cut_unallowed(key) and key not in cut:
+            cut.append(key)
         self.rebind()
+        return cut
 
-    def change_slot(self, key: str, index: int, slot: str, layer: str = LAYER_AUTO) -> None:
-        self.change_slots(key, [(index, slot, layer)])
+    def change_slot(
+        self, key: str, index: int, slot: str, layer: str = LAYER_AUTO, grant: Grant = NO_GRANT
+    ) -> list[str]:
+        return self.change_slots(key, [(index, slot, layer)], grant)
 
     def rebind(self, now: float | None = None) -> None:
         """Point every slot at its current sources (no renegotiation)."""
@@ -272,6 +391,7 @@ class Room:
             "room": self.id,
             "chair": self.chair_id,
             "speaker": self.speaker_id,
+            "screen": {"version": self.screen_version, "participants": sorted(self.screen)},
             "participants": {
                 p.id: {
                     "role": p.role,

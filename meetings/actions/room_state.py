@@ -70,13 +70,28 @@ def bump(state: LiveState) -> None:
         room_sync.note_bump(session, state.meeting_id)
 
 
-def on_screen(session: Session, meeting_id: int) -> dict[str, Any] | None:
-    """The gallery page the chair put on the hall screens ({user_ids, page, pages}) or None:
-    the latest screen.* room event (room_conduct.show_gallery)."""
-    latest = session.scalar(
+def _latest_screen_event(session: Session, meeting_id: int) -> RoomEvent | None:
+    return session.scalar(
         select(RoomEvent).where(RoomEvent.meeting_id == meeting_id,
                                 RoomEvent.kind.in_(("screen.gallery", "screen.clear")))
         .order_by(RoomEvent.id.desc()).limit(1))
+
+
+def screen_version(session: Session, meeting_id: int) -> tuple[int, list[int]]:
+    """(version, user ids) of what the hall screens show: the version is the latest
+    screen.* room event's id (0 when there was none; it only grows), the ids the people on
+    the page (none when it was taken off). What the media node is told (grants, set_screen)."""
+    latest = _latest_screen_event(session, meeting_id)
+    if latest is None:
+        return 0, []
+    ids = list((latest.data or {}).get("user_ids") or []) if latest.kind == "screen.gallery" else []
+    return latest.id, ids
+
+
+def on_screen(session: Session, meeting_id: int) -> dict[str, Any] | None:
+    """The gallery page the chair put on the hall screens ({user_ids, page, pages}) or None:
+    the latest screen.* room event (room_conduct.show_gallery)."""
+    latest = _latest_screen_event(session, meeting_id)
     if latest is None or latest.kind != "screen.gallery":
         return None
     data = latest.data or {}

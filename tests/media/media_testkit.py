@@ -17,6 +17,7 @@ from media.synthetic import PatternVideoTrack, ToneAudioTrack, frame_pattern
 
 T = TypeVar("T")
 LOOPBACK = IcePolicy.loopback()
+ANY = {"any": True}  # the grant the web gives the meeting's chair (docs/protocol.md, "Grants")
 
 
 def run(coro: Awaitable[T], timeout: float = 60.0) -> T:
@@ -92,15 +93,23 @@ class Client:
         return await self._offer("publish")
 
     async def subscribe(
-        self, slots: list[str] | None = None, count: int = 2, audio: bool = True
+        self,
+        slots: list[str] | None = None,
+        count: int = 2,
+        audio: bool = True,
+        grant: dict | None = None,
     ) -> dict:
+        """``grant``: what the web would let this subscriber bind (``{"any": True}`` for the
+        chair; ``{"screen": [...], "version": n}``); None: no participant slots."""
         for _ in range(count if slots is None else len(slots)):
             self.pc.addTransceiver("video", direction="recvonly")
             if audio:
                 self.pc.addTransceiver("audio", direction="recvonly")
-        return await self._offer("subscribe", slots)
+        return await self._offer("subscribe", slots, grant)
 
-    async def _offer(self, kind: str, slots: list[str] | None = None) -> dict:
+    async def _offer(
+        self, kind: str, slots: list[str] | None = None, grant: dict | None = None
+    ) -> dict:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         payload = {
             "room": self.room,
@@ -112,6 +121,8 @@ class Client:
         }
         if slots is not None:
             payload["slots"] = slots
+        if grant is not None:
+            payload["grant"] = grant
         reply = await self.node.handle("open_peer", payload)
         if reply["ok"]:
             self.peer_id = reply["peer_id"]

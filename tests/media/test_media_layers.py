@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from media_testkit import Client, node_config, run, wait_for
+from media_testkit import ANY, Client, node_config, run, wait_for
 
 from media.node import MediaNode
 from media.synthetic import PatternVideoTrack, ToneAudioTrack
@@ -77,14 +77,14 @@ def test_hall_and_speaker_get_main_gallery_gets_small_and_hover_gets_main() -> N
 
         # the chair's gallery: video-only slots, small layer by default
         gallery = Client(chair.node, ROOM, "chair", role="chair")
-        reply = await gallery.subscribe(["participant:alice", "none"], audio=False)
+        reply = await gallery.subscribe(["participant:alice", "none"], audio=False, grant=ANY)
         assert reply["ok"], reply
         await wait_size(gallery, 0, SMALL_SIZE)
         assert await gallery.next_pattern(0) == 0  # alice's small layer
         # hovering a tile: the main layer, in one batch change; then back
         reply = await node.handle(
             "subscribe",
-            {"peer_id": gallery.peer_id, "changes": [
+            {"peer_id": gallery.peer_id, "grant": ANY, "changes": [
                 {"index": 0, "slot": "participant:alice", "layer": "main"},
                 {"index": 1, "slot": "participant:chair"},
             ]},
@@ -206,7 +206,7 @@ def test_one_layer_publisher_serves_every_slot_and_three_layers_are_refused() ->
         reply = await publish_layers(chair, main=2, small=None)
         assert reply["ok"] and reply["layers"] == ["main"]
         gallery = Client(node, ROOM, "chair", role="chair")
-        assert (await gallery.subscribe(["participant:chair"], audio=False))["ok"]
+        assert (await gallery.subscribe(["participant:chair"], audio=False, grant=ANY))["ok"]
         await wait_size(gallery, 0, MAIN_SIZE)
 
         greedy = Client(node, ROOM, "greedy")

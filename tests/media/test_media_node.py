@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from media_testkit import Client, node_config, run, wait_for
+from media_testkit import ANY, Client, node_config, run, wait_for
 
 from media.node import MediaNode
 
@@ -85,26 +85,132 @@ def test_late_subscriber_gets_picture_through_keyframe_request() -> None:
     run(main())
 
 
-def test_gallery_is_for_the_chair_only() -> None:
+def test_participant_slots_need_the_webs_grant_and_follow_the_hall_screens() -> None:
+    """The node binds a chosen participant only as the web's grant says: the chair's
+    (``any``) anyone; another subscriber's the people on the hall screens. A newer screen
+    page (set_screen, or a grant carrying it) cuts slots bound to people no longer on it,
+    with a `layers` event; an older one changes nothing."""
+
     async def main() -> None:
-        node = MediaNode(node_config())
+        events: list[tuple[str, dict]] = []
+
+        async def emit(event: str, data: dict) -> None:
+            events.append((event, data))
+
+        node = MediaNode(node_config(), emit=emit)
         chair, alice, bob = await _briefing(node)
+        room = node.rooms[ROOM]
         gallery = Client(node, ROOM, "chair", role="chair")
-        reply = await gallery.subscribe(slots=["participant:bob", "participant:alice"], audio=False)
+        reply = await gallery.subscribe(
+            slots=["participant:bob", "participant:alice"], audio=False, grant=ANY
+        )
         assert reply["ok"], reply
         assert await gallery.next_pattern(0) == 2
         assert await gallery.next_pattern(1) == 1
         # the chair repoints slot 1 to the hall (itself)
         reply = await node.handle(
             "subscribe",
-            {"peer_id": gallery.peer_id, "participant": "chair", "index": 1, "slot": "hall"},
+            {"peer_id": gallery.peer_id, "participant": "chair", "index": 1, "slot": "hall",
+             "grant": ANY},
         )
         assert reply["ok"], reply
         await gallery.wait_pattern(1, 0)
 
-        intruder = Client(node, ROOM, "alice2")
-        reply = await intruder.subscribe(slots=["participant:bob"])
-        assert not reply["ok"] and reply["error"]["code"] == "forbidden"
+        # no grant, no participant slot: not even for a peer opened with the chair's role
+        for who, role in (("chair", "chair"), ("alice2", "participant")):
+            intruder = Client(node, ROOM, who, role=role)
+            reply = await intruder.subscribe(slots=["participant:bob"])
+            assert not reply["ok"] and reply["error"]["code"] == "forbidden", reply
+            await intruder.close()
+        # a grant for the screens' page does not cover anyone else
+        on_screen = {"screen": ["bob"], "version": 5}
+        outsider = Client(node, ROOM, "viewer2")
+        reply = await outsider.subscribe(slots=["participant:alice"], grant=on_screen)
+        assert reply["error"]["code"] == "forbidden"
+        await outsider.close()
+        peers_before = set(node.peers)
+        assert room.screen_version == -1  # a refused command changed nothing
+
+        # a hall screen: the people on the screens' page
+        screen = Client(node, ROOM, "screen")
+        reply = await screen.subscribe(
+            slots=["participant:bob", "none"], audio=False, grant=on_screen
+        )
+        assert reply["ok"], reply
+        assert (room.screen_version, room.screen) == (5, frozenset({"bob"}))
+        assert await screen.next_pattern(0) == 2
+        reply = await node.handle(
+            "subscribe",
+            {"peer_id": screen.peer_id, "index": 1, "slot": "participant:alice", "grant": on_screen},
+        )
+        assert reply["error"]["code"] == "forbidden"
+        assert [b.name for b in room.bindings[screen.peer_id]] == ["participant:bob", "none"]
+
+        # the chair pages: alice instead of bob. The screen's bob slot is cut (with a
+        # `layers` event naming it `none`); the chair's own gallery keeps its slots
+        events.clear()
+        reply = await node.handle(
+            "set_screen", {"room": ROOM, "participants": ["alice"], "version": 6}
+        )
+        assert reply == {"ok": True, "room": ROOM, "cut": [screen.peer_id]}
+        assert [b.name for b in room.bindings[screen.peer_id]] == ["none", "none"]
+        assert [t.source for t in node.peers[screen.peer_id].tracks] == [None, None]
+        (name, data), = events
+        assert name == "layers" and data["peer_id"] == screen.peer_id
+        assert [s["slot"] for s in data["slots"]] == ["none", "none"]
+        assert [b.name for b in room.bindings[gallery.peer_id]] == ["participant:bob", "hall"]
+        # the stale grant (version 5, bob) does not bring bob back; the page's alice is fine
+        stale = {"peer_id": screen.peer_id, "index": 0, "slot": "participant:bob", "grant": on_screen}
+        assert (await node.handle("subscribe", stale))["error"]["code"] == "forbidden"
+        reply = await node.handle(
+            "subscribe",
+            {"peer_id": screen.peer_id, "index": 0, "slot": "participant:alice",
+             "grant": {"screen": ["alice"], "version": 6}},
+        )
+        assert reply["ok"] and reply["slots"] == ["participant:alice", "none"], reply
+        await screen.wait_pattern(0, 1)
+        # a command carrying a newer page (it overtook the web's set_screen) is the page now;
+        # the late set_screen of the older page changes nothing
+        reply = await node.handle(
+            "subscribe",
+            {"peer_id": screen.peer_id, "index": 1, "slot": "participant:bob",
+             "grant": {"screen": ["bob"], "version": 8}},
+        )
+        assert reply["ok"] and reply["slots"] == ["none", "participant:bob"], reply
+        assert (room.screen_version, room.screen) == (8, frozenset({"bob"}))
+        reply = await node.handle(
+            "set_screen", {"room": ROOM, "participants": ["alice"], "version": 7}
+        )
+        assert reply["ok"] and reply["cut"] == []
+        assert (room.screen_version, room.screen) == (8, frozenset({"bob"}))
+        # taken off the screens: nothing left for the hall screen
+        reply = await node.handle("set_screen", {"room": ROOM, "participants": [], "version": 9})
+        assert reply["cut"] == [screen.peer_id]
+        assert [b.name for b in room.bindings[screen.peer_id]] == ["none", "none"]
+        assert room.describe()["screen"] == {"version": 9, "participants": []}
+
+        # malformed grants and screens: bad_request, nothing changes
+        for grant in ({"any": False}, {"any": True, "screen": []}, {"screen": "bob", "version": 1},
+                      {"screen": ["bob"], "version": -1}, {"screen": ["bob"], "version": True},
+                      {"screen": ["bob"]}, {"screen": ["b b"], "version": 10}, "any", [],
+                      {"screen": [str(i) for i in range(17)], "version": 10}):
+            reply = await node.handle(
+                "subscribe",
+                {"peer_id": screen.peer_id, "index": 0, "slot": "hall", "grant": grant},
+            )
+            assert reply["error"]["code"] == "bad_request", (grant, reply)
+        for bad in ({"room": ROOM, "participants": "bob", "version": 10},
+                    {"room": ROOM, "participants": ["bob"], "version": "10"},
+                    {"room": ROOM, "participants": ["bob"]},
+                    {"participants": ["bob"], "version": 10}):
+            assert (await node.handle("set_screen", bad))["error"]["code"] == "bad_request", bad
+        assert room.screen_version == 9
+        # a room the node does not have: nothing to cut
+        assert (await node.handle(
+            "set_screen", {"room": "other", "participants": [], "version": 1}
+        ))["cut"] == []
+        assert "other" not in node.rooms
+
         viewer = Client(node, ROOM, "viewer")
         assert (await viewer.subscribe())["ok"]
         for slot in ("participant:bob", "nonsense"):
@@ -123,12 +229,12 @@ def test_gallery_is_for_the_chair_only() -> None:
             "close_peer", {"peer_id": gallery.peer_id, "participant": "viewer"}
         )
         assert reply["error"]["code"] == "forbidden"
-        assert gallery.peer_id in node.peers
-        for client in (chair, alice, bob, gallery, intruder, viewer):
+        assert gallery.peer_id in node.peers and peers_before <= set(node.peers)
+        for client in (chair, alice, bob, gallery, screen, viewer):
             await client.close()
         await node.shutdown()
 
-    run(main())
+    run(main(), timeout=90)
 
 
 def test_h264_publisher_offering_only_h264() -> None:

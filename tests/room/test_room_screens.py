@@ -25,6 +25,7 @@ from tests.room.browser_kit import (
     media_node,
     serve,
 )
+from tests.room.media_kit import LIGHT_PUBLISHER_JS
 from web.media_link.state import STATE
 from web.media_link.store import MemoryStore
 
@@ -292,10 +293,8 @@ def test_presenting_and_the_hall_screen_follow_the_room(app, demo, live_meeting,
         hall.wait_for_selector("#hs-gallery:not([hidden])")
         expect(hall.locator("#hs-gallery .hs-tile")).to_have_count(2)
         expect(hall.locator(f"#hs-gallery .hs-tile[data-user-id='{ep_id}'] figcaption")).to_contain_text("An Bình")
-        # names on the tiles; live video needs the media node to accept participant slots from
-        # a hall screen (it refuses them to anyone but the chair today): the tiles say so
-        hall.wait_for_selector("#hs-gallery[data-video='0']")
-        hall.screenshot(path=str(ARTIFACTS / "hall-screen-gallery.png"))
+        # with their pictures (test_hall_screen_gallery_is_live checks each tile's frames)
+        hall.wait_for_selector("#hs-gallery[data-video='1']")
         chair.locator("body").click(position={"x": 5, "y": 5})
         chair.keyboard.press("g")  # and takes it off
         hall.wait_for_selector("#hs-gallery", state="hidden")
@@ -313,15 +312,137 @@ def test_presenting_and_the_hall_screen_follow_the_room(app, demo, live_meeting,
         chair.screenshot(path=str(ARTIFACTS / "console-presenting.png"))
 
 
+# The hall screen's gallery tiles: who each shows, the slot the node has, and what its
+# video element decodes (getStats of the gallery peer, matched on the tile's track).
+HALL_TILES_JS = """async () => {
+  const g = window.__hall.gallery;
+  const tiles = [...document.querySelectorAll('#hs-gallery .hs-tile')].map((t, i) => {
+    const v = t.querySelector('video');
+    const track = v.srcObject && v.srcObject.getVideoTracks()[0];
+    return {user: Number(t.dataset.userId), slot: g.applied[i], track: track ? track.id : null,
+            frames: 0, width: 0, shown: v.videoWidth, time: v.currentTime};
+  });
+  if (g.peer) (await g.peer.pc.getStats()).forEach((s) => {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+    for (const t of tiles) if (t.track === s.trackIdentifier) Object.assign(t, {frames: s.framesDecoded || 0,
+        width: s.frameWidth || 0});
+  });
+  return {tiles, applied: g.applied, failed: g.failed};
+}"""
+
+
+def hall_tiles(page: Any) -> dict[str, Any]:
+    result: dict[str, Any] = page.evaluate(HALL_TILES_JS)
+    return result
+
+
+def wait_hall_tiles_live(page: Any, widths: dict[int, set[int]], timeout: float = 45.0) -> list[dict[str, Any]]:
+    """Until the hall screen shows exactly these people (user id -> the frame widths their
+    small or main layer has), each tile bound to its person at the node and decoding: frames
+    grow between two samples, the video element has a picture and its time moves."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        first = hall_tiles(page)
+        page.wait_for_timeout(1500)
+        last = hall_tiles(page)
+        before = {t["user"]: t for t in first["tiles"]}
+        tiles = last["tiles"]
+        if sorted(t["user"] for t in tiles) == sorted(widths) and all(
+            t["slot"] == f"participant:{t['user']}"
+            and t["user"] in before
+            and t["frames"] > before[t["user"]]["frames"] > 0
+            and t["width"] in widths[t["user"]]
+            and t["shown"] > 0
+            and t["time"] > before[t["user"]]["time"]
+            for t in tiles
+        ):
+            return list(tiles)
+    raise AssertionError(f"hall screen tiles not live: {last}")
+
+
+@pytest.mark.browser
+def test_hall_screen_gallery_is_live(app, demo, live_meeting) -> None:
+    """The chair and two endpoints publish (the endpoints as light publishers, at sizes that
+    tell them apart); a hall screen on a third login, publishing nothing, shows the page the
+    chair puts on the screens with each person's live video, follows the page when it
+    changes (an endpoint leaves and comes back) and drops it when the chair takes it off."""
+    mid = live_meeting
+    chair_id, ep1_id, ep2_id = demo["chutri"], demo["kythuat.01"], demo["kythuat.04"]
+    # main layer widths; the tiles ask for the small layer (half), the node sends main
+    # while a small layer is silent (a starved machine): either is the person's
+    sizes = {ep1_id: (200, 150), ep2_id: (480, 360)}
+    widths = {ep1_id: {100, 200}, ep2_id: {240, 480}}
+
+    def publisher(username: str, user_id: int) -> Any:
+        page = page_of(browser, url, username, demo.password)
+        page.goto(url + "/login")
+        layers = page.evaluate(LIGHT_PUBLISHER_JS, [mid, *sizes[user_id], False])
+        assert layers == ["main", "small"], layers
+        return page
+
+    with serve(app) as url, media_node(app, url), chromium() as browser:
+        chair = page_of(browser, url, "chutri", demo.password)
+        enter(chair, url, mid)
+        chair_width = chair.evaluate("window.__room.media.local.getVideoTracks()[0].getSettings().width")
+        widths[chair_id] = {chair_width // 2, chair_width}
+        assert not widths[chair_id] & (widths[ep1_id] | widths[ep2_id]), widths
+        ep1 = publisher("kythuat.01", ep1_id)
+        ep2 = publisher("kythuat.04", ep2_id)
+        for uid in (ep1_id, ep2_id):
+            chair.wait_for_selector(f"#gallery .tile[data-user-id='{uid}']")
+        hall = page_of(browser, url, "kythuat.02", demo.password)
+        hall.goto(f"{url}/meetings/{mid}/hall")
+        hall.wait_for_function("window.__hall && window.__hall.media.sub"
+                               " && window.__hall.media.sub.pc.connectionState === 'connected'")
+        assert hall.evaluate("window.__hall.media.pub") is None  # publishes nothing
+
+        # the chair's page on the screens: three tiles, each live with its own person
+        chair.click("#g-show")
+        expect(chair.locator("#g-show")).to_have_attribute("aria-pressed", "true")
+        hall.wait_for_selector("#hs-gallery:not([hidden])")
+        tiles = wait_hall_tiles_live(hall, {chair_id: widths[chair_id], ep1_id: widths[ep1_id],
+                                            ep2_id: widths[ep2_id]})
+        assert hall.locator("#hs-gallery").get_attribute("data-video") == "1"
+        print("hall screen tiles:", [(t["user"], t["width"], t["frames"]) for t in tiles])
+        hall.wait_for_timeout(500)
+        hall.screenshot(path=str(ARTIFACTS / "hall-screen-gallery.png"))
+        if os.environ.get("GIAOBAN_UPDATE_DOCS") == "1":  # the picture in docs/ and the README
+            shutil.copyfile(ARTIFACTS / "hall-screen-gallery.png", ROOT / "docs" / "screenshot-hall-screen-gallery.png")
+
+        # the page changes (the second endpoint leaves): the hall screen follows, nobody
+        # stays bound to the one who left
+        ep2.context.close()
+        expect(hall.locator("#hs-gallery .hs-tile")).to_have_count(2)
+        wait_hall_tiles_live(hall, {chair_id: widths[chair_id], ep1_id: widths[ep1_id]})
+        applied = hall.evaluate("window.__hall.gallery.applied")
+        assert f"participant:{ep2_id}" not in applied, applied
+        # it comes back: on the page again, live again on the hall screen
+        ep2 = publisher("kythuat.04", ep2_id)
+        wait_hall_tiles_live(hall, {chair_id: widths[chair_id], ep1_id: widths[ep1_id],
+                                    ep2_id: widths[ep2_id]})
+
+        # taken off the screens: no tiles, no participant slot left on the hall screen
+        chair.locator("body").click(position={"x": 5, "y": 5})
+        chair.keyboard.press("g")
+        hall.wait_for_selector("#hs-gallery", state="hidden")
+        hall.wait_for_function("window.__hall.gallery.applied.every((s) => s === 'none')")
+        for page in (ep1, ep2):
+            page.context.close()
+
+
 OUTBOUND_JS = """async () => {
   const pc = window.__room.media.publishPc;
   const senders = window.__room.media.pub.senders;
   const ids = {main: senders.main.track && senders.main.track.id, small: senders.small && senders.small.track
     && senders.small.track.id, audio: senders.audio && senders.audio.track && senders.audio.track.id};
-  const out = {ids, frames: {}, audioSent: 0};
+  const out = {ids, frames: {}, audioSent: 0, audioSource: null, audioEnergy: 0};
   const report = await pc.getStats();
   const sources = {};
   report.forEach((s) => { if (s.type === 'media-source') sources[s.id] = s.trackIdentifier; });
+  // the audio sender's source: which track it reads and the sound energy it took so far
+  report.forEach((s) => { if (s.type === 'media-source' && s.kind === 'audio') {
+    out.audioSource = s.trackIdentifier; out.audioEnergy = s.totalAudioEnergy || 0; } });
   report.forEach((s) => {
     // frames the encoder made from each track (the sender's media source names the track)
     if (s.type === 'outbound-rtp' && s.kind === 'video' && sources[s.mediaSourceId])
@@ -334,11 +455,12 @@ OUTBOUND_JS = """async () => {
 
 @pytest.mark.browser
 def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
-    """Fake cameras: the endpoint switches camera and microphone in the room; both video
-    layers carry the new camera (getStats: frames encoded from the new track), nothing is
-    negotiated again, the chair keeps receiving; the camera "unplugged" (its track ends,
-    dispatched by the test: fake devices cannot be unplugged) falls back to another one with
-    a notice."""
+    """Fake cameras and microphones: the endpoint switches camera and microphone in the
+    room; both video layers carry the new camera (getStats: frames encoded from the new
+    track), the audio sender the new microphone (its media source names the new track, its
+    energy and the packets sent grow), nothing is negotiated again, the chair keeps
+    receiving; the camera "unplugged" (its track ends, dispatched by the test: fake devices
+    cannot be unplugged) falls back to another one with a notice."""
     mid = live_meeting
     ep_id = demo["kythuat.01"]
     # three fake cameras: Chromium's second one delivers Y16 (depth) frames, the third MJPEG
@@ -359,6 +481,7 @@ def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
             assert len(cameras) == 3, cameras
             mics = ep.evaluate("(async () => (await navigator.mediaDevices.enumerateDevices())"
                                ".filter((d) => d.kind === 'audioinput').map((d) => d.deviceId))()")
+            assert len(mics) == 3, mics  # Chromium's fake audio capture: default, 1 and 2
             before = ep.evaluate(OUTBOUND_JS)
             sdp_before = ep.evaluate("window.__room.media.publishPc.localDescription.sdp")
             peer_before = ep.evaluate("window.__room.media.pub.peerId")
@@ -383,12 +506,20 @@ def test_devices_switch_inside_the_room(app, demo, live_meeting) -> None:
             # the chair still receives this endpoint (its tile's frames rise)
             chair.wait_for_selector(f"#gallery .tile[data-user-id='{ep_id}'] .tile-media[data-live='1']")
 
-            # another microphone: the audio sender carries it, packets keep going
-            if len(mics) > 1:
-                current_mic = ep.input_value("#room-mic")
-                ep.select_option("#room-mic", next(m for m in mics if m != current_mic))
-                ep.wait_for_function(f"window.__room.media.pub.senders.audio.track.id !== {before['ids']['audio']!r}")
-                frames_rising(ep, f"(async () => (await ({OUTBOUND_JS})()).audioSent)()")
+            # another microphone (Chromium's fake audio capture lists three: "Fake Default
+            # Audio Input", "Fake Audio Input 1" and "2"): the audio sender carries the new
+            # track, its sound reaches the encoder and packets go out
+            current_mic = ep.input_value("#room-mic")
+            assert current_mic in mics, (current_mic, mics)
+            new_mic = next(m for m in mics if m != current_mic)
+            ep.select_option("#room-mic", new_mic)
+            ep.wait_for_function(f"window.__room.media.pub.senders.audio.track.id !== {before['ids']['audio']!r}")
+            assert ep.evaluate("window.__room.media.pub.senders.audio.track.getSettings().deviceId") == new_mic
+            assert ep.evaluate("window.__room.media.pub.senders.audio.track.readyState") == "live"
+            frames_rising(ep, f"(async () => {{ const o = await ({OUTBOUND_JS})(); "
+                              f"return o.audioSource === o.ids.audio ? o.audioEnergy : 0; }})()")
+            frames_rising(ep, f"(async () => (await ({OUTBOUND_JS})()).audioSent)()")
+            assert ep.evaluate("window.__room.media.publishPc.localDescription.sdp") == sdp_before
 
             # the camera in use is unplugged (its track ends): the other one takes over, with a notice
             in_use = ep.evaluate("window.__room.media.local.getVideoTracks()[0].id")

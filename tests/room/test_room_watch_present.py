@@ -111,6 +111,7 @@ def test_document_changes_reach_the_room(app, room, demo, login, tmp_path):
 
 
 def test_the_chair_puts_a_gallery_page_on_the_hall_screens(room, demo, db_session):
+    from meetings.actions.room_state import screen_version
     from meetings.models.live import RoomEvent
     from web.media_link.checks import SignalError, check_gallery_right
 
@@ -128,8 +129,12 @@ def test_the_chair_puts_a_gallery_page_on_the_hall_screens(room, demo, db_sessio
     assert chair.call("show_gallery", {"user_ids": []})["error"] == "invalid"
     assert chair.call("show_gallery", {"user_ids": list(range(1, 18))})["error"] == "invalid"
     assert db_session.query(RoomEvent).filter(RoomEvent.kind.like("screen.%")).count() == 0
+    assert screen_version(db_session, mid) == (0, [])  # what the media node is told: nobody
     ack = chair.call("show_gallery", {"user_ids": page, "page": 1, "pages": 1})
     assert ack["ok"] and ack["screen"] == {"user_ids": page, "page": 1, "pages": 1}
+    db_session.expire_all()
+    shown_version, shown = screen_version(db_session, mid)
+    assert shown_version > 0 and shown == page
     assert screen.call("state")["state"]["screen"]["user_ids"] == page
     # a hall screen may receive exactly those people; the chair anyone
     on_screen = set(page)
@@ -143,5 +148,8 @@ def test_the_chair_puts_a_gallery_page_on_the_hall_screens(room, demo, db_sessio
     # taken off: the screens show the room again
     assert chair.call("show_gallery", {"stop": True})["ok"]
     assert screen.call("state")["state"]["screen"] is None
+    db_session.expire_all()
+    cleared_version, cleared = screen_version(db_session, mid)
+    assert cleared_version > shown_version and cleared == []
     kinds = [e.kind for e in db_session.query(RoomEvent).filter(RoomEvent.kind.like("screen.%")).order_by(RoomEvent.id)]
     assert kinds == ["screen.gallery", "screen.clear"]

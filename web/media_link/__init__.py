@@ -3,7 +3,8 @@
 - Namespace ``/node``: media nodes connect with the shared secret and take commands.
 - Namespace ``/signal``: logged-in browsers send SDP offers for a meeting they may attend;
   answers come back through the node's reply (any web process, via the message queue).
-- Plain functions for other web code: :func:`set_speaker`, :func:`request_keyframe`,
+- Plain functions for other web code: :func:`set_speaker`, :func:`set_screen`,
+  :func:`request_keyframe`,
   :func:`start_recording`, :func:`stop_recording`, :func:`close_meeting_media`,
   :func:`latest_stats`, :func:`media_nodes`.
 
@@ -23,6 +24,7 @@ from web.media_link.commands import (
     media_nodes,
     node_for,
     request_keyframe,
+    set_screen,
     set_speaker,
     start_recording,
     stop_recording,
@@ -41,6 +43,7 @@ __all__ = [
     "media_nodes",
     "node_for",
     "request_keyframe",
+    "set_screen",
     "set_speaker",
     "start_recording",
     "stop_recording",

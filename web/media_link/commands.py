@@ -106,6 +106,23 @@ def set_speaker(meeting_id: int | str, user_id: int | str | None) -> bool:
     return _meeting_command(meeting_id, "set_speaker", {"participant": participant})
 
 
+def screen_grant(chair: bool, version: int, user_ids: list[int]) -> dict[str, Any]:
+    """What a subscriber may bind beyond hall and speaker, sent to the node with each of its
+    commands: the meeting's chair anyone; everybody else the people on the hall screens as
+    of ``version`` (docs/protocol.md, "Grants")."""
+    if chair:
+        return {"any": True}
+    return {"screen": [str(u) for u in user_ids], "version": version}
+
+
+def set_screen(meeting_id: int | str, version: int, user_ids: list[int]) -> bool:
+    """The people on the hall screens changed (``version``: the screen.* room event id):
+    the node cuts slots bound to anyone else, except the chair's. No node: nothing to cut
+    (a node that gets the meeting later learns the page from the grants)."""
+    payload = {"participants": [str(u) for u in user_ids], "version": version}
+    return _meeting_command(meeting_id, "set_screen", payload)
+
+
 def request_keyframe(meeting_id: int | str, user_id: int | str) -> bool:
     """Ask the node to request a keyframe from this participant's camera."""
     return _meeting_command(meeting_id, "request_keyframe", {"participant": str(user_id)})

@@ -35,7 +35,13 @@ from web.media_link.checks import (
     peer_id_of,
     request_id_of,
 )
-from web.media_link.commands import broadcast_command, node_for, room_state, send_command
+from web.media_link.commands import (
+    broadcast_command,
+    node_for,
+    room_state,
+    screen_grant,
+    send_command,
+)
 from web.media_link.ratelimit import LIMITS
 from web.media_link.state import chair_room, meeting_room
 
@@ -70,14 +76,18 @@ def _meeting(data: dict[str, Any]) -> tuple[Meeting, bool]:
     return meeting, is_meeting_chair(user, meeting)
 
 
-def _on_screen(meeting_id: int, chair: bool) -> set[int]:
-    """User ids of the gallery page on the hall screens (what a hall screen may receive)."""
+def _grant(slots: list[str], meeting_id: int, chair: bool) -> dict[str, Any]:
+    """Check the gallery slots asked for (the chair: anyone; others: the people on the hall
+    screens) and return the grant the node gets with the command: the node binds no
+    participant slot without one, and cuts such slots when the screens move on."""
     if chair:
-        return set()
-    from meetings.actions.room_state import on_screen
+        check_gallery_right(slots, True)
+        return screen_grant(True, 0, [])
+    from meetings.actions.room_state import screen_version
 
-    screen = on_screen(db.session, meeting_id)
-    return set(screen["user_ids"]) if screen else set()
+    version, user_ids = screen_version(db.session, meeting_id)
+    check_gallery_right(slots, False, set(user_ids))
+    return screen_grant(False, version, user_ids)
 
 
 def _peer_key(event: str, data: Any) -> str | None:
@@ -141,9 +151,10 @@ class SignalNamespace(Namespace):
             raise SignalError("bad_request")
         if len(sdp.encode()) > MAX_SDP_BYTES:
             raise SignalError("too_large")
+        grant = None
         if kind == "subscribe":
             slots, layers = check_subscription(data)
-            check_gallery_right(slots or [], chair, _on_screen(meeting.id, chair))
+            grant = _grant(slots or [], meeting.id, chair)
         elif data.get("slots") is not None or data.get("layers") is not None:
             raise SignalError("bad_request")
         else:
@@ -170,6 +181,8 @@ class SignalNamespace(Namespace):
             payload["slots"] = slots
         if layers is not None:
             payload["layers"] = layers
+        if grant is not None:
+            payload["grant"] = grant
         send_command(node, "open_peer", payload, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
 
     def _peer_command(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], bool]:
@@ -191,18 +204,18 @@ class SignalNamespace(Namespace):
         if layer is not None:
             layer = check_layer(layer)
         node, base, chair = self._peer_command(data)
-        check_gallery_right([slot], chair, _on_screen(int(base["room"]), chair))
-        change = {"index": index, "slot": slot} | ({"layer": layer} if layer else {})
+        grant = _grant([slot], int(base["room"]), chair)
+        change = {"index": index, "slot": slot, "grant": grant} | ({"layer": layer} if layer else {})
         send_command(node, "subscribe", base | change, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
 
     def _set_slots(self, data: dict[str, Any], request_id: Any) -> None:
         changes = check_changes(data.get("changes"))
         node, base, chair = self._peer_command(data)
-        check_gallery_right([c["slot"] for c in changes], chair, _on_screen(int(base["room"]), chair))
+        grant = _grant([c["slot"] for c in changes], int(base["room"]), chair)
         send_command(
             node,
             "subscribe",
-            base | {"changes": changes},
+            base | {"changes": changes, "grant": grant},
             reply_to=request.sid,  # type: ignore[attr-defined]
             request_id=request_id,
         )

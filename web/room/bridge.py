@@ -35,6 +35,15 @@ def recording(meeting_id: int, on: bool) -> str:
     return _media("start_recording" if on else "stop_recording", meeting_id)
 
 
+def screen(session: Session, meeting_id: int) -> str:
+    """Tell the media node who is on the hall screens now (after the screen.* event is
+    committed): hall screens lose the video of people no longer on the page."""
+    from meetings.actions.room_state import screen_version
+
+    version, user_ids = screen_version(session, meeting_id)
+    return _media("set_screen", meeting_id, version, user_ids)
+
+
 def close(meeting_id: int) -> str:
     return _media("close_meeting_media", meeting_id)
 

@@ -333,12 +333,14 @@ class RoomNamespace(Namespace):
             if f.boolean("stop"):
                 f.done()
                 room_conduct.show_gallery(s, u, m, None)
-                return {"screen": None}
-            user_ids = f.id_list("user_ids")
-            page = f.integer("page", minimum=1, maximum=1000, default=1) or 1
-            pages = f.integer("pages", minimum=1, maximum=1000, default=1) or 1
-            f.done()
-            room_conduct.show_gallery(s, u, m, user_ids, page, pages)
+            else:
+                user_ids = f.id_list("user_ids")
+                page = f.integer("page", minimum=1, maximum=1000, default=1) or 1
+                pages = f.integer("pages", minimum=1, maximum=1000, default=1) or 1
+                f.done()
+                room_conduct.show_gallery(s, u, m, user_ids, page, pages)
+            s.commit()
+            media.screen(s, m.id)  # the node cuts what hall screens may no longer receive
             return {"screen": room_state.on_screen(s, m.id)}
         return self._act(data, action)
 

@@ -172,8 +172,8 @@ gallery.addEventListener("changed", () => {
   $("hs-gallery").dataset.video = "1";
   for (const v of $("hs-gallery").querySelectorAll("video")) v.play().catch(() => {});
 });
-// The media node gives chosen participants' video to the chair only (media/node.py): the
-// screen then shows the page's names without pictures.
+// Refused (the chair's page had not reached the media node yet, or the node is gone): the
+// tiles keep the names; the next page the chair shows is asked for again.
 gallery.addEventListener("error", () => { $("hs-gallery").dataset.video = "0"; });
 media.addEventListener("media-state", (e) => {
   if (e.detail.status === "reconnecting") status(`${t.reconnecting} (${e.detail.attempt})`);

@@ -46,11 +46,15 @@ export class GalleryMedia extends EventTarget {
    * is the set of user ids whose tile shows the main layer (hover, preview).
    */
   show(userIds, main = new Set()) {
+    const before = this.wanted.join(",");
     for (let i = 0; i < this.size; i += 1) {
       const id = i < userIds.length ? userIds[i] : null;
       this.wanted[i] = slotOf(id);
       this.wantedLayers[i] = id !== null && id !== undefined && main.has(id) ? "main" : "small";
     }
+    // refused for other people (e.g. a hall screen a moment before the chair's page
+    // reached the node): these people may be granted
+    if (this.failed === "forbidden" && this.wanted.join(",") !== before) this.failed = null;
     return this._sync();
   }
 
@@ -160,7 +164,11 @@ export class GalleryMedia extends EventTarget {
     if (!data || !this.peer || data.peer_id !== this.peer.peerId) return;
     this.level = data.level || null;
     for (const s of data.slots || []) {
-      if (Number.isInteger(s.index) && s.index >= 0 && s.index < this.size) this.sent[s.index] = s.layer ?? null;
+      if (!Number.isInteger(s.index) || s.index < 0 || s.index >= this.size) continue;
+      this.sent[s.index] = s.layer ?? null;
+      // the node cut a slot (its person left the hall screens): the next show() asks
+      // again for whatever is wanted then
+      if (typeof s.slot === "string") this.applied[s.index] = s.slot;
     }
     this._emit("changed", { slots: this.applied, layers: this.appliedLayers });
   }
