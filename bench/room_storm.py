@@ -164,7 +164,10 @@ def run(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="giaoban-storm-"))
     env = dict(os.environ)
     env.update({"GIAOBAN_INSTANCE": str(tmp / "instance"), "GIAOBAN_STORAGE_DIR": str(tmp / "storage"),
-                "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'room.sqlite'}"})
+                "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'room.sqlite'}",
+                # the servers listen on random loopback ports; Socket.IO checks the Origin
+                # (websocket clients send one)
+                "GIAOBAN_SOCKET_ORIGINS": "http://127.0.0.1:*"})
     if args.processes == 1:
         env.pop("REDIS_URL", None)
     elif not env.get("REDIS_URL"):
