@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from meetings.actions.documents import convert_version, stale_versions
+from meetings.actions.documents.conversion import convert_version, stale_versions
 from meetings.documents.storage import DocumentStore
 from meetings.models.documents import DocumentVersion
 from tasks.celery_app import celery, session_scope, settings
