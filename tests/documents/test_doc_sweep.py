@@ -66,7 +66,7 @@ def test_stalled_conversion_is_requeued_then_failed_with_a_reason(doc_app, demo,
     assert swept.failed == [vid] and swept.requeued == []
     version = _state(db_session, vid)
     assert version.state == "failed" and "gián đoạn" in version.failure_reason
-    reasons = db_session.scalars(select(AuditEntry.details).where(
+    reasons = db_session.scalars(select(AuditEntry.detail).where(
         AuditEntry.action == "document.conversion_failed")).all()
     assert any(conv.INTERRUPTED_REASON in str(r) for r in reasons)
     # the web shows the reason (Vietnamese) to the secretary
