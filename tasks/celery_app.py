@@ -15,9 +15,11 @@ from celery import Celery, signals
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import health
+from core.process import exit_when_orphaned
 from core.settings import load_settings
 from meetings import jobs
 from meetings.db import make_engine, make_session_factory
+from meetings.office import kill_running
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,13 @@ if settings.embedded:
 @signals.worker_init.connect
 def _check_worker(**_: object) -> None:
     health.require(settings, "worker")
+
+
+@signals.worker_process_init.connect
+def _pool_process_dies_with_worker(**_: object) -> None:
+    """A pool process (and its LibreOffice) ends when the worker's main process dies, so
+    that its job is re-run by the sweep instead of finishing as an orphan."""
+    exit_when_orphaned(kill_running)
 
 
 @signals.beat_init.connect
