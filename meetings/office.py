@@ -6,14 +6,10 @@ concurrently (LibreOffice refuses a second instance on one profile).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -31,42 +27,6 @@ def soffice_binary() -> str:
     raise ConversionError("LibreOffice (soffice) is not installed")
 
 
-_RUNNING: set[int] = set()  # process groups of LibreOffice conversions running now
-_RUNNING_LOCK = threading.Lock()
-
-
-def _run_group(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[bytes]:
-    """Run LibreOffice in a process group of its own (soffice starts soffice.bin as a
-    child): a timeout, or the death of this worker (``kill_running``), ends all of it."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    with _RUNNING_LOCK:
-        _RUNNING.add(proc.pid)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        _kill_group(proc.pid)
-        proc.communicate()
-        raise ConversionError(f"conversion took longer than {timeout:.0f} s") from exc
-    finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(proc.pid)
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def kill_running() -> None:
-    """End every LibreOffice conversion this process started (it is about to die)."""
-    with _RUNNING_LOCK:
-        groups = list(_RUNNING)
-    for pgid in groups:
-        _kill_group(pgid)
-
-
 def convert_to_pdf(source: Path, outdir: Path, timeout: float = 120.0) -> Path:
     """Convert ``source`` to PDF in ``outdir``; returns the PDF path."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +42,10 @@ def convert_to_pdf(source: Path, outdir: Path, timeout: float = 120.0) -> Path:
             str(outdir),
             str(source),
         ]
-        proc = _run_group(cmd, timeout)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ConversionError(f"conversion took longer than {timeout:.0f} s") from exc
     target = outdir / (source.stem + ".pdf")
     if proc.returncode != 0 or not target.exists() or target.stat().st_size == 0:
         detail = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[-500:]

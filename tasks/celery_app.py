@@ -19,7 +19,6 @@ from core.process import exit_when_orphaned
 from core.settings import load_settings
 from meetings import jobs
 from meetings.db import make_engine, make_session_factory
-from meetings.office import kill_running
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +85,10 @@ def _check_worker(**_: object) -> None:
 
 @signals.worker_process_init.connect
 def _pool_process_dies_with_worker(**_: object) -> None:
-    """A pool process (and its LibreOffice) ends when the worker's main process dies, so
-    that its job is re-run by the sweep instead of finishing as an orphan."""
-    exit_when_orphaned(kill_running)
+    """A pool process (and its LibreOffice, in the same process group) ends when the
+    worker's main process dies, so that its job is re-run by the sweep instead of
+    finishing as an orphan."""
+    exit_when_orphaned()
 
 
 @signals.beat_init.connect
