@@ -256,6 +256,18 @@ def test_a_browser_in_the_room_rejoins_by_itself_after_the_web_process_dies(stac
             browser.close()
 
 
+def _poll(session: requests.Session, url: str, key: str) -> dict[str, Any]:
+    """GET a JSON object, trying again while the web does not answer (this machine is
+    shared and can stall; a stalled gunicorn worker is replaced by its master)."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return dict(session.get(url, timeout=15).json()[key])
+        except (requests.ConnectionError, requests.Timeout):
+            assert time.monotonic() < deadline, f"{url} not answering"
+            time.sleep(0.5)
+
+
 def _db(stack: Stack) -> sqlite3.Connection:
     return sqlite3.connect(Path(stack.env["GIAOBAN_INSTANCE"]) / "giaoban.sqlite", timeout=30)
 
@@ -299,8 +311,7 @@ def test_worker_killed_mid_conversion_the_document_is_converted_once(stack: Stac
     doc_id = sent.json()["document"]["id"]
 
     def latest() -> dict[str, Any]:
-        return dict(thuky.get(f"{stack.url}/api/v1/documents/{doc_id}",
-                              timeout=10).json()["document"]["latest"])
+        return dict(_poll(thuky, f"{stack.url}/api/v1/documents/{doc_id}", "document")["latest"])
 
     deadline = time.monotonic() + 120
     while latest()["state"] != "converting":
@@ -345,8 +356,7 @@ def test_worker_killed_mid_minutes_the_job_ends_done_with_one_draft(stack: Stack
     job = started.json()["job"]
 
     def status() -> dict[str, Any]:
-        return dict(thuky.get(f"{stack.url}/api/v1/meetings/{meeting}/minutes/jobs/{job}",
-                              timeout=10).json()["job"])
+        return _poll(thuky, f"{stack.url}/api/v1/meetings/{meeting}/minutes/jobs/{job}", "job")
 
     deadline = time.monotonic() + 120
     while status()["state"] != "running":
