@@ -15,7 +15,9 @@ from celery import Celery, signals
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import health
+from core.process import exit_when_orphaned
 from core.settings import load_settings
+from meetings import jobs
 from meetings.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,15 @@ logger = logging.getLogger(__name__)
 settings = load_settings()
 JOB_TIME_LIMIT = 900  # seconds: any job (minutes with PDF and signature, a conversion) ...
 LONGEST_JOB = 3600  # ... but a long meeting's recording program, which resumes when re-run
+# How often beat sweeps for jobs without progress (GIAOBAN_JOB_SWEEP_INTERVAL, seconds).
+SWEEP_INTERVAL = float(settings.extra.get("GIAOBAN_JOB_SWEEP_INTERVAL", "30"))
+
+
+def job_stale_seconds() -> float:
+    """GIAOBAN_JOB_STALE_SECONDS (default 120): how long a running job may go without
+    progress before beat's sweep re-queues it (or fails it after meetings.jobs.MAX_RUNS)."""
+    return float(settings.extra.get("GIAOBAN_JOB_STALE_SECONDS", jobs.STALE_SECONDS))
+
 
 celery = Celery(
     "giaoban",
@@ -42,8 +53,9 @@ celery.conf.update(
     task_time_limit=JOB_TIME_LIMIT,
     # ... and Redis redelivers an unacknowledged message (its worker died) only after the
     # longest job's limit: a shorter visibility timeout would run a live job twice. Users do
-    # not wait that long: beat re-queues minutes jobs after 2 minutes without progress,
-    # lost conversions (tasks.documents.requeue_stale) and programs (recording housekeeping).
+    # not wait that long: every job records its progress, and beat's sweeps re-queue (or
+    # fail, with a reason) minutes jobs, conversions and recording builds that made no
+    # progress for GIAOBAN_JOB_STALE_SECONDS (2 minutes; meetings/jobs.py).
     broker_transport_options={"visibility_timeout": LONGEST_JOB + 300},
     beat_schedule={
         "meeting-reminders": {
@@ -54,9 +66,11 @@ celery.conf.update(
         "stale-presences": {"task": "tasks.room.close_stale_presences", "schedule": 60.0},
         "overdue-tasks": {"task": "tasks.minutes.remind_overdue", "schedule": 3600.0},
         "recording-housekeeping": {"task": "tasks.recording.housekeeping", "schedule": 300.0},
-        "documents-requeue-stale": {"task": "tasks.documents.requeue_stale", "schedule": 300.0},
-        "minutes-sweep-jobs": {"task": "tasks.minutes.sweep_jobs",
-                               "schedule": float(settings.extra.get("GIAOBAN_JOB_SWEEP_INTERVAL", "30"))},
+        "documents-requeue-stale": {"task": "tasks.documents.requeue_stale",
+                                    "schedule": SWEEP_INTERVAL},
+        "minutes-sweep-jobs": {"task": "tasks.minutes.sweep_jobs", "schedule": SWEEP_INTERVAL},
+        "recording-sweep-builds": {"task": "tasks.recording.sweep_builds",
+                                   "schedule": SWEEP_INTERVAL},
     },
     beat_schedule_filename=str(settings.instance_path / "celerybeat-schedule"),
 )
@@ -67,6 +81,14 @@ if settings.embedded:
 @signals.worker_init.connect
 def _check_worker(**_: object) -> None:
     health.require(settings, "worker")
+
+
+@signals.worker_process_init.connect
+def _pool_process_dies_with_worker(**_: object) -> None:
+    """A pool process (and its LibreOffice, in the same process group) ends when the
+    worker's main process dies, so that its job is re-run by the sweep instead of
+    finishing as an orphan."""
+    exit_when_orphaned()
 
 
 @signals.beat_init.connect

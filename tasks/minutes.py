@@ -27,15 +27,17 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from meetings import jobs
 from meetings.actions import minutes as ma
 from meetings.actions.signatory import SignatoryInput
 from meetings.actions.signing_profiles import demo_seal, ensure_demo_profiles
 from meetings.errors import DomainError
 from meetings.minutes.builder import agency_for, place_name
 from meetings.models import Meeting, User
-from meetings.models.minutes import MinutesDocument
+from meetings.models.minutes import DocStatus, MinutesDocument
 from meetings.office import ConversionError
 from meetings.signing import (
     DemoCertificate,
@@ -43,16 +45,16 @@ from meetings.signing import (
     SigningError,
     ensure_demo_certificate,
 )
-from tasks.celery_app import celery, session_scope, settings
+from tasks.celery_app import celery, job_stale_seconds, session_scope, settings
 from tasks.push import emit
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/minutes"
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-HEARTBEAT_SECONDS = 20.0
-STALE_SECONDS = 120.0
-MAX_ATTEMPTS = 3
+HEARTBEAT_SECONDS = jobs.HEARTBEAT_SECONDS
+STALE_SECONDS = jobs.STALE_SECONDS
+MAX_ATTEMPTS = jobs.MAX_RUNS
 FINISHED = ("done", "failed")
 # Keys of a job file that every progress step keeps (what the sweep needs to run it again).
 _KEPT = ("task", "args", "attempt")
@@ -286,18 +288,34 @@ def run_generate(meeting_id: int, user_id: int, kind: str, job_id: str,
     chosen = SignatoryInput(**signer) if signer else None
     try:
         with heartbeat(storage, meeting_id, job_id), scope() as session:
-            meeting, user = _load(session, meeting_id, user_id)
-            try:
-                doc = ma.generate_document(session, user, meeting, kind, storage, pdf=pdf,
-                                           signer=chosen, progress=lambda p, m: report(p, m))
-            except ConversionError as exc:
-                session.rollback()
-                logger.warning("minutes PDF of meeting %s failed: %s", meeting_id, exc)
-                warning = "Chưa tạo được bản PDF (LibreOffice); bản DOCX đã sẵn sàng."
+            earlier = ma.made_by_job(session, job_id)
+            if earlier is not None:  # a run of this job that was taken for dead made it
+                doc_id = earlier.id
+            else:
                 meeting, user = _load(session, meeting_id, user_id)
-                doc = ma.generate_document(session, user, meeting, kind, storage, pdf=False,
-                                           signer=chosen, progress=lambda p, m: report(p, m))
-            doc_id = doc.id
+                try:
+                    doc = ma.generate_document(session, user, meeting, kind, storage, pdf=pdf,
+                                               signer=chosen, progress=lambda p, m: report(p, m),
+                                               job_id=job_id)
+                except ConversionError as exc:
+                    session.rollback()
+                    logger.warning("minutes PDF of meeting %s failed: %s", meeting_id, exc)
+                    warning = "Chưa tạo được bản PDF (LibreOffice); bản DOCX đã sẵn sàng."
+                    meeting, user = _load(session, meeting_id, user_id)
+                    doc = ma.generate_document(session, user, meeting, kind, storage, pdf=False,
+                                               signer=chosen, progress=lambda p, m: report(p, m),
+                                               job_id=job_id)
+                doc_id = doc.id
+    except IntegrityError:
+        # Another run of this job (re-queued while this one was in fact alive) committed
+        # its version first: that one is the job's result.
+        with scope() as session:
+            earlier = ma.made_by_job(session, job_id)
+            if earlier is None:
+                raise
+            doc_id = earlier.id
+        logger.warning("minutes job %s: another run made the version; this run's is dropped",
+                       job_id)
     except DomainError as exc:
         report(100, exc.message, "failed", error=exc.code)
         return None
@@ -324,22 +342,18 @@ def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | No
     report(1, "Đang ban hành")
     try:
         with heartbeat(storage, meeting_id, job_id), scope() as session:
-            doc = ma.get_document(session, document_id)
+            # One issuance at a time per document: a second run of this job (re-queued
+            # while the first was alive) waits here, then finds the document issued.
+            doc = session.get(MinutesDocument, document_id, with_for_update=True)
+            if doc is None:
+                doc = ma.get_document(session, document_id)  # NotFound
             user = session.get(User, user_id)
             if user is None:
                 raise LookupError(f"user {user_id} is gone")
-            signing = signing_config(doc.meeting, instance) if pdf else None
-            demo = demo_certificate(doc.meeting, instance) if pdf else None
-            if demo is not None:  # the demo makes its own signers' material
-                meeting = doc.meeting
-                signers = [session.get(User, i) for i in (meeting.chair_id,
-                                                          meeting.secretary_id, doc.signer_id)
-                           if i is not None]
-                unit, _agency = agency_for(meeting)
-                ensure_demo_profiles(session, [u for u in signers if u is not None], unit,
-                                     demo)
-            ma.issue_document(session, user, doc, storage, signing=signing, pdf=pdf,
-                              progress=lambda p, m: report(p, m))
+            if doc.status == DocStatus.ISSUED.value and doc.number_text:
+                logger.warning("document %s already issued; job %s ends done", document_id, job_id)
+            else:
+                _issue(session, doc, user, storage, instance, pdf, report)
             number = doc.number_text
     except DomainError as exc:
         report(100, exc.message, "failed", error=exc.code)
@@ -355,6 +369,20 @@ def run_issue(document_id: int, user_id: int, job_id: str, storage_dir: str | No
         raise
     report(100, f"Đã ban hành số {number}", "done", number=number)
     return document_id
+
+
+def _issue(session: Session, doc: MinutesDocument, user: User, storage: Path,
+           instance: Path | None, pdf: bool, report: Callable[..., dict[str, Any]]) -> None:
+    signing = signing_config(doc.meeting, instance) if pdf else None
+    demo = demo_certificate(doc.meeting, instance) if pdf else None
+    if demo is not None:  # the demo makes its own signers' material
+        meeting = doc.meeting
+        signers = [session.get(User, i) for i in (meeting.chair_id, meeting.secretary_id,
+                                                  doc.signer_id) if i is not None]
+        unit, _agency = agency_for(meeting)
+        ensure_demo_profiles(session, [u for u in signers if u is not None], unit, demo)
+    ma.issue_document(session, user, doc, storage, signing=signing, pdf=pdf,
+                      progress=lambda p, m: report(p, m))
 
 
 @celery.task(name="tasks.minutes.generate", acks_late=True)
@@ -379,7 +407,7 @@ def sweep_jobs(storage_dir: str | None = None) -> dict[str, list[str]]:
 
 def stale_seconds() -> float:
     """GIAOBAN_JOB_STALE_SECONDS (default 120): how long a job may go without progress."""
-    return float(settings.extra.get("GIAOBAN_JOB_STALE_SECONDS", STALE_SECONDS))
+    return job_stale_seconds()
 
 
 @celery.task(name="tasks.minutes.attendance")

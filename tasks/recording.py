@@ -13,7 +13,7 @@ import logging
 from media.recording.config import RecordingConfig
 from meetings.recording import service
 from meetings.recording.store import RecordingStore
-from tasks.celery_app import LONGEST_JOB, celery, session_scope
+from tasks.celery_app import LONGEST_JOB, celery, job_stale_seconds, session_scope
 from tasks.push import emit
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def build_program(meeting_id: int) -> str:
 
     with session_scope() as session:
         recording = service.build(session, store, meeting_id, progress=progress,
-                                  retention_days=cfg.retention_days)
+                                  retention_days=cfg.retention_days, beat_scope=session_scope,
+                                  stale_seconds=job_stale_seconds())
         return recording.status if recording is not None else "none"
 
 
@@ -68,3 +69,18 @@ def housekeeping() -> dict[str, list[int]]:
     if purged:
         logger.info("recordings purged (retention): %s", purged)
     return {"purged": purged, "queued": pending}
+
+
+@celery.task(name="tasks.recording.sweep_builds")
+def sweep_builds() -> dict[str, list[int]]:
+    """Beat task: a program build with no progress for the threshold (its worker died) is
+    queued again, or failed with a reason after meetings.jobs.MAX_RUNS runs."""
+    with session_scope() as session:
+        result = service.sweep_builds(session, job_stale_seconds())
+    for meeting_id in result["requeued"]:
+        build_program.delay(meeting_id)
+    for meeting_id in result["failed"]:
+        emit("recording.progress", {"meeting_id": meeting_id, "progress": 0, "status": "failed",
+                                    "error": service.INTERRUPTED},
+             room=progress_room(meeting_id), namespace="/recording")
+    return result

@@ -12,6 +12,7 @@ from flask_login import current_user
 from core.settings import ROOT, load_settings, socketio_channel
 from web import security
 from web.extensions import babel, csrf, db, limiter, login_manager, socketio
+from web.socket_packets import TolerantPacket
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ def _init_socketio(app: Flask) -> None:
         "async_mode": "threading",
         "cors_allowed_origins": security.socket_origin_check(app),
         "json": security.SafeJSON,
+        # A packet whose JSON cannot be decoded (nested too deep) is still answered.
+        "serializer": TolerantPacket,
         # The engine drops the whole connection over this size. Below it the handlers
         # answer: /signal refuses messages over 40 KiB (too_large), /room fields have
         # their own length limits.

@@ -219,10 +219,12 @@ def generate_document(session: Session, actor: User, meeting: Meeting, kind: str
                       storage_dir: Path, *, pdf: bool = True,
                       recipients: Sequence[str] | None = None,
                       signer: SignatoryInput | None = None,
-                      progress: Progress | None = None) -> MinutesDocument:
+                      progress: Progress | None = None,
+                      job_id: str | None = None) -> MinutesDocument:
     """A new draft version built from the meeting's record (earlier versions are kept).
     ``signer``: who signs a Thông báo and with what authority (default: as in the previous
-    version, else the chair directly)."""
+    version, else the chair directly). ``job_id``: the job making it; a second run of one
+    job fails on the unique ``job_id`` instead of making a second version."""
     k = _kind(kind)
     _secretary(actor, meeting)
     if meeting.status not in GENERATABLE:
@@ -254,12 +256,17 @@ def generate_document(session: Session, actor: User, meeting: Meeting, kind: str
                           signer_id=signer_id,
                           signer_authority=chosen.authority if chosen else "",
                           signer_principal=chosen.principal if chosen else "",
-                          signer_title=chosen.title if chosen else "")
+                          signer_title=chosen.title if chosen else "", job_id=job_id)
     session.add(doc)
     session.flush()
     audit.record(session, actor, "minutes.generate", object_type="minutes_document",
                  object_id=doc.id, meeting_id=meeting.id, kind=k.value, version=version)
     return doc
+
+
+def made_by_job(session: Session, job_id: str) -> MinutesDocument | None:
+    """The version a generation job already made, if any."""
+    return session.scalar(select(MinutesDocument).where(MinutesDocument.job_id == job_id))
 
 
 def get_document(session: Session, doc_id: int) -> MinutesDocument:

@@ -93,6 +93,10 @@ class DocumentVersion(Base):
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A conversion records its progress time as it runs (meetings.jobs); ``attempts`` counts
+    # its runs and is the token of the run that owns it.
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     document: Mapped[Document] = relationship(back_populates="versions")
     uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])

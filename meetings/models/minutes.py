@@ -217,6 +217,8 @@ class MinutesDocument(Base):
     signer_authority: Mapped[str] = mapped_column(String(8), default="")  # "", TM., KT., ...
     signer_principal: Mapped[str] = mapped_column(String(200), default="")  # "CHỦ TỊCH"
     signer_title: Mapped[str] = mapped_column(String(200), default="")  # "PHÓ CHỦ TỊCH"
+    # The generation job that made this version: a job run twice makes one version.
+    job_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
                                                                  ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -52,6 +52,11 @@ class Recording(Base):
     program_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     program_inputs: Mapped[str] = mapped_column(String(64), default="")
     progress: Mapped[int] = mapped_column(Integer, default=0)
+    # A build records its progress time as it runs (meetings.jobs); the token names the run
+    # that owns the build, ``build_runs`` counts the runs of the current build.
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    build_token: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    build_runs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str] = mapped_column(Text, default="")
     index: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

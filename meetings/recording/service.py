@@ -4,12 +4,15 @@ and what happens when the node stops recording by itself (disk low)."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from meetings import jobs
 from meetings.actions import room_state
 from meetings.actions.audit import record as audit
 from meetings.actions.notifications import notify
@@ -35,7 +38,86 @@ MESSAGES = {
 }
 
 ProgressFn = Callable[[int], None]
+Scope = Callable[[], AbstractContextManager[Session]]
 STALE_BUILD = timedelta(minutes=15)  # a building status not touched since: the worker died
+INTERRUPTED = ("Dựng bản ghi cuộc họp bị gián đoạn nhiều lần (máy xử lý dừng đột ngột); "
+               "hãy bấm dựng lại hoặc báo quản trị hệ thống.")
+
+
+class BuildTakenOver(RuntimeError):
+    """Another run owns this build now (the sweep took this one for dead)."""
+
+
+# --------------------------------------------------------------------------- build runs
+
+
+def claim_build(session: Session, recording_id: int, stale_seconds: float) -> str | None:
+    """Take the build for this run: nobody builds, or the run that did has made no progress
+    for ``stale_seconds``. Returns the run's token (None: a live run owns it)."""
+    token = uuid.uuid4().hex
+    limit = utcnow() - timedelta(seconds=stale_seconds)
+    result = session.execute(
+        update(Recording).where(Recording.id == recording_id, or_(
+            Recording.build_token == "", Recording.progress_at.is_(None),
+            Recording.progress_at < limit))
+        .values(build_token=token, build_runs=Recording.build_runs + 1, progress_at=utcnow(),
+                status=RecordingStatus.BUILDING, error="")
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    session.commit()
+    return token
+
+
+def touch_build(session: Session, recording_id: int, token: str,
+                progress: int | None = None) -> bool:
+    """Record progress of the run holding ``token``; False when it no longer owns it."""
+    values: dict[str, object] = {"progress_at": utcnow()}
+    if progress is not None:
+        values["progress"] = progress
+    result = session.execute(update(Recording).where(Recording.id == recording_id,
+                                                     Recording.build_token == token)
+                             .values(**values).execution_options(synchronize_session=False))
+    session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_build(session: Session, recording_id: int, token: str) -> bool:
+    """The run holding ``token`` ends (its outcome is written in the same transaction);
+    False, and nothing is written, when another run took the build over."""
+    result = session.execute(update(Recording).where(Recording.id == recording_id,
+                                                     Recording.build_token == token)
+                             .values(build_token="", build_runs=0, progress_at=utcnow())
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return False
+    return True
+
+
+def sweep_builds(session: Session, stale_seconds: float = jobs.STALE_SECONDS,
+                 max_runs: int = jobs.MAX_RUNS) -> dict[str, list[int]]:
+    """Builds with no progress for ``stale_seconds`` (their worker died) are released and
+    returned to be queued again, or failed with a reason after ``max_runs`` runs."""
+    limit = utcnow() - timedelta(seconds=stale_seconds)
+    out: dict[str, list[int]] = {"requeued": [], "failed": []}
+    rows = list(session.execute(select(Recording.id, Recording.meeting_id, Recording.build_token,
+                                       Recording.build_runs)
+                                .where(Recording.build_token != "", Recording.progress_at < limit)))
+    for recording_id, meeting_id, token, runs in rows:
+        values: dict[str, object] = {"build_token": ""}
+        if runs >= max_runs:
+            values |= {"status": RecordingStatus.FAILED, "error": INTERRUPTED, "build_runs": 0}
+        moved = session.execute(update(Recording).where(Recording.id == recording_id,
+                                                        Recording.build_token == token)
+                                .values(**values).execution_options(synchronize_session=False))
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            out["failed" if runs >= max_runs else "requeued"].append(meeting_id)
+    session.commit()
+    if out["requeued"] or out["failed"]:
+        logger.warning("programs without progress for %.0f s: re-queued %s, failed %s",
+                       stale_seconds, out["requeued"], out["failed"])
+    return out
 
 
 # --------------------------------------------------------------------------- rights
@@ -151,10 +233,14 @@ def segment_refs(store: RecordingStore, recording: Recording,
 
 def build(session: Session, store: RecordingStore, meeting_id: int,
           settings: ProgramSettings | None = None, progress: ProgressFn | None = None,
-          retention_days: int = 0, settle_seconds: float = 30.0) -> Recording | None:
+          retention_days: int = 0, settle_seconds: float = 30.0,
+          beat_scope: Scope | None = None,
+          stale_seconds: float = jobs.STALE_SECONDS) -> Recording | None:
     """Ingest what the node wrote and build (or resume) the program and its index.
-    Idempotent: with unchanged inputs the file is left as it is. Commits as it goes so
-    that progress is visible; None when the meeting has no recording."""
+    Idempotent: with unchanged inputs the file is left as it is; while another run builds
+    (progress within ``stale_seconds``) nothing is built; a run taken over by another
+    writes nothing. Commits as it goes so that progress is visible; None when the meeting
+    has no recording. ``beat_scope``: sessions for the heartbeat thread (the worker's)."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound("Không tìm thấy cuộc họp.")
@@ -168,25 +254,51 @@ def build(session: Session, store: RecordingStore, meeting_id: int,
     index = build_index(session, meeting, recording, spans)
     labels = participant_labels(session, {row.participant or "" for row in recording.segments})
     refs = segment_refs(store, recording, labels)
-    recording.status, recording.error = RecordingStatus.BUILDING, ""
-    session.commit()
+    token = claim_build(session, recording.id, stale_seconds)
+    if token is None:
+        session.commit()
+        logger.info("program of meeting %s is being built by a live run; not built again",
+                    meeting.id)
+        return recording
+    session.refresh(recording)  # the claim wrote status and progress time with SQL
 
     def on_part(done: int, total: int) -> None:
-        recording.progress = min(99, int(100 * done / total))
-        session.commit()
+        percent = min(99, int(100 * done / total))
+        if not touch_build(session, recording.id, token, progress=percent):
+            raise BuildTakenOver(f"program of meeting {meeting.id}")
         if progress is not None:
-            progress(recording.progress)
+            progress(percent)
+
+    def beat() -> bool:
+        assert beat_scope is not None
+        with beat_scope() as own:
+            return touch_build(own, recording.id, token)
 
     out = store.program_path(meeting.id)
     out.parent.mkdir(parents=True, exist_ok=True)
+    keep_alive = (jobs.heartbeat(beat, jobs.heartbeat_every(stale_seconds), f"program-{meeting.id}")
+                  if beat_scope is not None else nullcontext())
     try:
-        result = build_program(refs, spans, index["chapters"], out, settings, title=meeting.title,
-                               progress=on_part, done_hash=recording.program_inputs)
+        with keep_alive:
+            result = build_program(refs, spans, index["chapters"], out, settings,
+                                   title=meeting.title, progress=on_part,
+                                   done_hash=recording.program_inputs)
+    except BuildTakenOver:
+        session.rollback()
+        logger.warning("program of meeting %s was taken over by another run", meeting.id)
+        return recording
     except Exception as exc:
         logger.exception("program of meeting %s failed", meeting.id)
-        recording.status, recording.error = RecordingStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-        session.commit()
+        session.rollback()
+        if release_build(session, recording.id, token):
+            session.refresh(recording)
+            recording.status, recording.error = RecordingStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            session.commit()
         raise
+    if not release_build(session, recording.id, token):
+        logger.warning("program of meeting %s was taken over by another run", meeting.id)
+        return recording
+    session.refresh(recording)  # the parts wrote progress with SQL
     live = any(s.get("live") for s in recording.index.get("sessions", []))
     recording.status = RecordingStatus.RECORDING if live else RecordingStatus.READY
     recording.program_file = f"{PROGRAM_DIR}/{PROGRAM_NAME}"

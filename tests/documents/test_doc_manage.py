@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from meetings.actions.documents import convert_version, stale_versions
+from meetings.actions.documents.conversion import convert_version, stale_versions
 from meetings.db import utcnow
 from meetings.documents.storage import DocumentStore
 from meetings.models import AuditEntry, Notification, User

@@ -10,7 +10,7 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from meetings.actions.documents import meeting_read_report
+from meetings.actions.documents.reading import meeting_read_report
 from meetings.models import AuditEntry, Meeting, Notification, User
 from meetings.models.documents import Document, DocumentVersion
 

@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,9 +268,12 @@ def test_room_events_with_huge_or_deep_payloads_are_answered(url, demo):
         assert answer["ok"] is False and answer["error"] == "invalid", answer
         assert chair.client.connected
         # a packet nested 100,000 deep (written by hand: no client library would encode it)
-        chair.client.eio.send('2/room,99["chat",{"body":"x","audience":' + "[" * 100_000
-                              + "]" * 100_000 + "}]")
-        time.sleep(1)
+        answer = _deep_packet(chair, "/room", "chat", '{"body":"x","audience":', "}")
+        assert answer["ok"] is False and answer["error"] == "invalid", answer
+        assert any(e == "room_error" and d.get("error") == "invalid" for _, e, d in chair.received)
+        # the same connection goes on: it is still in the meeting and is served
+        assert chair.client.connected
+        assert chair.call("state")["ok"]
     finally:
         chair.close()
     # the server is unharmed: a new connection is served as before
@@ -278,6 +282,43 @@ def test_room_events_with_huge_or_deep_payloads_are_answered(url, demo):
         assert again.call("join", {"meeting_id": demo.meeting_id})["ok"]
     finally:
         again.close()
+
+
+def _deep_packet(user: SioUser, namespace: str, event: str, head: str, tail: str) -> Any:
+    """Send ``event`` with a payload nested 100,000 deep, as a raw Socket.IO packet with an
+    acknowledgement id; return the acknowledgement."""
+    got: list[Any] = []
+    answered = threading.Event()
+
+    def on_ack(*args: Any) -> None:
+        got.append(args[0] if args else None)
+        answered.set()
+
+    ack_id = user.client._generate_ack_id(namespace, on_ack)  # the id the packet carries
+    user.client.eio.send(f'2{namespace},{ack_id}["{event}",{head}' + "[" * 100_000
+                         + "]" * 100_000 + f"{tail}]")
+    assert answered.wait(15), f"no acknowledgement on {namespace}"
+    return got[0]
+
+
+def test_signal_packet_nested_too_deep_is_answered(url, demo):
+    user = SioUser(url, "chutri", namespaces=("/signal",))
+    errors: list[Any] = []
+    user.client.on("error", lambda data=None: errors.append(data), namespace="/signal")
+    try:
+        answer = _deep_packet(user, "/signal", "publish", '{"request_id":"r1","meeting_id":', "}")
+        assert answer["ok"] is False and answer["code"] == "bad_request", answer
+        deadline = time.monotonic() + 10
+        while not errors:
+            assert time.monotonic() < deadline, "no error event"
+            time.sleep(0.05)
+        assert errors[0]["code"] == "bad_request" and errors[0]["message"]
+        # still connected and answered: a normal bad request gets its normal answer
+        assert user.client.connected
+        refused = user.call("publish", {"request_id": "r2"}, namespace="/signal")
+        assert refused["ok"] is False and refused["request_id"] == "r2", refused
+    finally:
+        user.close()
 
 
 def test_body_limits_per_route(url, demo):

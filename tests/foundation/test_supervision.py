@@ -1,15 +1,22 @@
 """The run command's processes under supervisor (deploy/supervisord.conf), on the embedded
 default (SQLite, filesystem broker), as scripts/run.sh starts them: they serve the demo;
 `kill -9` of each process in turn brings that process back by itself while the others
-keep running and the live meeting's state is intact; Ctrl-C stops them all."""
+keep running and the live meeting's state is intact; `kill -9` of the worker in the middle
+of a real LibreOffice conversion and of a minutes job: the job still ends "done", once;
+Ctrl-C stops them all.
+
+The stack runs with a short job threshold (GIAOBAN_JOB_STALE_SECONDS=10, a sweep every
+2 s) so that the sweep's re-queue is seen within the test."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +31,7 @@ from tests.servers import SioUser, http_login
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "supervisord.conf"
 PROGRAMS = ("web", "worker", "beat", "media")
+STALE = 10  # seconds without progress before beat's sweep re-queues a job
 
 
 def _free_port() -> int:
@@ -79,7 +87,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = _free_port()
     env.update(GIAOBAN_INSTANCE=str(tmp / "instance"), FLASK_APP="web", PORT=str(port),
                GIAOBAN_BIND="127.0.0.1", GIAOBAN_BASE_URL=f"http://127.0.0.1:{port}",
-               PYTHONUNBUFFERED="1", PATH=f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}")
+               PYTHONUNBUFFERED="1", PATH=f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}",
+               GIAOBAN_JOB_STALE_SECONDS=str(STALE), GIAOBAN_JOB_SWEEP_INTERVAL="2",
+               GIAOBAN_MINUTES_PDF="1")
     flask = [str(ROOT / ".venv/bin/flask"), "giaoban"]
     subprocess.run([*flask, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     out = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True, capture_output=True,
@@ -244,3 +254,125 @@ def test_a_browser_in_the_room_rejoins_by_itself_after_the_web_process_dies(stac
             assert all(after[p] == before[p] for p in ("worker", "beat", "media"))
         finally:
             browser.close()
+
+
+def _poll(session: requests.Session, url: str, key: str) -> dict[str, Any]:
+    """GET a JSON object, trying again while the web does not answer (this machine is
+    shared and can stall; a stalled gunicorn worker is replaced by its master)."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return dict(session.get(url, timeout=15).json()[key])
+        except (requests.ConnectionError, requests.Timeout):
+            assert time.monotonic() < deadline, f"{url} not answering"
+            time.sleep(0.5)
+
+
+def _db(stack: Stack) -> sqlite3.Connection:
+    return sqlite3.connect(Path(stack.env["GIAOBAN_INSTANCE"]) / "giaoban.sqlite", timeout=30)
+
+
+def _kill_worker(stack: Stack) -> int:
+    """`kill -9` of the worker's main process (as supervisor sees it); returns its pid once
+    supervisor has started a new one, and checks that nothing of the old one lives on
+    (its pool processes end with it)."""
+    before = stack.pids()
+    old = before["worker"]
+    os.kill(old, signal.SIGKILL)
+    stack.wait_running("worker", old, 60)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            os.killpg(old, 0)  # a pool process of the dead worker still alive?
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the dead worker's pool processes live on"
+        time.sleep(0.2)
+    after = stack.pids()
+    for other in ("web", "beat", "media"):
+        assert after[other] == before[other], f"{other} restarted when the worker died"
+    return old
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_conversion_the_document_is_converted_once(stack: Stack,
+                                                                     tmp_path: Path):
+    """A real LibreOffice conversion (a 60-page DOCX); the worker is killed while it runs;
+    the version ends "ready", converted by the second run, with no failure recorded."""
+    from tests.documents.samples import make_docx
+
+    thuky = http_login(stack.url, "thuky")
+    meeting = _meeting_id(thuky, stack.url)
+    sample = make_docx(tmp_path / "dai.docx", pages=60)
+    with sample.open("rb") as fh:
+        sent = thuky.post(f"{stack.url}/api/v1/meetings/{meeting}/documents",
+                          files={"file": ("Báo cáo dài.docx", fh)}, timeout=60)
+    assert sent.status_code in (200, 201), sent.text
+    doc_id = sent.json()["document"]["id"]
+
+    def latest() -> dict[str, Any]:
+        return dict(_poll(thuky, f"{stack.url}/api/v1/documents/{doc_id}", "document")["latest"])
+
+    deadline = time.monotonic() + 120
+    while latest()["state"] != "converting":
+        assert time.monotonic() < deadline, latest()
+        time.sleep(0.05)
+    time.sleep(1.0)  # LibreOffice is at work
+    assert latest()["state"] == "converting", "converted before the worker could be killed"
+    _kill_worker(stack)
+    deadline = time.monotonic() + 300
+    while (state := latest())["state"] not in ("ready", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert state["state"] == "ready" and state["page_count"] == 60, state
+    with _db(stack) as db:
+        rows = db.execute("select state, attempts from document_versions where document_id = ?",
+                          (doc_id,)).fetchall()
+        failures = db.execute("select count(*) from audit_log where action = "
+                              "'document.conversion_failed' and object_id = ?", (doc_id,)).fetchone()
+    assert rows == [("ready", 2)], rows  # one version, converted by the re-queued run
+    assert failures == (0,)
+    pdf = thuky.get(f"{stack.url}{state['urls']['pdf']}", timeout=30)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_minutes_the_job_ends_done_with_one_draft(stack: Stack):
+    """Minutes generation with its PDF (LibreOffice); the worker is killed while the job
+    runs; the job ends "done" after the sweep's re-queue, with exactly one new draft."""
+    thuky = http_login(stack.url, "thuky")
+    meeting = _meeting_id(thuky, stack.url)
+    chair = http_login(stack.url, "chutri")
+    chair.post(f"{stack.url}/api/v1/meetings/{meeting}/status", json={"status": "live"}, timeout=10)
+
+    def drafts() -> list[dict[str, Any]]:
+        listed = thuky.get(f"{stack.url}/api/v1/meetings/{meeting}/minutes", timeout=10).json()
+        return [d for d in listed["documents"] if d["kind"] == "BB"]
+
+    before = len(drafts())
+    started = thuky.post(f"{stack.url}/api/v1/meetings/{meeting}/minutes", json={"kind": "BB"},
+                         timeout=30)
+    assert started.status_code == 202, started.text
+    job = started.json()["job"]
+
+    def status() -> dict[str, Any]:
+        return _poll(thuky, f"{stack.url}/api/v1/meetings/{meeting}/minutes/jobs/{job}", "job")
+
+    deadline = time.monotonic() + 120
+    while status()["state"] != "running":
+        assert time.monotonic() < deadline, status()
+        time.sleep(0.05)
+    assert status()["state"] == "running", "done before the worker could be killed"
+    _kill_worker(stack)
+    deadline = time.monotonic() + 300
+    while (state := status())["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert state["state"] == "done", state
+    job_file = (Path(stack.env["GIAOBAN_INSTANCE"]) / "data" / "storage" / "minutes"
+                / str(meeting) / "jobs" / f"{job}.json")
+    assert json.loads(job_file.read_text(encoding="utf-8"))["attempt"] == 2  # the sweep's run
+    after = drafts()
+    assert len(after) == before + 1, after
+    assert thuky.get(f"{stack.url}/api/v1/minutes/{state['document_id']}/files/docx",
+                     timeout=30).status_code == 200

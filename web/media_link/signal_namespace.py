@@ -127,6 +127,10 @@ class SignalNamespace(Namespace):
             return self._fail(request_id, exc.code)
         return {"ok": True, "request_id": request_id}
 
+    def on__undecodable(self, data: Any = None) -> dict[str, Any]:
+        """A packet whose JSON could not be decoded (web/socket_packets.py)."""
+        return self._fail(None, "bad_request")
+
     def on_publish(self, data: Any = None) -> dict[str, Any]:
         return self._handle("publish", data, lambda p, r: self._open(p, r, "publish"))
 

@@ -51,7 +51,8 @@ def close(meeting_id: int) -> str:
 def presentable_document(session: Session, user: User, meeting: Meeting, document_id: int) -> dict[str, Any]:
     """{document_id, title, version} of a document of this meeting that every participant
     can open: its newest converted version (Conflict with the reason otherwise)."""
-    from meetings.actions.documents import check_presentable, get_readable
+    from meetings.actions.documents.access import get_readable
+    from meetings.actions.documents.publishing import check_presentable
 
     document = get_readable(session, user, document_id)
     if document.meeting_id != meeting.id:

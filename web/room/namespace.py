@@ -103,6 +103,14 @@ class RoomNamespace(Namespace):
             if meeting is not None:
                 broadcast_participants(session, meeting)
 
+    def on__undecodable(self, data: Any = None) -> dict[str, Any]:
+        """A packet whose JSON could not be decoded (web/socket_packets.py): refused like
+        any bad payload; nothing changes and the connection stays."""
+        answer = {"ok": False, "error": "invalid",
+                  "message": "Gói tin không đọc được (JSON lồng quá sâu hoặc sai cú pháp)."}
+        emit("room_error", answer)
+        return answer
+
     # --- plumbing --------------------------------------------------------------------
 
     def _user(self) -> User:

@@ -15,7 +15,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meetings.actions.documents import can_manage_documents
+from meetings.actions.documents.access import can_manage_documents
 from meetings.models import Endpoint, Meeting, MeetingEndpoint, User
 from meetings.permissions import can_attend, can_run_room, is_co_chair
 from web.auth import domain_user
@@ -47,11 +47,12 @@ def operated_endpoints(session: Session, user: User, meeting: Meeting) -> list[d
 def presentable(session: Session, user: User, meeting: Meeting) -> list[dict[str, Any]]:
     """Documents of the meeting this user may put on everyone's screen, each with whether it
     can be presented now ({id, title, ready, reason})."""
-    from meetings.actions.documents import presentable_version, visible_documents
+    from meetings.actions.documents.access import visible_documents
+    from meetings.actions.documents.publishing import presentable_version
 
     short = {"converting": _("đang chuyển đổi"), "failed": _("chuyển đổi lỗi"),
              "not_published": _("chưa phát hành"), "restricted": _("tài liệu mật")}
-    # the same texts as meetings.actions.documents.PRESENT_REFUSALS, here to be translated
+    # the same texts as meetings.actions.documents.publishing.PRESENT_REFUSALS, here to be translated
     reasons = {
         "converting": _("Tài liệu đang được chuyển sang PDF; hãy chờ trong giây lát rồi trình chiếu."),
         "failed": _("Không chuyển được tài liệu sang PDF nên không trình chiếu được."),
