@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -142,6 +143,8 @@ class Room:
         self.speaker_id: str | None = None
         # key: peer id (or "recorder"), value: that subscriber's slots in order
         self.bindings: dict[str, list[SlotBinding]] = {}
+        # called after every rebind (media/relay.py: what a relay announces and supplies)
+        self.listeners: list[Callable[[], None]] = []
 
     # -- participants ------------------------------------------------------------
 
@@ -266,6 +269,8 @@ class Room:
                     binding.video.set_source(video)
                 if binding.audio is not None:
                     binding.audio.set_source(audio)
+        for listener in tuple(self.listeners):
+            listener()
 
     def describe(self) -> dict[str, object]:
         return {

@@ -76,6 +76,7 @@ class Client:
         self.pc = client_pc()
         self.peer_id: str | None = None
         self.video_track: PatternVideoTrack | None = None
+        self.extra: dict = {}  # more open_peer fields (a relay test's "home")
 
     async def publish(self, pattern: int, audio: bool = True, codec: str | None = None) -> dict:
         self.video_track = PatternVideoTrack(pattern)
@@ -112,6 +113,7 @@ class Client:
         }
         if slots is not None:
             payload["slots"] = slots
+        payload |= self.extra
         reply = await self.node.handle("open_peer", payload)
         if reply["ok"]:
             self.peer_id = reply["peer_id"]
