@@ -69,6 +69,7 @@ class ControlLink:
             "capacity": self.config.capacity,
             "protocol": PROTOCOL_VERSION,
             "commands": list(self.node.command_names),
+            "region": [c for c in self.config.region.split(",") if c],
         }
 
     async def _on_connect(self) -> None:

@@ -65,6 +65,7 @@ class RelayManager:
             "accept_relay": self.accept_relay,
             "relay_answer": self.relay_answer,
             "close_relay": self.close_relay,
+            "set_home": self.set_home,
         }
 
     # -- helpers -------------------------------------------------------------------------
@@ -177,6 +178,10 @@ class RelayManager:
         error = payload.get("error")
         if error is not None:
             code = error.get("code") if isinstance(error, dict) else None
+            if isinstance(error, dict) and error.get("home") is not None:
+                moved = self.check_home(error["home"])  # the web says the home moved
+                if moved is not None and relay.room.id in self.homes:
+                    self.homes[relay.room.id] = moved
             logger.warning("relay %s refused by the web or the home: %s", relay_id, error)
             await relay.close(f"refused: {code}")
             return {"relay_id": relay_id, "closed": True}
@@ -184,6 +189,22 @@ class RelayManager:
             raise MediaError(BAD_REQUEST, "relay already answered")
         await relay.answered(check_relay_sdp(payload.get("sdp")))
         return {"relay_id": relay_id}
+
+    async def set_home(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The web moved a room's home (the old one was lost): relay to the new one."""
+        room_id = check_id(payload.get("room"), "room")
+        if room_id not in self.node.rooms:
+            raise MediaError(UNKNOWN_ROOM, f"unknown room {room_id}")
+        home = self.check_home(payload.get("home"))
+        if home is None:
+            self.homes.pop(room_id, None)
+            for relay in self.of_room(room_id):
+                if relay.offerer:
+                    await relay.close("home moved")
+        else:
+            self.homes[room_id] = home
+            self._spawn(self.ensure_member(room_id))
+        return {"room": room_id, "home": home["node_id"] if home else None}
 
     # -- home side -----------------------------------------------------------------------
 
