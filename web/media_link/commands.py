@@ -140,7 +140,11 @@ def close_meeting_media(meeting_id: int | str) -> bool:
 def latest_stats(meeting_id: int | str) -> dict[str, Any]:
     """{participant user id (str): {"peers": [...], "rtt_ms", "kbps_in", "kbps_out",
     "packets_lost"}} from the last stats push (empty when none in the last 30 s)."""
-    return store().stats(str(meeting_id))
+    st = store()
+    merged: dict[str, Any] = {}
+    for node in reversed(meeting_nodes(meeting_id)):  # the home's entry wins
+        merged |= st.stats(f"{meeting_id}@{node['node_id']}")
+    return merged
 
 
 def media_nodes() -> list[dict[str, Any]]:

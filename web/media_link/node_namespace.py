@@ -12,6 +12,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 
+from web.media_link.commands import latest_stats
 from web.media_link.failover import watch_lost_node
 from web.media_link.relays import relay_answered, relay_offer
 from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
@@ -126,10 +127,11 @@ class NodeNamespace(Namespace):
         store().put_node(node)
         peers = data.get("peers") if isinstance(data.get("peers"), list) else []
         for meeting, participants in group_stats(peers).items():
-            store().put_stats(meeting, participants)
+            # one entry per node of the meeting; readers merge them (commands.latest_stats)
+            store().put_stats(f"{meeting}@{node['node_id']}", participants)
             sio().emit(
                 "stats",
-                {"meeting_id": meeting, "participants": participants},
+                {"meeting_id": meeting, "participants": latest_stats(meeting)},
                 to=chair_room(meeting),
                 namespace="/signal",
             )
