@@ -151,7 +151,7 @@ import itertools  # noqa: E402
 
 import socketio  # noqa: E402
 
-SIGNAL_EVENTS = ("answer", "error", "done", "peer_closed", "renegotiate", "stats")
+SIGNAL_EVENTS = ("answer", "error", "done", "peer_closed", "renegotiate", "stats", "moved")
 _request_ids = itertools.count(1)
 
 

@@ -173,3 +173,78 @@ def _counts(link: Any, meeting: int, chair: str, viewers: list[str]) -> tuple[in
                 forwarded += sum(int(t.get("frames_forwarded") or 0) for t in peer["tracks"]
                                  if t.get("index") == 0 and t.get("kind") == "video")
     return published, relayed, forwarded
+
+
+def test_regional_node_lost_endpoints_move_and_come_back(
+    web_processes, demo, link, tmp_path  # noqa: F811
+) -> None:
+    """kill -9 the regional node: its endpoints get ``moved``, re-open their peers on the
+    province node and decode again; once the node is back, new joins of its region go
+    to it again."""
+    from media_testkit import client_pc
+
+    url_a, url_b = web_processes
+    province = start_node(url_b, "tinh", "", tmp_path)
+    regional = start_node(url_b, "vung-1", REGION, tmp_path)
+    procs = [province, regional]
+    meeting = demo.meeting_id
+    try:
+        names = ("chutri", "chutich.01", "chutich.02")
+        headers = {n: login_headers(url_a, n, demo.password) for n in names}
+
+        async def main() -> None:
+            await wait_for(lambda: {n["node_id"] for n in link.media_nodes()} == {"tinh", "vung-1"}, 30)
+            clients = {n: SignalClient(url_a, headers[n]) for n in names}
+            for client in clients.values():
+                await client.connect()
+            try:
+                await scenario(clients)
+            finally:
+                for client in clients.values():
+                    await client.close()
+
+        async def scenario(clients: dict[str, SignalClient]) -> None:
+            name, data = await clients["chutri"].publish(meeting, pattern=1)
+            assert name == "answer", data
+            viewer = clients["chutich.01"]
+            name, data = await viewer.subscribe(meeting)
+            assert name == "answer", data
+            old_peer = data["peer_id"]
+            await viewer.wait_pattern(0, 1, max_frames=600)
+            await wait_for(lambda: _peers(link) == {"tinh": 1, "vung-1": 1}, 10)
+            loop = asyncio.get_running_loop()
+            regional.kill()  # SIGKILL: no goodbye on /node, the socket just drops
+            killed_at = loop.time()
+            await wait_for(lambda: any(n == "moved" for n, _ in viewer.events), 20)
+            moved = next(d for n, d in viewer.events if n == "moved")
+            assert moved == {"node": "vung-1", "peer_ids": [old_peer], "reason": "node_lost"}
+            moved_at = loop.time()
+            # what a client does with `moved` (docs/protocol.md): re-open those peers
+            await viewer.pc.close()
+            viewer.pc = client_pc()
+            name, data = await viewer.subscribe(meeting)
+            assert name == "answer", data
+            await viewer.wait_pattern(0, 1, max_frames=600)
+            back = loop.time() - killed_at
+            print(f"regional node killed: moved after {moved_at - killed_at:.1f} s, "
+                  f"decoding again on the province node after {back:.1f} s (target 10 s)")
+            assert {n["node_id"] for n in link.media_nodes()} == {"tinh"}
+            # the node comes back: a new join of its region goes to it again
+            procs.append(start_node(url_b, "vung-1", REGION, tmp_path))
+            await wait_for(lambda: {n["node_id"] for n in link.media_nodes()} == {"tinh", "vung-1"}, 30)
+            late = clients["chutich.02"]
+            name, data = await late.subscribe(meeting)
+            assert name == "answer", data
+            await late.wait_pattern(0, 1, max_frames=600)
+            await wait_for(lambda: _peers(link).get("vung-1") == 1, 10)
+
+        run(main(), timeout=150)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
