@@ -44,6 +44,7 @@ MARKER_MAGIC = b"\xffGBRELAY1"
 H264_FILLER_PREFIX = b"\x00\x00\x00\x01\x0c"  # start code + NAL type 12 (filler data)
 MARKER_REPEAT = 3
 CLOCK = {"video": 90000, "audio": 48000}
+GAP = {"video": 3000, "audio": 960}  # one frame's worth of timestamp between mappings
 
 # (participant id, "video" | "audio", "main" | "small")
 SourceKey = tuple[str, str, str]
@@ -65,6 +66,13 @@ def key_of(value: Any) -> SourceKey | None:
 def marker_bytes(codec: str, seq: int, key: SourceKey | None) -> bytes:
     body = MARKER_MAGIC + json.dumps({"seq": seq, "key": key}).encode()
     return H264_FILLER_PREFIX + body if codec.upper() == "H264" else body
+
+
+def is_marker(data: bytes) -> bool:
+    """Anything that starts like a marker (even a damaged one) is never media."""
+    if data.startswith(H264_FILLER_PREFIX):
+        data = data[len(H264_FILLER_PREFIX) :]
+    return data.startswith(MARKER_MAGIC)
 
 
 def parse_marker(data: bytes) -> tuple[int, SourceKey | None] | None:
@@ -114,6 +122,9 @@ class LaneTrack(MediaStreamTrack):
             self._inner.cancel()
             self._inner = None
         old.stop()
+        # the new ForwardingTrack starts its timestamps at 0: carry on after everything
+        # sent so far (a frame sharing a marker's timestamp would be merged with it)
+        self._shift = self._last_pts + GAP[self.kind]
         self.seq += 1
         self.key = key
         self.mapped_at = time.monotonic()
@@ -278,9 +289,10 @@ class InLane:
                 break
             if not isinstance(frame, EncodedFrame):
                 continue
-            marker = parse_marker(frame.data)
-            if marker is not None:
-                self.marker = marker
+            if is_marker(frame.data):
+                marker = parse_marker(frame.data)
+                if marker is not None:
+                    self.marker = marker
                 continue
             self.frames += 1
             self.bytes += len(frame.data)

@@ -66,7 +66,7 @@ def _relay(node: MediaNode):
     return relays[0]
 
 
-def test_room_over_two_nodes_each_source_crosses_once() -> None:
+def test_room_over_two_nodes_each_source_crosses_once(caplog) -> None:
     async def main() -> None:
         broker = Broker()
         a, b = broker.node("node-a"), broker.node("node-b")
@@ -76,6 +76,8 @@ def test_room_over_two_nodes_each_source_crosses_once() -> None:
             await broker.close()
 
     run(main(), timeout=90)
+    # no lane marker ever reached a subscriber's decoder (they are not media)
+    assert not [r for r in caplog.records if "failed to decode" in r.getMessage()]
 
 
 async def crossing(a: MediaNode, b: MediaNode) -> None:
@@ -202,7 +204,7 @@ async def refusals(broker: Broker, a: MediaNode, b: MediaNode) -> None:
 
 
 def test_markers_parse() -> None:
-    from media.relay_lanes import marker_bytes
+    from media.relay_lanes import is_marker, marker_bytes
 
     data = marker_bytes("VP8", 7, ("12", "video", "small"))
     assert data.startswith(MARKER_MAGIC)
@@ -210,3 +212,4 @@ def test_markers_parse() -> None:
     assert parse_marker(marker_bytes("H264", 3, None)) == (3, None)
     assert parse_marker(b"\x10\x02\x00" + MARKER_MAGIC) is None
     assert parse_marker(MARKER_MAGIC + b"{not json") is None
+    assert is_marker(data + data) and parse_marker(data + data) is None  # merged: dropped

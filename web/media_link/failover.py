@@ -24,25 +24,32 @@ logger = logging.getLogger(__name__)
 GRACE = 3.0  # seconds a node may be away (a web restart, a short network cut) unnoticed
 
 
-def watch_lost_node(node_id: str) -> None:
+def watch_lost_node(node_id: str, boot: str | None = None) -> None:
+    """After GRACE: the node is back as the same process (``boot``): nothing to do; back
+    as another process (restarted): its peers are gone, move them; not back: move them
+    elsewhere and re-home its meetings."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def later() -> None:
         sio().sleep(GRACE)
         with app.app_context():
             try:
-                move_endpoints(node_id)
+                now = store().nodes().get(node_id)
+                if now is None:
+                    move_endpoints(node_id)
+                elif now.get("boot") != boot:
+                    move_endpoints(node_id, restarted=True)
             except Exception:
                 logger.exception("moving the endpoints of node %s failed", node_id)
 
     sio().start_background_task(later)
 
 
-def move_endpoints(node_id: str) -> dict[str, list[str]]:
-    """Tell the browsers of a lost node's peers to re-open them elsewhere; returns
-    {client sid: [peer ids]} (empty when the node is back)."""
+def move_endpoints(node_id: str, restarted: bool = False) -> dict[str, list[str]]:
+    """Tell the browsers of a lost node's peers to re-open them (elsewhere, or on the
+    ``restarted`` node); returns {client sid: [peer ids]} (empty when the node is back)."""
     st = store()
-    if node_id in st.nodes():
+    if node_id in st.nodes() and not restarted:
         return {}
     by_client: dict[str, list[str]] = {}
     for peer_id, info in st.peers_on(node_id).items():
@@ -50,10 +57,12 @@ def move_endpoints(node_id: str) -> dict[str, list[str]]:
         client = info.get("client")
         if isinstance(client, str) and client:
             by_client.setdefault(client, []).append(peer_id)
-    rehome(node_id)
+    if not restarted:
+        rehome(node_id)
     for client, peer_ids in by_client.items():
         emit_to_browser("moved", {"node": node_id, "peer_ids": sorted(peer_ids),
-                                  "reason": "node_lost"}, to=client)
+                                  "reason": "node_restarted" if restarted else "node_lost"},
+                        to=client)
     logger.warning("node %s lost: %d peers of %d sockets moved", node_id,
                    sum(map(len, by_client.values())), len(by_client))
     return by_client

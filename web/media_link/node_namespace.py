@@ -13,7 +13,7 @@ from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 
 from web.media_link.commands import latest_stats
-from web.media_link.failover import watch_lost_node
+from web.media_link.failover import move_endpoints, watch_lost_node
 from web.media_link.relays import relay_answered, relay_offer
 from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
 from web.media_link.stats import group_stats
@@ -55,7 +55,11 @@ def _check_auth(auth: Any) -> dict[str, Any]:
         or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in region)
     ):
         raise Refused("invalid region")
-    return {"node_id": node_id, "addresses": addresses, "capacity": capacity, "region": region}
+    boot = auth.get("boot")
+    if boot is not None and (not isinstance(boot, str) or not 0 < len(boot) <= 64):
+        raise Refused("invalid boot")
+    return {"node_id": node_id, "addresses": addresses, "capacity": capacity, "region": region,
+            "boot": boot}
 
 
 class NodeNamespace(Namespace):
@@ -66,7 +70,12 @@ class NodeNamespace(Namespace):
             logger.warning("media node refused from %s: %s", request.remote_addr, exc)
             raise
         info |= {"sid": request.sid, "connected_at": time.time(), "load": {}}
+        before = store().nodes().get(info["node_id"])
         store().put_node(info)
+        if before is not None and before.get("boot") != info["boot"]:
+            # the same node id, another process (a worker restarted by its supervisor):
+            # the previous one's peers are gone, their browsers move at once
+            move_endpoints(info["node_id"], restarted=True)
         join_room(NODES_ROOM)
         logger.info("media node %s registered (%s)", info["node_id"], info["addresses"])
         from web.room.bridge import resume_recordings
@@ -77,7 +86,7 @@ class NodeNamespace(Namespace):
         node = store().node_by_sid(request.sid)
         if node is not None and store().remove_node(node["node_id"], request.sid):
             logger.warning("media node %s disconnected (%s)", node["node_id"], reason)
-            watch_lost_node(node["node_id"])
+            watch_lost_node(node["node_id"], node.get("boot"))
 
     def _node(self) -> dict[str, Any] | None:
         return store().node_by_sid(request.sid)

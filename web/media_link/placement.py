@@ -53,10 +53,21 @@ def _region_paths(nodes: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     }
 
 
+def spread(candidates: list[dict[str, Any]], key: int) -> dict[str, Any]:
+    """One of equally suited nodes (the workers of one host, say): the least loaded, and
+    among those within 5 % of it one chosen by ``key`` (a user id), so a burst of joins
+    spreads before the next stats push tells the loads apart."""
+    ordered = sorted(candidates, key=_load)
+    low = _load(ordered[0])[0]
+    near = [n for n in ordered if _load(n)[0] <= low + 0.05]
+    near.sort(key=lambda n: str(n.get("node_id")))
+    return near[key % len(near)]
+
+
 def node_for_unit(path: str | None, nodes: dict[str, dict[str, Any]],
-                  prefer: str | None = None) -> dict[str, Any] | None:
+                  prefer: str | None = None, key: int = 0) -> dict[str, Any] | None:
     """The node for a unit (by its materialised path): nearest enclosing region, else a
-    province node (``prefer`` when it is one), else any node."""
+    province node (``prefer`` when it is one), else any node; ties spread by ``key``."""
     if not nodes:
         return None
     regions = _region_paths(nodes)
@@ -70,11 +81,11 @@ def node_for_unit(path: str | None, nodes: dict[str, dict[str, Any]],
             elif depth == best_depth and depth >= 0:
                 best.append(nodes[node_id])
     if best_depth >= 0:
-        return min(best, key=_load)
+        return spread(best, key)
     province = [n for n in nodes.values() if not n.get("region")]
-    if prefer is not None and any(n["node_id"] == prefer for n in province):
+    if prefer is not None and len(province) == 1 and province[0]["node_id"] == prefer:
         return nodes[prefer]
-    return min(province or list(nodes.values()), key=_load)
+    return spread(province or list(nodes.values()), key)
 
 
 def home_node(meeting_id: int | str, assign: bool = True) -> dict[str, Any] | None:
@@ -92,7 +103,7 @@ def home_node(meeting_id: int | str, assign: bool = True) -> dict[str, Any] | No
         chair_id = db.session.execute(
             select(Meeting.chair_id).where(Meeting.id == int(meeting_id))
         ).scalar_one_or_none()
-    chosen = node_for_unit(_unit_path(chair_id), nodes)
+    chosen = node_for_unit(_unit_path(chair_id), nodes, key=chair_id or 0)
     if chosen is None:
         return None
     node_id = st.assign(meeting, chosen["node_id"])
@@ -107,7 +118,7 @@ def place(meeting_id: int, user_id: int, chair: bool) -> tuple[dict[str, Any], d
     if chair:
         return home, home
     nodes = store().nodes()
-    node = node_for_unit(_unit_path(user_id), nodes, prefer=home["node_id"]) or home
+    node = node_for_unit(_unit_path(user_id), nodes, prefer=home["node_id"], key=user_id) or home
     return node, home
 
 
