@@ -105,7 +105,7 @@ def test_killed_worker_moves_its_subscribers_only(web_processes, demo, link, tmp
 
             async def come_back(user: str) -> float:
                 client = clients[user]
-                await wait_for(lambda: any(n == "moved" for n, _ in client.events), 20)
+                await wait_for(lambda: any(n == "moved" for n, _ in client.events), 30)
                 await client.pc.close()
                 client.pc = client_pc()
                 name, data = await client.subscribe(meeting)
