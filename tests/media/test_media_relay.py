@@ -213,3 +213,35 @@ def test_markers_parse() -> None:
     assert parse_marker(b"\x10\x02\x00" + MARKER_MAGIC) is None
     assert parse_marker(MARKER_MAGIC + b"{not json") is None
     assert is_marker(data + data) and parse_marker(data + data) is None  # merged: dropped
+
+
+def test_chair_gallery_tile_of_a_regional_endpoint() -> None:
+    """The chair (home) pages its gallery onto a regional publisher: the tile comes over
+    the relay, and goes away from the relay when the chair pages elsewhere."""
+
+    async def main() -> None:
+        broker = Broker()
+        a, b = broker.node("node-a"), broker.node("node-b")
+        try:
+            chair = Client(a, ROOM, "chair", role="chair")
+            assert (await chair.publish(1))["ok"]
+            regional = Client(b, ROOM, "xa-02")
+            regional.extra = {"home": HOME}
+            assert (await regional.publish(3))["ok"]
+            gallery = Client(a, ROOM, "chair", role="chair")
+            reply = await gallery.subscribe(slots=["participant:xa-02", "none"], audio=False)
+            assert reply["ok"], reply
+            await gallery.wait_pattern(0, 3, max_frames=600)
+            relay_b = _relay(b)
+            # one layer published: the tile takes main (the small layer's fallback)
+            assert set(relay_b.supplied) == {("xa-02", "video", "main")}
+            reply = await a.handle("subscribe", {"peer_id": gallery.peer_id, "index": 0,
+                                                 "slot": "none"})
+            assert reply["ok"], reply
+            await wait_for(lambda: not relay_b.supplied, 5)
+            for client in (chair, regional, gallery):
+                await client.close()
+        finally:
+            await broker.close()
+
+    run(main(), timeout=60)
