@@ -80,7 +80,7 @@ def rehome(node_id: str) -> None:
             continue
         for member in st.members(meeting):
             info = st.nodes().get(member)
-            if info is not None and member != home["node_id"]:
+            if info is not None:  # the new home too: it stops relaying to the old one
                 send_command(info, "set_home", {"room": meeting, "home": home_field(home)})
         logger.info("meeting %s: home moved from %s to %s", meeting, node_id, home["node_id"])
 
