@@ -250,3 +250,56 @@ def test_regional_node_lost_endpoints_move_and_come_back(
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_home_node_lost_the_meeting_gets_a_new_home(
+    web_processes, demo, link, tmp_path  # noqa: F811
+) -> None:
+    """kill -9 the province node (the meeting's home): the chair is moved to the regional
+    node, which becomes the home; the regional viewer, which never moved, sees the chair
+    again there."""
+    from media_testkit import client_pc
+
+    url_a, url_b = web_processes
+    province = start_node(url_b, "tinh", "", tmp_path)
+    regional = start_node(url_b, "vung-1", REGION, tmp_path)
+    meeting = demo.meeting_id
+    try:
+        headers = {n: login_headers(url_a, n, demo.password) for n in ("chutri", "chutich.01")}
+
+        async def main() -> None:
+            await wait_for(lambda: {n["node_id"] for n in link.media_nodes()} == {"tinh", "vung-1"}, 30)
+            chair, viewer = (SignalClient(url_a, headers[n]) for n in ("chutri", "chutich.01"))
+            for client in (chair, viewer):
+                await client.connect()
+            try:
+                name, data = await chair.publish(meeting, pattern=1)
+                assert name == "answer", data
+                name, data = await viewer.subscribe(meeting)
+                assert name == "answer", data
+                await viewer.wait_pattern(0, 1, max_frames=600)
+                province.kill()
+                await wait_for(lambda: any(n == "moved" for n, _ in chair.events), 30)
+                await wait_for(lambda: link.node_for(meeting, assign=False) is not None
+                               and link.node_for(meeting, assign=False)["node_id"] == "vung-1", 10)
+                await chair.pc.close()
+                chair.pc = client_pc()
+                name, data = await chair.publish(meeting, pattern=2)  # fresh frames only
+                assert name == "answer", data
+                assert not any(n == "moved" for n, _ in viewer.events)
+                # the same subscribe peer: its hall is the chair again, now local
+                await viewer.wait_pattern(0, 2, max_frames=900)
+                await wait_for(lambda: _peers(link) == {"vung-1": 2}, 10)
+            finally:
+                for client in (chair, viewer):
+                    await client.close()
+
+        run(main(), timeout=150)
+    finally:
+        for proc in (province, regional):
+            if proc.poll() is None:
+                proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
