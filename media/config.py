@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.settings import ROOT
-from media.netpolicy import IcePolicy
+from media.netpolicy import IcePolicy, parse_networks
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class NodeConfig:
     open_burst: int = 10  # per participant: peers opened at once (publish, subscribe,
     open_rate: float = 1.0  # gallery, preview, and again after a drop) ... then per second
     web_ca_file: str = ""
+    region: str = ""  # GIAOBAN_MEDIA_REGION: unit codes whose subtrees this node serves
+    node_networks: tuple[str, ...] = ()  # where other nodes may be (relays); default: allowed
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NodeConfig:
@@ -93,7 +95,20 @@ class NodeConfig:
             publish_kbps=int(env.get("GIAOBAN_MEDIA_PUBLISH_KBPS", "1400")),
             open_burst=int(env.get("GIAOBAN_MEDIA_OPEN_BURST", "10")),
             open_rate=float(env.get("GIAOBAN_MEDIA_OPEN_RATE", "1.0")),
+            region=check_region(env.get("GIAOBAN_MEDIA_REGION", "")),
+            node_networks=tuple(
+                str(n) for n in parse_networks(_list(env.get("GIAOBAN_MEDIA_NODE_NETWORKS", "")))
+            ),
         )
+
+
+def check_region(value: str) -> str:
+    """GIAOBAN_MEDIA_REGION: empty (a province node: every unit the regional nodes do not
+    cover) or a comma list of unit codes (each with its subtree of the unit tree)."""
+    codes = _list(value)
+    if len(codes) > 32 or any(len(c) > 64 or "," in c for c in codes):
+        raise ValueError("GIAOBAN_MEDIA_REGION must be at most 32 unit codes")
+    return ",".join(codes)
 
 
 def check_control_link(web_url: str, env: Mapping[str, str]) -> str:

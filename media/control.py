@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import uuid
 from typing import Any
 
 import aiohttp
@@ -60,6 +61,7 @@ class ControlLink:
         self.refused: str | None = None  # the web's connect_error message, if it refused us
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats: asyncio.Future[None] | None = None
+        self.boot = uuid.uuid4().hex
 
     def auth(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,8 @@ class ControlLink:
             "capacity": self.config.capacity,
             "protocol": PROTOCOL_VERSION,
             "commands": list(self.node.command_names),
+            "region": [c for c in self.config.region.split(",") if c],
+            "boot": self.boot,  # another process under the same node id: its peers are new
         }
 
     async def _on_connect(self) -> None:

@@ -39,6 +39,7 @@ from media.peers import (
     open_subscribe_peer,
 )
 from media.recorder import CountingRecorder, Recorder, RecorderInput
+from media.relay_manager import RelayManager
 from media.room import (
     DEFAULT_SLOTS,
     MAX_SCREEN,
@@ -104,6 +105,8 @@ class MediaNode:
             "close_client": self.close_client,
             "describe_room": self.describe_room,
         }
+        self.relays = RelayManager(self)  # one room over several nodes (media/relay.py)
+        self._commands.update(self.relays.commands)
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -217,6 +220,7 @@ class MediaNode:
         if client is not None and (not isinstance(client, str) or len(client) > 128):
             raise MediaError(BAD_REQUEST, "client must be a short string")
         offer, shape = check_offer(payload.get("sdp"), payload.get("type"), self.config.policy)
+        home = self.relays.check_home(payload.get("home"))
         peer_id = uuid.uuid4().hex[:16]
 
         # the web's view of who holds the floor, so a node that gets the room late follows
@@ -296,6 +300,7 @@ class MediaNode:
             slots = [b.name for b in peer.bindings]
             extra = {"layers": [b.layer_pref for b in peer.bindings]}
         self._ensure_ticker()
+        self.relays.peer_opened(room, home)
         logger.info("opened %s peer %s for %s in room %s", kind, peer_id, participant_id, room_id)
         return {"peer_id": peer_id, "type": "answer", "sdp": answer, "slots": slots} | extra
 
@@ -342,6 +347,7 @@ class MediaNode:
                 participant.peer_ids.discard(peer.id)
                 room.leave_if_idle(peer.participant_id)
                 room.rebind()
+            self.relays.room_changed(room)
             self._drop_room_if_empty(room)
         await peer.close()
         logger.info("closed peer %s (%s)", peer.id, reason)
@@ -357,7 +363,12 @@ class MediaNode:
         )
 
     def _drop_room_if_empty(self, room: Room) -> None:
-        if room.empty and room.id not in self.recorders and self.rooms.get(room.id) is room:
+        if (
+            room.empty
+            and room.id not in self.recorders
+            and not self.relays.holds(room.id)
+            and self.rooms.get(room.id) is room
+        ):
             del self.rooms[room.id]
 
     async def close_peer(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -494,12 +505,13 @@ class MediaNode:
             await self._drop_peer(peer, "room_closed")
         if room.id in self.recorders:
             await self.stop_recorder({"room": room.id})
+        await self.relays.close_room(room.id)
         self.rooms.pop(room.id, None)
         return {"room": room.id}
 
     async def describe_room(self, payload: dict[str, Any]) -> dict[str, Any]:
         room = self._room(payload)
-        return room.describe()
+        return room.describe() | {"relays": self.relays.describe(room.id)}
 
     # -- link levels, silent layers, `layers` events -------------------------------------
 
@@ -572,6 +584,8 @@ class MediaNode:
             "subscriber_streams": streams,
             "capacity": self.config.capacity,
         }
+        if self.relays.relays:
+            node["relays"] = self.relays.describe()
         return {"node": node, "peers": peers}
 
     async def run_stats(self, interval: float | None = None) -> None:
@@ -586,6 +600,7 @@ class MediaNode:
     async def shutdown(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        await self.relays.close_all()
         for peer in list(self.peers.values()):
             await self._drop_peer(peer, "shutdown")
         for room_id in list(self.recorders):

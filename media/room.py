@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -197,6 +198,8 @@ class Room:
         # the hall screens' gallery page as the web last told it (version -1: never told)
         self.screen: frozenset[str] = frozenset()
         self.screen_version = -1
+        # called after every rebind (media/relay.py: what a relay announces and supplies)
+        self.listeners: list[Callable[[], None]] = []
 
     # -- participants ------------------------------------------------------------
 
@@ -385,6 +388,8 @@ class Room:
                     binding.video.set_source(video)
                 if binding.audio is not None:
                     binding.audio.set_source(audio)
+        for listener in tuple(self.listeners):
+            listener()
 
     def describe(self) -> dict[str, object]:
         return {

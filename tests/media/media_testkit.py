@@ -77,6 +77,7 @@ class Client:
         self.pc = client_pc()
         self.peer_id: str | None = None
         self.video_track: PatternVideoTrack | None = None
+        self.extra: dict = {}  # more open_peer fields (a relay test's "home")
 
     async def publish(self, pattern: int, audio: bool = True, codec: str | None = None) -> dict:
         self.video_track = PatternVideoTrack(pattern)
@@ -123,6 +124,7 @@ class Client:
             payload["slots"] = slots
         if grant is not None:
             payload["grant"] = grant
+        payload |= self.extra
         reply = await self.node.handle("open_peer", payload)
         if reply["ok"]:
             self.peer_id = reply["peer_id"]
@@ -160,7 +162,7 @@ import itertools  # noqa: E402
 
 import socketio  # noqa: E402
 
-SIGNAL_EVENTS = ("answer", "error", "done", "peer_closed", "renegotiate", "stats")
+SIGNAL_EVENTS = ("answer", "error", "done", "peer_closed", "renegotiate", "stats", "moved")
 _request_ids = itertools.count(1)
 
 

@@ -101,7 +101,7 @@ def web_processes(redis_url: str, demo, tmp_path: Path) -> Iterator[list[str]]:
                 [sys.executable, str(HERE / "web_process.py"), str(port)],
                 env=env,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"web-{port}.log", "wb"),  # noqa: SIM115
             )
         )
         urls.append(f"http://127.0.0.1:{port}")

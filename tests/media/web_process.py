@@ -1,4 +1,4 @@
-"""One web process for the two-process test: ``python web_process.py PORT``.
+"""One web process for the two-process test: ``python web_process.py PORT [HOST]``.
 
 Reads DATABASE_URL, REDIS_URL (message queue and shared media-link store), SECRET_KEY,
 GIAOBAN_MEDIA_SECRET and GIAOBAN_INSTANCE from the environment."""
@@ -17,8 +17,9 @@ from web import create_app  # noqa: E402
 
 def main() -> None:
     port = int(sys.argv[1])
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"  # a test's veth address
     app = create_app({"DATABASE_URL": os.environ["DATABASE_URL"]})
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True)
     print("ready", flush=True)
     server.serve_forever()
 

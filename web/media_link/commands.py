@@ -20,25 +20,22 @@ class NoMediaNode(Exception):
     """No media node is connected."""
 
 
-def _load(info: dict[str, Any]) -> float:
-    load = info.get("load") or {}
-    capacity = max(1, int(info.get("capacity") or 1))
-    return float(load.get("peers", 0)) / capacity
-
-
 def node_for(meeting_id: int | str, assign: bool = True) -> dict[str, Any] | None:
-    """The node serving a meeting; with ``assign``, pick the least loaded one if none."""
-    meeting = str(meeting_id)
+    """The meeting's home node (it records; other nodes of the meeting relay to it); with
+    ``assign``, the chair's node when the meeting has none (web/media_link/placement.py)."""
+    from web.media_link.placement import home_node
+
+    return home_node(meeting_id, assign)
+
+
+def meeting_nodes(meeting_id: int | str) -> list[dict[str, Any]]:
+    """Every connected node with a part of the meeting: the home first, then the others."""
     st = store()
     nodes = st.nodes()
-    current = st.assignment(meeting)
-    if current in nodes:
-        return nodes[current]
-    if not assign or not nodes:
-        return None
-    chosen = min(nodes.values(), key=_load)
-    node_id = st.assign(meeting, chosen["node_id"])
-    return nodes.get(node_id, chosen)
+    home = st.assignment(str(meeting_id))
+    ids = [home] if home in nodes else []
+    ids += sorted(n for n in st.members(str(meeting_id)) if n in nodes and n != home)
+    return [nodes[i] for i in ids]
 
 
 def send_command(
@@ -72,12 +69,19 @@ def broadcast_command(command: str, payload: dict[str, Any]) -> None:
     sio().emit("command", message, to=NODES_ROOM, namespace=NODE_NS)
 
 
-def _meeting_command(meeting_id: int | str, command: str, payload: dict[str, Any]) -> bool:
-    node = node_for(meeting_id, assign=False)
-    if node is None:
+def _meeting_command(
+    meeting_id: int | str, command: str, payload: dict[str, Any], home_only: bool = False
+) -> bool:
+    """Send to the meeting's home node (``home_only``) or to every node of the meeting."""
+    nodes = meeting_nodes(meeting_id)
+    if home_only:
+        nodes = nodes[:1] if nodes and nodes[0]["node_id"] == store().assignment(
+            str(meeting_id)) else []
+    if not nodes:
         logger.info("%s for meeting %s: no media node serves it", command, meeting_id)
         return False
-    send_command(node, command, {"room": str(meeting_id)} | payload)
+    for node in nodes:
+        send_command(node, command, {"room": str(meeting_id)} | payload)
     return True
 
 
@@ -138,13 +142,14 @@ def start_recording(meeting_id: int | str) -> bool:
 
 
 def stop_recording(meeting_id: int | str) -> bool:
-    return _meeting_command(meeting_id, "stop_recorder", {})
+    return _meeting_command(meeting_id, "stop_recorder", {}, home_only=True)
 
 
 def close_meeting_media(meeting_id: int | str) -> bool:
     """Close every peer of the meeting on its node (meeting ended)."""
     done = _meeting_command(meeting_id, "close_room", {})
     store().unassign(str(meeting_id))
+    store().clear_members(str(meeting_id))
     store().put_room(str(meeting_id), {})
     return done
 
@@ -152,7 +157,11 @@ def close_meeting_media(meeting_id: int | str) -> bool:
 def latest_stats(meeting_id: int | str) -> dict[str, Any]:
     """{participant user id (str): {"peers": [...], "rtt_ms", "kbps_in", "kbps_out",
     "packets_lost"}} from the last stats push (empty when none in the last 30 s)."""
-    return store().stats(str(meeting_id))
+    st = store()
+    merged: dict[str, Any] = {}
+    for node in reversed(meeting_nodes(meeting_id)):  # the home's entry wins
+        merged |= st.stats(f"{meeting_id}@{node['node_id']}")
+    return merged
 
 
 def media_nodes() -> list[dict[str, Any]]:

@@ -12,6 +12,9 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 
+from web.media_link.commands import latest_stats
+from web.media_link.failover import move_endpoints, watch_lost_node
+from web.media_link.relays import relay_answered, relay_offer
 from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
 from web.media_link.stats import group_stats
 
@@ -43,7 +46,20 @@ def _check_auth(auth: Any) -> dict[str, Any]:
     capacity = auth.get("capacity")
     if not isinstance(capacity, int) or not 0 < capacity <= 1_000_000:
         raise Refused("invalid capacity")
-    return {"node_id": node_id, "addresses": addresses, "capacity": capacity}
+    region = auth.get("region") or []
+    if isinstance(region, str):
+        region = [c.strip() for c in region.split(",") if c.strip()]
+    if (
+        not isinstance(region, list)
+        or len(region) > 32
+        or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in region)
+    ):
+        raise Refused("invalid region")
+    boot = auth.get("boot")
+    if boot is not None and (not isinstance(boot, str) or not 0 < len(boot) <= 64):
+        raise Refused("invalid boot")
+    return {"node_id": node_id, "addresses": addresses, "capacity": capacity, "region": region,
+            "boot": boot}
 
 
 class NodeNamespace(Namespace):
@@ -54,7 +70,12 @@ class NodeNamespace(Namespace):
             logger.warning("media node refused from %s: %s", request.remote_addr, exc)
             raise
         info |= {"sid": request.sid, "connected_at": time.time(), "load": {}}
+        before = store().nodes().get(info["node_id"])
         store().put_node(info)
+        if before is not None and before.get("boot") != info["boot"]:
+            # the same node id, another process (a worker restarted by its supervisor):
+            # the previous one's peers are gone, their browsers move at once
+            move_endpoints(info["node_id"], restarted=True)
         join_room(NODES_ROOM)
         logger.info("media node %s registered (%s)", info["node_id"], info["addresses"])
         from web.room.bridge import resume_recordings
@@ -65,6 +86,7 @@ class NodeNamespace(Namespace):
         node = store().node_by_sid(request.sid)
         if node is not None and store().remove_node(node["node_id"], request.sid):
             logger.warning("media node %s disconnected (%s)", node["node_id"], reason)
+            watch_lost_node(node["node_id"], node.get("boot"))
 
     def _node(self) -> dict[str, Any] | None:
         return store().node_by_sid(request.sid)
@@ -76,6 +98,9 @@ class NodeNamespace(Namespace):
         reply_to = data.get("reply_to")
         request_id = data.get("request_id")
         command = data.get("command")
+        if command == "accept_relay":
+            relay_answered(data)
+            return
         if not isinstance(reply_to, str) or not reply_to:
             if not result.get("ok"):
                 logger.warning("node command %s failed: %s", command, result.get("error"))
@@ -95,8 +120,10 @@ class NodeNamespace(Namespace):
             return
         body = {k: v for k, v in result.items() if k != "ok"}
         if command == "open_peer" and isinstance(body.get("peer_id"), str):
-            # which socket to tell when the node closes or re-layers this peer
-            store().put_peer(body["peer_id"], {"client": reply_to})
+            # which socket to tell when the node closes or re-layers this peer, and which
+            # node holds it (its later commands; moving it when the node is lost)
+            node = self._node() or {}
+            store().put_peer(body["peer_id"], {"client": reply_to, "node": node.get("node_id")})
         event = "answer" if command == "open_peer" else "done"
         emit_to_browser(event, {"request_id": request_id, "command": command} | body, to=reply_to)
 
@@ -109,10 +136,11 @@ class NodeNamespace(Namespace):
         store().put_node(node)
         peers = data.get("peers") if isinstance(data.get("peers"), list) else []
         for meeting, participants in group_stats(peers).items():
-            store().put_stats(meeting, participants)
+            # one entry per node of the meeting; readers merge them (commands.latest_stats)
+            store().put_stats(f"{meeting}@{node['node_id']}", participants)
             sio().emit(
                 "stats",
-                {"meeting_id": meeting, "participants": participants},
+                {"meeting_id": meeting, "participants": latest_stats(meeting)},
                 to=chair_room(meeting),
                 namespace="/signal",
             )
@@ -142,3 +170,14 @@ class NodeNamespace(Namespace):
 
     def on_layers(self, data: Any) -> None:
         self._relay("layers", data)
+
+    def on_relay_offer(self, data: Any) -> None:
+        node = self._node()
+        if node is not None:
+            relay_offer(node, data)
+
+    def on_relay_closed(self, data: Any) -> None:
+        node = self._node()
+        if node is not None and isinstance(data, dict):
+            logger.info("relay %s of node %s closed: %s", data.get("relay_id"),
+                        node["node_id"], data.get("reason"))

@@ -42,8 +42,9 @@ from web.media_link.commands import (
     screen_grant,
     send_command,
 )
+from web.media_link.placement import home_field, place
 from web.media_link.ratelimit import LIMITS
-from web.media_link.state import chair_room, meeting_room
+from web.media_link.state import chair_room, meeting_room, store
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +164,11 @@ class SignalNamespace(Namespace):
             raise SignalError("bad_request")
         else:
             slots, layers = None, None
-        node = node_for(meeting.id)
-        if node is None:
+        placed = place(meeting.id, int(current_user.id), chair)
+        if placed is None:
             raise SignalError("no_media_node")
+        node, home = placed
+        store().add_member(str(meeting.id), node["node_id"])
         join_room(meeting_room(str(meeting.id)))
         if chair:
             join_room(chair_room(str(meeting.id)))
@@ -187,12 +190,15 @@ class SignalNamespace(Namespace):
             payload["layers"] = layers
         if grant is not None:
             payload["grant"] = grant
+        if node["node_id"] != home["node_id"]:
+            payload["home"] = home_field(home)
         send_command(node, "open_peer", payload, reply_to=request.sid, request_id=request_id)  # type: ignore[attr-defined]
 
     def _peer_command(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], bool]:
         meeting, chair = _meeting(data)
         peer_id = peer_id_of(data)
-        node = node_for(meeting.id, assign=False)
+        known = store().peer(peer_id) or {}
+        node = store().nodes().get(str(known.get("node"))) or node_for(meeting.id, assign=False)
         if node is None:
             raise SignalError("no_media_node")
         base = {"room": str(meeting.id), "participant": str(current_user.id), "peer_id": peer_id}

@@ -25,6 +25,7 @@ class Store(Protocol):
     def assignment(self, meeting: str) -> str | None: ...
     def assign(self, meeting: str, node_id: str) -> str: ...
     def unassign(self, meeting: str) -> None: ...
+    def assigned_meetings(self) -> list[str]: ...
     def put_stats(self, meeting: str, stats: dict[str, Any]) -> None: ...
     def stats(self, meeting: str) -> dict[str, Any]: ...
     def put_room(self, meeting: str, state: dict[str, Any]) -> None: ...
@@ -32,6 +33,10 @@ class Store(Protocol):
     def put_peer(self, peer_id: str, info: dict[str, Any]) -> None: ...
     def peer(self, peer_id: str) -> dict[str, Any] | None: ...
     def drop_peer(self, peer_id: str) -> None: ...
+    def add_member(self, meeting: str, node_id: str) -> None: ...
+    def members(self, meeting: str) -> set[str]: ...
+    def clear_members(self, meeting: str) -> None: ...
+    def peers_on(self, node_id: str) -> dict[str, dict[str, Any]]: ...
 
 
 class MemoryStore:
@@ -42,6 +47,7 @@ class MemoryStore:
         self._stats: dict[str, tuple[float, dict[str, Any]]] = {}
         self._rooms: dict[str, dict[str, Any]] = {}
         self._peers: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._members: dict[str, set[str]] = {}
 
     def put_node(self, info: dict[str, Any]) -> None:
         with self._lock:
@@ -78,6 +84,10 @@ class MemoryStore:
         with self._lock:
             self._assign.pop(meeting, None)
 
+    def assigned_meetings(self) -> list[str]:
+        with self._lock:
+            return list(self._assign)
+
     def put_stats(self, meeting: str, stats: dict[str, Any]) -> None:
         with self._lock:
             self._stats[meeting] = (time.time(), stats)
@@ -113,6 +123,22 @@ class MemoryStore:
     def drop_peer(self, peer_id: str) -> None:
         with self._lock:
             self._peers.pop(peer_id, None)
+
+    def add_member(self, meeting: str, node_id: str) -> None:
+        with self._lock:
+            self._members.setdefault(meeting, set()).add(node_id)
+
+    def members(self, meeting: str) -> set[str]:
+        with self._lock:
+            return set(self._members.get(meeting, set()))
+
+    def clear_members(self, meeting: str) -> None:
+        with self._lock:
+            self._members.pop(meeting, None)
+
+    def peers_on(self, node_id: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: dict(v) for k, (_t, v) in self._peers.items() if v.get("node") == node_id}
 
 
 class RedisStore:
@@ -152,6 +178,9 @@ class RedisStore:
     def unassign(self, meeting: str) -> None:
         self._r.hdel(PREFIX + "assign", meeting)
 
+    def assigned_meetings(self) -> list[str]:
+        return list(self._r.hkeys(PREFIX + "assign"))
+
     def put_stats(self, meeting: str, stats: dict[str, Any]) -> None:
         self._r.set(PREFIX + "stats:" + meeting, json.dumps(stats), ex=STATS_TTL)
 
@@ -168,10 +197,34 @@ class RedisStore:
 
     def put_peer(self, peer_id: str, info: dict[str, Any]) -> None:
         self._r.set(PREFIX + "peer:" + peer_id, json.dumps(info), ex=PEER_TTL)
+        if info.get("node"):
+            key = PREFIX + "peers-on:" + str(info["node"])
+            self._r.sadd(key, peer_id)
+            self._r.expire(key, PEER_TTL)
 
     def peer(self, peer_id: str) -> dict[str, Any] | None:
         raw = self._r.get(PREFIX + "peer:" + peer_id)
         return json.loads(raw) if raw else None
 
     def drop_peer(self, peer_id: str) -> None:
+        info = self.peer(peer_id)
         self._r.delete(PREFIX + "peer:" + peer_id)
+        if info and info.get("node"):
+            self._r.srem(PREFIX + "peers-on:" + str(info["node"]), peer_id)
+
+    def add_member(self, meeting: str, node_id: str) -> None:
+        self._r.sadd(PREFIX + "members:" + meeting, node_id)
+
+    def members(self, meeting: str) -> set[str]:
+        return set(self._r.smembers(PREFIX + "members:" + meeting))
+
+    def clear_members(self, meeting: str) -> None:
+        self._r.delete(PREFIX + "members:" + meeting)
+
+    def peers_on(self, node_id: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for peer_id in self._r.smembers(PREFIX + "peers-on:" + node_id):
+            info = self.peer(peer_id)
+            if info is not None:
+                out[peer_id] = info
+        return out

@@ -13,7 +13,8 @@
 //   media.addEventListener("stats", (e) => console.log(e.detail));   // chair only
 // Events: "stats" (chair), "layers" {peer_id, level, slots} (what the node sends a subscribe
 // peer), "peer-closed" {peer_id, reason}, "peer-failed" {peerId, kind},
-// "renegotiate" {peer_id, track}, "error" (unsolicited), "disconnect" {reason}.
+// "renegotiate" {peer_id, track}, "moved" {node, peer_ids, reason} (their node was lost:
+// open them again), "error" (unsolicited), "disconnect" {reason}.
 //
 // Publishing sends two video layers (docs/protocol.md, "Video layers"): the first video
 // m-line is the main layer (640x480, up to 1 Mbps), the second a clone of the camera track
@@ -126,6 +127,18 @@ export class GiaobanMedia extends EventTarget {
         this.peers.delete(data.peer_id);
       }
       this._emit("peer-closed", data);
+    });
+    // The node holding these peers was lost (docs/protocol.md, `moved`): they are closed
+    // here; the page opens them again (the web places them on another node).
+    this.socket.on("moved", (data) => {
+      for (const peerId of (data && data.peer_ids) || []) {
+        const peer = this.peers.get(peerId);
+        if (peer) {
+          peer.pc.close();
+          this.peers.delete(peerId);
+        }
+      }
+      this._emit("moved", data);
     });
     this.socket.on("renegotiate", (data) => this._emit("renegotiate", data));
     this.socket.on("layers", (data) => this._emit("layers", data));

@@ -218,6 +218,8 @@ export class RoomMedia extends EventTarget {
     const media = new GiaobanMedia({ meetingId: this.meetingId, iceServers: await iceServers() });
     this.media = media;
     media.addEventListener("disconnect", () => { if (media === this.media) this._restart("signal"); });
+    // our node was lost: publish and subscribe again at once (the web picks another node)
+    media.addEventListener("moved", () => { if (media === this.media) this._restart("moved"); });
     await media.connect();
     const stream = this.local || new MediaStream();
     media.addEventListener("layers", (e) => this._onLayers(e.detail));
