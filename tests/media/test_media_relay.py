@@ -229,7 +229,8 @@ def test_chair_gallery_tile_of_a_regional_endpoint() -> None:
             regional.extra = {"home": HOME}
             assert (await regional.publish(3))["ok"]
             gallery = Client(a, ROOM, "chair", role="chair")
-            reply = await gallery.subscribe(slots=["participant:xa-02", "none"], audio=False)
+            reply = await gallery.subscribe(slots=["participant:xa-02", "none"], audio=False,
+                                           grant={"any": True})
             assert reply["ok"], reply
             await gallery.wait_pattern(0, 3, max_frames=600)
             relay_b = _relay(b)
