@@ -41,6 +41,15 @@ Hooks:
    is busy answers late, and then dropped its publishers (seen in bench/fanout.py at 200
    subscribers). The replacement retransmits each check twice (0.5 + 1 + 2 s, still inside
    the ~5 s interval); consent still expires after 6 checks without any answer (RFC 7675).
+8. Shared fan-out send path (``on_sender_start``, ``replace_retransmit``, ``RtpOutput``,
+   ``h264_payloads``), used by media/fanout.py: aiortc's ``RTCRtpSender._run_rtp`` builds an
+   ``RtpPacket`` per packet per subscriber and awaits down to the socket. We learn the
+   negotiated parameters by wrapping ``send`` on the instance, serialize packets
+   ourselves, and send them as ``RTCDtlsTransport._send_rtp`` does (``_tx_srtp.protect``,
+   then the nominated ICE pair's socket), keeping the sender's SR/getStats counters
+   (``__ntp_timestamp``, ``__rtp_timestamp``, ``__octet_count``, ``__packet_count``), the
+   transport's tx counters, and NACK handling (``_retransmit`` replaced on the instance,
+   RTX with ``_rtx_ssrc`` as ``wrap_rtx`` does).
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ import asyncio
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aioice
@@ -62,8 +71,10 @@ from aiortc import (
     RTCRtpReceiver,
     RTCRtpSender,
 )
-from aiortc.codecs import vpx
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.codecs import h264, vpx
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
@@ -97,9 +108,22 @@ PC_CREATE_DTLS = "_RTCPeerConnection__createDtlsTransport"
 CONNECTION_PROTOCOLS = "_protocols"
 CONNECTION_NOMINATED = "_nominated"
 CONSENT_RETRANSMISSIONS = 2
+SENDER_SEND = "send"
+SENDER_RETRANSMIT = "_retransmit"
+SENDER_RTX_SSRC = "_rtx_ssrc"
+SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
+SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
+SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
+DTLS_TX_SRTP = "_tx_srtp"
+DTLS_STATE = "_state"
+DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+ICE_TRANSPORT_CONNECTION = "_connection"
 
 _HOOKED = "_giaoban_hooked"
 _POLICY = "_giaoban_policy"
+_TAPPED = "_giaoban_rtp_tap"
 
 
 # --------------------------------------------------------------------------- receive side
@@ -210,6 +234,43 @@ def tap_rtp(receiver: RTCRtpReceiver, callback: Callable[[RtpPacket, int], None]
     setattr(receiver, RECEIVER_HANDLE_RTP, handle_rtp_packet)
 
 
+def is_rtp_datagram(data: bytes) -> bool:
+    """An RTP packet (not RTCP, STUN or DTLS) as demultiplexed by RFC 7983 / RFC 5761."""
+    return len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 224
+
+
+def tap_rtp_datagrams(pc: RTCPeerConnection, callback: Callable[[bytes], None]) -> int:
+    """Benchmark subscribers: hand every SRTP datagram ``pc`` receives to ``callback`` as
+    it arrives from the socket, before aioice's queue, DTLS and SRTP decryption (the RTP
+    header is not encrypted by SRTP, so marker bit, sequence number and timestamp can be
+    read). STUN, DTLS and RTCP still take aiortc's path. Call after ``setLocalDescription``
+    (candidates gathered); returns how many sockets were tapped. Datagrams from outside
+    the peer's policy are still dropped."""
+    policy: IcePolicy | None = getattr(pc, _POLICY, None)
+    tapped = 0
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport or transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        for protocol in getattr(connection, CONNECTION_PROTOCOLS, None) or []:
+            if getattr(protocol, _TAPPED, False):
+                continue
+            original = protocol.datagram_received
+
+            def datagram_received(
+                data: bytes, addr: tuple[Any, ...], original: Any = original
+            ) -> None:
+                if is_rtp_datagram(data):
+                    if policy is None or policy.allows(addr[0]):
+                        callback(data)
+                    return
+                original(data, addr)
+
+            protocol.datagram_received = datagram_received
+            setattr(protocol, _TAPPED, True)
+            tapped += 1
+    return tapped
+
+
 def pin_vp8_bitrate(bps: int) -> None:
     """Process-wide: make aiortc's VP8 encoder run at ``bps`` whatever REMB says (benchmark
     publishers; aiortc rebuilds its encoder, with a keyframe, on REMB changes over 10 %)."""
@@ -264,6 +325,95 @@ def on_rtcp_feedback(
             logger.exception("rtcp feedback callback failed")
 
     setattr(sender, SENDER_HANDLE_RTCP, handle_rtcp_packet)
+
+
+# --------------------------------------------------------------------------- fan-out send
+
+
+def on_sender_start(sender: RTCRtpSender, callback: Callable[[RTCRtpSendParameters], None]) -> None:
+    """Call ``callback(parameters)`` when aiortc starts ``sender`` (DTLS connected, codecs,
+    header extensions and mid negotiated), before aiortc's RTP loop first asks the track
+    for a frame."""
+    original = getattr(sender, SENDER_SEND)
+    started = False
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            try:
+                callback(parameters)
+            except Exception:
+                logger.exception("sender start callback failed")
+        await original(parameters)
+
+    setattr(sender, SENDER_SEND, send)
+
+
+def replace_retransmit(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[None]]) -> None:
+    """aiortc answers each NACKed sequence number with ``await self._retransmit(seq)``
+    from its own RTP history; route it to ``retransmit`` (which keeps the history of
+    packets it sent itself)."""
+    setattr(sender, SENDER_RETRANSMIT, retransmit)
+
+
+def h264_payloads(data: bytes) -> list[bytes]:
+    """RTP payloads of one Annex-B access unit, exactly as aiortc's H264 ``pack()`` makes
+    them (STAP-A / FU-A; no per-sender state)."""
+    return h264.H264Encoder._packetize(h264.H264Encoder._split_bitstream(data))
+
+
+class RtpOutput:
+    """Sends serialized RTP packets of one sender as ``RTCDtlsTransport._send_rtp`` does
+    (SRTP protect with the transport's session, then the nominated ICE pair's socket), and
+    keeps the sender's counters (RTCP sender reports, getStats) and the transport's."""
+
+    __slots__ = ("_sender", "_dtls", "ssrc", "rtx_ssrc")
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self._dtls: RTCDtlsTransport = sender.transport
+        self.ssrc = int(getattr(sender, SENDER_SSRC))
+        self.rtx_ssrc = int(getattr(sender, SENDER_RTX_SSRC))
+
+    def send(self, packets: list[bytes]) -> bool:
+        """Protect and send ``packets``; False (nothing sent) when the transport is not
+        connected, where aiortc raises ConnectionError and ends the sender's RTP loop."""
+        dtls = self._dtls
+        if getattr(dtls, DTLS_STATE) is not DtlsState.CONNECTED:
+            return False
+        connection = getattr(dtls.transport, ICE_TRANSPORT_CONNECTION)
+        pair = getattr(connection, CONNECTION_NOMINATED).get(1)
+        if pair is None or pair.protocol.transport is None:
+            return False
+        protect = getattr(dtls, DTLS_TX_SRTP).protect
+        sendto = pair.protocol.transport.sendto
+        addr = pair.remote_addr
+        sent = 0
+        for packet in packets:
+            data = protect(packet)
+            sendto(data, addr)
+            sent += len(data)
+        setattr(dtls, DTLS_TX_BYTES, getattr(dtls, DTLS_TX_BYTES) + sent)
+        setattr(dtls, DTLS_TX_PACKETS, getattr(dtls, DTLS_TX_PACKETS) + len(packets))
+        return True
+
+    def count(self, ntp_timestamp: int, rtp_timestamp: int, octets: int, packets: int) -> None:
+        """What aiortc's RTP loop records after each packet, for a batch of packets."""
+        sender = self._sender
+        setattr(sender, SENDER_NTP_TIMESTAMP, ntp_timestamp)
+        setattr(sender, SENDER_RTP_TIMESTAMP, rtp_timestamp)
+        setattr(sender, SENDER_OCTET_COUNT, getattr(sender, SENDER_OCTET_COUNT) + octets)
+        setattr(sender, SENDER_PACKET_COUNT, getattr(sender, SENDER_PACKET_COUNT) + packets)
+
+    def counters(self) -> tuple[int, int, int, int]:
+        s = self._sender
+        return (
+            getattr(s, SENDER_NTP_TIMESTAMP),
+            getattr(s, SENDER_RTP_TIMESTAMP),
+            getattr(s, SENDER_OCTET_COUNT),
+            getattr(s, SENDER_PACKET_COUNT),
+        )
 
 
 # --------------------------------------------------------------------------- ICE
