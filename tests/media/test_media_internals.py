@@ -11,6 +11,7 @@ from importlib.metadata import version
 import aioice
 import aioice.ice
 import aiortc.rtcdtlstransport
+import aiortc.rtcicetransport
 import aiortc.rtcrtpreceiver
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
@@ -349,3 +350,100 @@ def test_rtcp_feedback_reaches_the_callbacks() -> None:
         await receiver_pc.close()
 
     run(main(), timeout=60)
+
+
+def test_fanout_send_internals() -> None:
+    """media/fanout.py replaces aiortc's per-sender RTP loop: what it mirrors must not move."""
+    import aiortc.codecs.h264 as h264
+    import aiortc.codecs.vpx as vpx
+    import aiortc.rtp as rtp
+
+    send_src = inspect.getsource(RTCRtpSender.send)
+    assert "self.__rtp_task = asyncio.ensure_future(self._run_rtp(parameters.codecs[0]))" in (
+        send_src
+    )
+    assert "self.__mid = parameters.muxId" in send_src
+    run_src = inspect.getsource(RTCRtpSender._run_rtp)
+    for line in (
+        "sequence_number = random_sequence_number()",
+        "timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)",
+        "packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0",
+        "clock.current_ntp_time() >> 14",
+        "packet.extensions.mid = self.__mid",
+        "packet_bytes = packet.serialize(self.__rtp_header_extensions_map)",
+        "await self.transport._send_rtp(packet_bytes)",
+        "self.__ntp_timestamp = clock.current_ntp_time()",
+        "self.__rtp_timestamp = packet.timestamp",
+        "self.__octet_count += len(payload)",
+        "self.__packet_count += 1",
+        "self.__track.stop()",
+    ):
+        assert line in run_src, line
+    # PLI/FIR/NACK/RR/REMB all enter through _handle_rtcp_packet; NACK via _retransmit
+    assert "await self._retransmit(seq)" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert list(inspect.signature(RTCRtpSender._retransmit).parameters) == [
+        "self",
+        "sequence_number",
+    ]
+    rtcp_src = inspect.getsource(RTCRtpSender._run_rtcp)
+    for name in ("__ntp_timestamp", "__rtp_timestamp", "__packet_count", "__octet_count"):
+        assert f"self.{name}" in rtcp_src
+    assert "wrap_rtx(" in inspect.getsource(RTCRtpSender._retransmit)
+    # the transport's RTP send: protect with _tx_srtp, then the ICE transport's _send
+    dtls_src = inspect.getsource(aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp)
+    assert "self._state != State.CONNECTED" in dtls_src
+    assert "data = self._tx_srtp.protect(data)" in dtls_src
+    assert "await self.transport._send(data)" in dtls_src
+    assert "self.__tx_packets += 1" in dtls_src
+    ice_src = inspect.getsource(aioice.Connection.sendto)
+    assert "active_pair = self._nominated.get(component)" in ice_src
+    assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in ice_src
+    assert "self.transport.sendto(data, addr)" in inspect.getsource(
+        aioice.ice.StunProtocol.send_data
+    )
+    assert "self._send = self._connection.send" in inspect.getsource(aiortc.rtcicetransport)
+    # payloaders: VP8 descriptor with a 15-bit picture id, 1300-byte packets; H.264 stateless
+    assert vpx.PACKET_MAX == 1300
+    descriptor = vpx.VpxPayloadDescriptor(partition_start=1, partition_id=0, picture_id=0x1234)
+    assert bytes(descriptor) == b"\x90\x80\x92\x34"
+    payloads = vpx.Vp8Encoder._packetize(bytes(3000), 0x1234)
+    assert [len(p) for p in payloads] == [1300, 1300, 412]
+    assert payloads[1][:4] == b"\x80\x80\x92\x34"
+    assert isinstance(inspect.getattr_static(h264.H264Encoder, "_packetize"), classmethod)
+    assert isinstance(inspect.getattr_static(h264.H264Encoder, "_split_bitstream"), staticmethod)
+    assert rtp.RTP_HISTORY_SIZE == 128
+    set_src = inspect.getsource(rtp.HeaderExtensionsMap.set)
+    assert set_src.index("values.mid") < set_src.index("values.abs_send_time")
+
+    async def main() -> None:
+        node = internals.create_peer_connection(LOOPBACK)
+        node.addTrack(PatternVideoTrack(pattern=1))
+        sender = node.getSenders()[0]
+        started = []
+        internals.on_sender_start(sender, started.append)
+        client = client_pc()
+        await negotiate(node, client)
+        await wait_for(lambda: started and node.connectionState == "connected")
+        output = internals.RtpOutput(sender)
+        assert output.ssrc == internals.sender_ssrc(sender)
+        assert isinstance(output.rtx_ssrc, int) and output.rtx_ssrc != output.ssrc
+        # aiortc's own loop (encoding here) counts its packets where RtpOutput keeps them
+        await wait_for(lambda: output.counters()[3] > 0)
+        await client.getReceivers()[0].track.recv()
+        ntp, rtp_ts, octets, packets = output.counters()
+        assert ntp > 0 and octets > 0
+        node.getSenders()[0].replaceTrack(None)  # aiortc's loop stops counting
+        await asyncio.sleep(0.1)
+        ntp, rtp_ts, octets, packets = output.counters()
+        output.count(ntp + 1, rtp_ts, 10, 1)
+        assert output.counters() == (ntp + 1, rtp_ts, octets + 10, packets + 1)
+        assert started[0].muxId is not None and started[0].codecs
+        dtls = sender.transport
+        tx_before = getattr(dtls, internals.DTLS_TX_PACKETS)
+        assert output.send([b"\x80\x60\x00\x01" + bytes(8) + b"x"])
+        assert getattr(dtls, internals.DTLS_TX_PACKETS) == tx_before + 1
+        await node.close()
+        assert not output.send([b"\x80\x60\x00\x02" + bytes(8) + b"x"])  # closed: nothing sent
+        await client.close()
+
+    run(main())
