@@ -363,18 +363,59 @@ def h264_payloads(data: bytes) -> list[bytes]:
     return h264.H264Encoder._packetize(h264.H264Encoder._split_bitstream(data))
 
 
+class SrtpProtect:
+    """``pylibsrtp.Session.protect`` without its per-call allocations: the packet is
+    written into the session's own 1500-byte buffer and ``srtp_protect`` called on it (the
+    same C call on the same buffer; the event loop is single-threaded). Falls back to the
+    public method when pylibsrtp's internals are not the expected ones."""
+
+    __slots__ = ("_session", "_srtp", "_cdata", "_buffer", "_length", "_call", "_limit")
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._call: Any = None
+        try:
+            import pylibsrtp
+            from pylibsrtp._binding import ffi, lib
+
+            self._srtp = session._srtp[0]
+            self._cdata = session._cdata
+            self._buffer = session._buffer
+            self._length = ffi.new("int *")
+            self._limit = len(self._buffer) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+            self._call = lib.srtp_protect
+        except (ImportError, AttributeError, TypeError):
+            logger.warning("pylibsrtp internals moved: using Session.protect")
+
+    @property
+    def direct(self) -> bool:
+        return self._call is not None
+
+    def __call__(self, packet: bytes) -> bytes:
+        size = len(packet)
+        if self._call is None or size > self._limit:
+            return bytes(self._session.protect(packet))
+        self._buffer[0:size] = packet
+        self._length[0] = size
+        if self._call(self._srtp, self._cdata, self._length):
+            return bytes(self._session.protect(packet))  # raises pylibsrtp.Error
+        return self._buffer[0 : self._length[0]]
+
+
 class RtpOutput:
     """Sends serialized RTP packets of one sender as ``RTCDtlsTransport._send_rtp`` does
     (SRTP protect with the transport's session, then the nominated ICE pair's socket), and
     keeps the sender's counters (RTCP sender reports, getStats) and the transport's."""
 
-    __slots__ = ("_sender", "_dtls", "ssrc", "rtx_ssrc")
+    __slots__ = ("_sender", "_dtls", "_session", "_protect", "ssrc", "rtx_ssrc")
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self._sender = sender
         self._dtls: RTCDtlsTransport = sender.transport
         self.ssrc = int(getattr(sender, SENDER_SSRC))
         self.rtx_ssrc = int(getattr(sender, SENDER_RTX_SSRC))
+        self._session: Any = None
+        self._protect: SrtpProtect | None = None
 
     def send(self, packets: list[bytes]) -> bool:
         """Protect and send ``packets``; False (nothing sent) when the transport is not
@@ -386,7 +427,11 @@ class RtpOutput:
         pair = getattr(connection, CONNECTION_NOMINATED).get(1)
         if pair is None or pair.protocol.transport is None:
             return False
-        protect = getattr(dtls, DTLS_TX_SRTP).protect
+        session = getattr(dtls, DTLS_TX_SRTP)
+        protect = self._protect
+        if session is not self._session or protect is None:
+            self._session = session
+            protect = self._protect = SrtpProtect(session)
         sendto = pair.protocol.transport.sendto
         addr = pair.remote_addr
         sent = 0

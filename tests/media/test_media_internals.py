@@ -447,3 +447,32 @@ def test_fanout_send_internals() -> None:
         await client.close()
 
     run(main())
+
+
+def test_srtp_protect_without_allocations_matches_pylibsrtp() -> None:
+    """SrtpProtect writes into pylibsrtp's own session buffer and calls srtp_protect: same
+    bytes as Session.protect, and the direct path is the one in use with the pinned stack."""
+    import os
+
+    from pylibsrtp import Policy, Session
+
+    key = os.urandom(30)
+
+    def session() -> Session:
+        policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)
+        policy.allow_repeat_tx = True
+        return Session(policy)
+
+    ours, theirs = internals.SrtpProtect(session()), session()
+    assert ours.direct
+    for seq, size in ((1, 20), (2, 1300), (3, 1321), (4, 1)):
+        packet = b"\x80\xe0" + seq.to_bytes(2, "big") + bytes(4) + b"\x00\x00\x00\x07"
+        packet += os.urandom(size)
+        assert ours(packet) == bytes(theirs.protect(packet))
+    too_long = b"\x80\x60\x00\x09" + bytes(8) + bytes(1400)
+    try:
+        ours(too_long)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a packet longer than the session buffer must be refused")
