@@ -13,7 +13,10 @@ switch time (set_speaker() to the new speaker's first frame at each subscriber).
 The forwarding path is the real stack: the Flask app (in this process, temporary SQLite
 database with the demo province), ``python -m media`` as its own process, and browser
 stand-ins that log in and signal over Socket.IO /signal. Subscribers count frames by RTP
-marker bits instead of decoding (DTLS and SRTP stay real).
+marker bits instead of decoding, read from the clear RTP header of each SRTP datagram (ICE
+and DTLS real, no SRTP decryption; ``--full-subscribers``: decrypt in aiortc first), so the
+node is what is measured. ``--node-paths fanout,aiortc`` measures the node's shared send
+path (media/fanout.py) and aiortc's own sender loop one after the other in the same run.
 """
 
 from __future__ import annotations
@@ -167,11 +170,12 @@ class WebApp:
         self.server.shutdown()
 
 
-def start_node(web: WebApp, loop: str = "asyncio") -> subprocess.Popen[bytes]:
+def start_node(web: WebApp, loop: str = "asyncio", path: str = "fanout") -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
             "GIAOBAN_MEDIA_LOOP": loop,
+            "GIAOBAN_MEDIA_FANOUT": "0" if path == "aiortc" else "1",
             "GIAOBAN_WEB_URL": web.url,
             "GIAOBAN_MEDIA_SECRET": web.secret,
             "GIAOBAN_MEDIA_NODE_ID": "bench-node",
@@ -392,9 +396,11 @@ def _switch_rounds(web: WebApp, viewers: Child, rounds: int, set_speaker: Any) -
     return latencies
 
 
-def run_forward(args: argparse.Namespace, tmp: Path, loop: str, switch: bool = True) -> dict[str, Any]:
+def run_forward(
+    args: argparse.Namespace, tmp: Path, loop: str, path: str = "fanout", switch: bool = True
+) -> dict[str, Any]:
     web = WebApp(tmp)
-    node = start_node(web, loop)
+    node = start_node(web, loop, path)
     publisher = Child(
         [
             str(HERE / "fanout_publisher.py"),
@@ -413,7 +419,13 @@ def run_forward(args: argparse.Namespace, tmp: Path, loop: str, switch: bool = T
         Child(
             [
                 str(HERE / "fanout_worker.py"),
-                json.dumps({"signaling": web.signaling("daibieu.stc"), "slots": ["hall"]}),
+                json.dumps(
+                    {
+                        "signaling": web.signaling("daibieu.stc"),
+                        "slots": ["hall"],
+                        "light": not args.full_subscribers,
+                    }
+                ),
             ]
         )
         for _ in range(args.workers)
@@ -422,7 +434,7 @@ def run_forward(args: argparse.Namespace, tmp: Path, loop: str, switch: bool = T
         worker.read("ready")
     try:
         rows, joins = measure_levels(
-            f"forwarding (giaoban node, {loop} event loop)",
+            f"forwarding (giaoban node, {loop} event loop, {path} send path)",
             args.levels,
             workers,
             args.window,
@@ -434,7 +446,9 @@ def run_forward(args: argparse.Namespace, tmp: Path, loop: str, switch: bool = T
         for worker in workers:
             worker.stop()
         try:
-            switches = measure_switch(web, args.switch_rounds) if switch and args.switch_rounds else []
+            switches = (
+                measure_switch(web, args.switch_rounds) if switch and args.switch_rounds else []
+            )
         except (RuntimeError, TimeoutError) as exc:
             print(f"speaker switch measurement failed: {exc}")
             switches = []
@@ -506,6 +520,19 @@ def main() -> None:
         help="the node's event loop(s), measured one after the other in this run: "
         "uvloop,asyncio compares them (CPU figures compare only within one run)",
     )
+    parser.add_argument(
+        "--node-paths",
+        type=lambda s: s.split(","),
+        default=["fanout"],
+        help="the node's send path(s), measured one after the other: fanout (shared "
+        "packetization, media/fanout.py) and/or aiortc (aiortc's own sender loop)",
+    )
+    parser.add_argument(
+        "--full-subscribers",
+        action="store_true",
+        help="subscribers decrypt SRTP in aiortc before counting (default: count marker "
+        "bits from the clear RTP header of each datagram, lighter)",
+    )
     args = parser.parse_args()
     args.levels = args.levels or (
         [50, 100, 200, 300, 400, 500] if args.full else [25, 100, 200, 300]
@@ -530,11 +557,12 @@ def main() -> None:
         "subscribers count frames by RTP marker bits (no decoding; DTLS/SRTP real); "
         f"held = min fps >= {HELD_MIN_FPS:.0f} and lag growth <= {HELD_MAX_LAG_GROWTH} s"
     )
-    by_loop: dict[str, dict[str, Any]] = {}  # "uvloop #2": the second run on uvloop
-    for i, loop in enumerate(args.node_loops):
+    by_loop: dict[str, dict[str, Any]] = {}  # "uvloop/fanout #2": the second such run
+    variants = [(loop, path) for loop in args.node_loops for path in args.node_paths]
+    for i, (loop, path) in enumerate(variants):
         with tempfile.TemporaryDirectory(prefix="giaoban-bench-") as tmp:
-            key = f"{loop} #{args.node_loops[: i + 1].count(loop)}"
-            by_loop[key] = run_forward(args, Path(tmp), loop, switch=i == 0)
+            key = f"{loop}/{path} #{variants[: i + 1].count((loop, path))}"
+            by_loop[key] = run_forward(args, Path(tmp), loop, path, switch=i == 0)
     forward = next(iter(by_loop.values()))
     relay = {"rows": []} if args.skip_relay else run_relay(args)
 
