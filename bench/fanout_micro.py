@@ -185,6 +185,7 @@ async def node_main(args: argparse.Namespace) -> dict:
         profiler = cProfile.Profile(time.process_time)
         profiler.enable()
     cpu0, wall0 = time.process_time(), time.monotonic()
+    times0 = os.times()
     for i in range(args.frames):
         await deliver()
         if args.fps:
@@ -192,6 +193,7 @@ async def node_main(args: argparse.Namespace) -> dict:
             if delay > 0:
                 await asyncio.sleep(delay)
     cpu1, wall1 = time.process_time(), time.monotonic()
+    times1 = os.times()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
@@ -219,6 +221,8 @@ async def node_main(args: argparse.Namespace) -> dict:
         "fast_senders": sum(1 for f in fast if f is not None),
         "fast_packets_total": fast_sent,
         "us_per_packet": (cpu1 - cpu0) / sent_packets * 1e6 if sent_packets else None,
+        "us_user": (times1.user - times0.user) / sent_packets * 1e6 if sent_packets else None,
+        "us_system": (times1.system - times0.system) / sent_packets * 1e6 if sent_packets else None,
         "load": os.getloadavg()[0],
     }
     assert proc.stdin is not None
@@ -251,7 +255,8 @@ def main() -> None:
         f"{result['path']}: {result['subscribers']} subscribers, {result['frames_forwarded']} "
         f"frames forwarded, {result['packets_sent']} packets sent, {result['packets_received']} "
         f"received (UDP errors {result['udp_errors']}); CPU {result['cpu_share'] * 100:.1f} % of a core, "
-        f"{result['us_per_packet']:.1f} µs/packet (load {result['load']:.1f})",
+        f"{result['us_per_packet']:.1f} µs/packet (user {result['us_user']:.1f}, system "
+        f"{result['us_system']:.1f}) (load {result['load']:.1f})",
         file=sys.stderr,
     )
 

@@ -120,6 +120,8 @@ DTLS_STATE = "_state"
 DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
 DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
 ICE_TRANSPORT_CONNECTION = "_connection"
+ASYNCIO_SOCK = "_sock"  # asyncio's _SelectorDatagramTransport
+ASYNCIO_BUFFER = "_buffer"
 
 _HOOKED = "_giaoban_hooked"
 _POLICY = "_giaoban_policy"
@@ -419,28 +421,51 @@ class RtpOutput:
 
     def send(self, packets: list[bytes]) -> bool:
         """Protect and send ``packets``; False (nothing sent) when the transport is not
-        connected, where aiortc raises ConnectionError and ends the sender's RTP loop."""
+        connected, where aiortc raises ConnectionError and ends the sender's RTP loop.
+
+        The datagram goes straight to the socket of asyncio's transport while that
+        transport has nothing buffered (what its ``sendto`` does first); anything else
+        (a full socket buffer, an error) goes through ``transport.sendto`` as before."""
         dtls = self._dtls
-        if getattr(dtls, DTLS_STATE) is not DtlsState.CONNECTED:
+        if dtls._state is not DtlsState.CONNECTED:
             return False
-        connection = getattr(dtls.transport, ICE_TRANSPORT_CONNECTION)
-        pair = getattr(connection, CONNECTION_NOMINATED).get(1)
-        if pair is None or pair.protocol.transport is None:
+        pair = dtls.transport._connection._nominated.get(1)
+        transport = None if pair is None else pair.protocol.transport
+        if transport is None or transport.is_closing():
             return False
-        session = getattr(dtls, DTLS_TX_SRTP)
+        session = dtls._tx_srtp
         protect = self._protect
         if session is not self._session or protect is None:
             self._session = session
             protect = self._protect = SrtpProtect(session)
-        sendto = pair.protocol.transport.sendto
         addr = pair.remote_addr
+        sock = getattr(transport, ASYNCIO_SOCK, None)
         sent = 0
         for packet in packets:
             data = protect(packet)
-            sendto(data, addr)
             sent += len(data)
-        setattr(dtls, DTLS_TX_BYTES, getattr(dtls, DTLS_TX_BYTES) + sent)
-        setattr(dtls, DTLS_TX_PACKETS, getattr(dtls, DTLS_TX_PACKETS) + len(packets))
+            if sock is not None and not getattr(transport, ASYNCIO_BUFFER):
+                try:
+                    sock.sendto(data, addr)
+                    continue
+                except OSError:
+                    pass
+            transport.sendto(data, addr)
+        dtls._RTCDtlsTransport__tx_bytes += sent
+        dtls._RTCDtlsTransport__tx_packets += len(packets)
+        return True
+
+    def send_counted(
+        self, packets: list[bytes], ntp_timestamp: int, rtp_timestamp: int, octets: int
+    ) -> bool:
+        """``send`` + ``count`` for the packets of one or more frames."""
+        if not self.send(packets):
+            return False
+        sender = self._sender
+        sender._RTCRtpSender__ntp_timestamp = ntp_timestamp
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+        sender._RTCRtpSender__octet_count += octets
+        sender._RTCRtpSender__packet_count += len(packets)
         return True
 
     def count(self, ntp_timestamp: int, rtp_timestamp: int, octets: int, packets: int) -> None:

@@ -258,14 +258,13 @@ class FastSender:
         self.sequence = seq
         if not packets:
             return
-        if not self.out.send(packets):
+        if not self.out.send_counted(packets, int(now * 4294967296), timestamp, octets):
             # aiortc's RTP loop ends on ConnectionError and stops the track
             logger.debug("%r: transport not connected, slot stopped", self)
             self.stopped = True
             self.track.stop()
             return
         self.packets_sent += len(packets)
-        self.out.count(int(now * 4294967296), timestamp, octets, len(packets))
 
     async def retransmit(self, sequence_number: int) -> None:
         """Answer a NACK from this sender's history (RTX when negotiated)."""

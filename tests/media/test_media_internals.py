@@ -439,9 +439,21 @@ def test_fanout_send_internals() -> None:
         assert output.counters() == (ntp + 1, rtp_ts, octets + 10, packets + 1)
         assert started[0].muxId is not None and started[0].codecs
         dtls = sender.transport
+        pair = getattr(dtls.transport._connection, internals.CONNECTION_NOMINATED)[1]
+        transport = pair.protocol.transport
+        assert isinstance(getattr(transport, internals.ASYNCIO_SOCK), socket.socket)
+        assert not getattr(transport, internals.ASYNCIO_BUFFER)
+        sendto_src = inspect.getsource(type(transport).sendto)
+        assert "if not self._buffer:" in sendto_src and "self._sock.sendto(data, addr)" in (
+            sendto_src
+        )
         tx_before = getattr(dtls, internals.DTLS_TX_PACKETS)
         assert output.send([b"\x80\x60\x00\x01" + bytes(8) + b"x"])
         assert getattr(dtls, internals.DTLS_TX_PACKETS) == tx_before + 1
+        ntp, rtp_ts, octets, packets = output.counters()
+        assert output.send_counted([b"\x80\x60\x00\x03" + bytes(8) + b"y"], ntp + 2, 5, 1)
+        assert output.counters() == (ntp + 2, 5, octets + 1, packets + 1)
+        assert getattr(dtls, internals.DTLS_TX_BYTES) > 0
         await node.close()
         assert not output.send([b"\x80\x60\x00\x02" + bytes(8) + b"x"])  # closed: nothing sent
         await client.close()
