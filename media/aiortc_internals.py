@@ -403,6 +403,32 @@ class SrtpProtect:
             return bytes(self._session.protect(packet))  # raises pylibsrtp.Error
         return self._buffer[0 : self._length[0]]
 
+    def many(self, packets: list[bytes]) -> list[bytes]:
+        """``[self(p) for p in packets]`` with the loop's lookups hoisted."""
+        call = self._call
+        if call is None:
+            return [bytes(self._session.protect(p)) for p in packets]
+        buf, length, srtp, cdata, limit = (
+            self._buffer,
+            self._length,
+            self._srtp,
+            self._cdata,
+            self._limit,
+        )
+        out = []
+        for packet in packets:
+            size = len(packet)
+            if size > limit:
+                out.append(bytes(self._session.protect(packet)))  # raises ValueError
+                continue
+            buf[0:size] = packet
+            length[0] = size
+            if call(srtp, cdata, length):
+                out.append(bytes(self._session.protect(packet)))  # raises pylibsrtp.Error
+                continue
+            out.append(buf[0 : length[0]])
+        return out
+
 
 class RtpOutput:
     """Sends serialized RTP packets of one sender as ``RTCDtlsTransport._send_rtp`` does
@@ -441,8 +467,7 @@ class RtpOutput:
         addr = pair.remote_addr
         sock = getattr(transport, ASYNCIO_SOCK, None)
         sent = 0
-        for packet in packets:
-            data = protect(packet)
+        for data in protect.many(packets):
             sent += len(data)
             if sock is not None and not getattr(transport, ASYNCIO_BUFFER):
                 try:

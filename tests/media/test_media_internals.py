@@ -481,6 +481,8 @@ def test_srtp_protect_without_allocations_matches_pylibsrtp() -> None:
         packet = b"\x80\xe0" + seq.to_bytes(2, "big") + bytes(4) + b"\x00\x00\x00\x07"
         packet += os.urandom(size)
         assert ours(packet) == bytes(theirs.protect(packet))
+    batch = [b"\x80\xe0" + seq.to_bytes(2, "big") + bytes(8) + os.urandom(900) for seq in (5, 6)]
+    assert ours.many(batch) == [bytes(theirs.protect(p)) for p in batch]
     too_long = b"\x80\x60\x00\x09" + bytes(8) + bytes(1400)
     try:
         ours(too_long)
