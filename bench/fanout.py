@@ -183,6 +183,8 @@ def start_node(web: WebApp, loop: str = "asyncio", path: str = "fanout") -> subp
             "GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT": "5000",
             "GIAOBAN_MEDIA_OPEN_BURST": "5000",  # every subscriber here is one user
             "GIAOBAN_MEDIA_OPEN_RATE": "1000",
+            "GIAOBAN_MEDIA_COMMAND_BURST": "5000",
+            "GIAOBAN_MEDIA_COMMAND_RATE": "1000",
             "GIAOBAN_MEDIA_ICE_ADDRESSES": "127.0.0.1",
             "GIAOBAN_MEDIA_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
