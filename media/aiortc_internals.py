@@ -1,6 +1,6 @@
 """The ONLY module of giaoban that reaches into aiortc / aioice internals.
 
-Pinned to aiortc 1.16.0 and aioice 0.13.0 (requirements.txt). tests/media/test_internals.py
+Pinned to aiortc 1.16.0 and aioice 0.13.0 (requirements.txt). tests/media/test_media_internals.py
 fails loudly when an upgrade moves anything used here. Every hook is installed on one
 instance (one peer connection, receiver or sender); nothing is patched globally, so plain
 aiortc peers in the same process (tests, benchmarks) keep their normal behaviour.
@@ -126,6 +126,7 @@ ASYNCIO_BUFFER = "_buffer"
 _HOOKED = "_giaoban_hooked"
 _POLICY = "_giaoban_policy"
 _TAPPED = "_giaoban_rtp_tap"
+TAP_DRAIN = 32
 
 
 # --------------------------------------------------------------------------- receive side
@@ -247,7 +248,8 @@ def tap_rtp_datagrams(pc: RTCPeerConnection, callback: Callable[[bytes], None]) 
     header is not encrypted by SRTP, so marker bit, sequence number and timestamp can be
     read). STUN, DTLS and RTCP still take aiortc's path. Call after ``setLocalDescription``
     (candidates gathered); returns how many sockets were tapped. Datagrams from outside
-    the peer's policy are still dropped."""
+    the peer's policy are still dropped. Each readiness event also reads up to
+    ``TAP_DRAIN`` more datagrams already waiting on the socket (asyncio's ``_sock``)."""
     policy: IcePolicy | None = getattr(pc, _POLICY, None)
     tapped = 0
     for transceiver in pc.getTransceivers():
@@ -257,15 +259,27 @@ def tap_rtp_datagrams(pc: RTCPeerConnection, callback: Callable[[bytes], None]) 
             if getattr(protocol, _TAPPED, False):
                 continue
             original = protocol.datagram_received
+            sock = getattr(protocol.transport, ASYNCIO_SOCK, None)
 
-            def datagram_received(
-                data: bytes, addr: tuple[Any, ...], original: Any = original
-            ) -> None:
+            def handle(data: bytes, addr: tuple[Any, ...], original: Any = original) -> None:
                 if is_rtp_datagram(data):
                     if policy is None or policy.allows(addr[0]):
                         callback(data)
                     return
                 original(data, addr)
+
+            def datagram_received(
+                data: bytes, addr: tuple[Any, ...], handle: Any = handle, sock: Any = sock
+            ) -> None:
+                # asyncio reads one datagram per readiness event; a frame's packets come
+                # together, so read what else is waiting now
+                handle(data, addr)
+                for _ in range(TAP_DRAIN if sock is not None else 0):
+                    try:
+                        data, addr = sock.recvfrom(65536)
+                    except OSError:  # BlockingIOError: nothing more now
+                        break
+                    handle(data, addr)
 
             protocol.datagram_received = datagram_received
             setattr(protocol, _TAPPED, True)
