@@ -222,6 +222,7 @@ def measure_levels(
     server_pid: int,
     publisher_pid: int,
     forwarded: Any = None,
+    keep_going: bool = False,
 ) -> tuple[list[dict[str, Any]], list[float]]:
     """``forwarded()``: frames the node says it forwarded to subscribers so far (its stats
     push, every 2 s), to tell a slow sender from slow receivers."""
@@ -317,7 +318,7 @@ def measure_levels(
             f"{'yes' if held else 'NO'}",
             flush=True,
         )
-        if not held:
+        if not held and not keep_going:
             break
     return rows, joins
 
@@ -444,6 +445,7 @@ def run_forward(
             node.pid,
             publisher.proc.pid,
             lambda: forwarded_frames(web),
+            args.keep_going,
         )
         for worker in workers:
             worker.stop()
@@ -528,6 +530,11 @@ def main() -> None:
         default=["fanout"],
         help="the node's send path(s), measured one after the other: fanout (shared "
         "packetization, media/fanout.py) and/or aiortc (aiortc's own sender loop)",
+    )
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="measure every level even after one was not held (a loaded machine)",
     )
     parser.add_argument(
         "--full-subscribers",
