@@ -287,6 +287,47 @@ def tap_rtp_datagrams(pc: RTCPeerConnection, callback: Callable[[bytes], None]) 
     return tapped
 
 
+# classic BPF (linux/filter.h) for SO_ATTACH_FILTER: keep a datagram unless it is RTP
+_BPF_LD_B_ABS, _BPF_JGE_K, _BPF_RET_K = 0x30, 0x35, 0x06
+_SO_ATTACH_FILTER = 26
+_RTP_DROP_FILTER = (
+    (_BPF_LD_B_ABS, 0, 0, 0),  # A = first byte
+    (_BPF_JGE_K, 0, 5, 128),  # < 128 (STUN, DTLS): keep
+    (_BPF_JGE_K, 4, 0, 192),  # >= 192: keep
+    (_BPF_LD_B_ABS, 0, 0, 1),  # A = second byte
+    (_BPF_JGE_K, 0, 1, 192),  # < 192: RTP, drop
+    (_BPF_JGE_K, 0, 1, 224),  # 192..223: RTCP, keep
+    (_BPF_RET_K, 0, 0, 0),  # drop
+    (_BPF_RET_K, 0, 0, 0xFFFFFFFF),  # keep
+)
+
+
+def drop_rtp_in_kernel(pc: RTCPeerConnection) -> int:
+    """Benchmark subscribers that only keep a session up (Linux): a socket filter drops
+    every RTP datagram in the kernel, so the process is not woken for media; STUN, DTLS
+    and RTCP still reach aiortc (consent, handshake, reports). Call after
+    ``setLocalDescription``; returns how many sockets got the filter."""
+    import ctypes
+    import socket as socket_module
+    import struct
+
+    code = b"".join(struct.pack("HBBI", *insn) for insn in _RTP_DROP_FILTER)
+    program = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HL", len(_RTP_DROP_FILTER), ctypes.addressof(program))
+    done = 0
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport or transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        for protocol in getattr(connection, CONNECTION_PROTOCOLS, None) or []:
+            sock = getattr(protocol.transport, ASYNCIO_SOCK, None)
+            if sock is None or getattr(protocol, _TAPPED, False):
+                continue
+            sock.setsockopt(socket_module.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+            setattr(protocol, _TAPPED, True)
+            done += 1
+    return done
+
+
 def pin_vp8_bitrate(bps: int) -> None:
     """Process-wide: make aiortc's VP8 encoder run at ``bps`` whatever REMB says (benchmark
     publishers; aiortc rebuilds its encoder, with a keyframe, on REMB changes over 10 %)."""
