@@ -287,14 +287,16 @@ def tap_rtp_datagrams(pc: RTCPeerConnection, callback: Callable[[bytes], None]) 
     return tapped
 
 
-# classic BPF (linux/filter.h) for SO_ATTACH_FILTER: keep a datagram unless it is RTP
+# classic BPF (linux/filter.h) for SO_ATTACH_FILTER: keep a datagram unless it is RTP. A
+# UDP socket's filter sees the 8-byte UDP header first.
 _BPF_LD_B_ABS, _BPF_JGE_K, _BPF_RET_K = 0x30, 0x35, 0x06
 _SO_ATTACH_FILTER = 26
+_UDP_HEADER = 8
 _RTP_DROP_FILTER = (
-    (_BPF_LD_B_ABS, 0, 0, 0),  # A = first byte
+    (_BPF_LD_B_ABS, 0, 0, _UDP_HEADER),  # A = first byte of the datagram
     (_BPF_JGE_K, 0, 5, 128),  # < 128 (STUN, DTLS): keep
     (_BPF_JGE_K, 4, 0, 192),  # >= 192: keep
-    (_BPF_LD_B_ABS, 0, 0, 1),  # A = second byte
+    (_BPF_LD_B_ABS, 0, 0, _UDP_HEADER + 1),  # A = second byte
     (_BPF_JGE_K, 0, 1, 192),  # < 192: RTP, drop
     (_BPF_JGE_K, 0, 1, 224),  # 192..223: RTCP, keep
     (_BPF_RET_K, 0, 0, 0),  # drop

@@ -490,3 +490,43 @@ def test_srtp_protect_without_allocations_matches_pylibsrtp() -> None:
         pass
     else:
         raise AssertionError("a packet longer than the session buffer must be refused")
+
+
+def test_bench_subscriber_taps() -> None:
+    """Benchmark subscribers: tap_rtp_datagrams sees each RTP datagram's clear header while
+    the session stays up; drop_rtp_in_kernel keeps the session up and receives no RTP."""
+
+    async def main() -> None:
+        node = internals.create_peer_connection(LOOPBACK)
+        node.addTrack(PatternVideoTrack(pattern=1))
+        counted, dropped = client_pc(), client_pc()
+        seen: list[bytes] = []
+        for client in (counted, dropped):
+            client.addTransceiver("video", direction="recvonly")
+        # one node peer per client: negotiate each pair
+        other = internals.create_peer_connection(LOOPBACK)
+        other.addTrack(PatternVideoTrack(pattern=3))
+        for sender_pc, client in ((node, counted), (other, dropped)):
+            await client.setLocalDescription(await client.createOffer())
+            if client is counted:
+                assert internals.tap_rtp_datagrams(client, seen.append) >= 1
+            else:
+                assert internals.drop_rtp_in_kernel(client) >= 1
+            await sender_pc.setRemoteDescription(client.localDescription)
+            await sender_pc.setLocalDescription(await sender_pc.createAnswer())
+            await client.setRemoteDescription(sender_pc.localDescription)
+        await wait_for(lambda: sum(1 for d in seen if d[1] & 0x80) >= 5, timeout=20)
+        assert all(internals.is_rtp_datagram(d) for d in seen)
+        ssrcs = {int.from_bytes(d[8:12], "big") for d in seen}
+        assert ssrcs <= {internals.sender_ssrc(s) for s in node.getSenders()}
+        await wait_for(lambda: dropped.connectionState == "connected", timeout=20)
+        await wait_for(lambda: other.getSenders()[0].transport.state == "connected")
+        await asyncio.sleep(1.5)  # the node sends media and sender reports meanwhile
+        stats = await dropped.getReceivers()[0].getStats()
+        assert not [s for s in stats.values() if s.type == "inbound-rtp"], "RTP got through"
+        assert [s for s in stats.values() if s.type == "remote-outbound-rtp"], "no RTCP SR"
+        assert dropped.connectionState == "connected"
+        for pc in (node, other, counted, dropped):
+            await pc.close()
+
+    run(main())
