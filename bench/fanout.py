@@ -420,6 +420,8 @@ def run_forward(
         ]
     )
     publisher.read("published")
+    if args.publisher_nice is not None:  # stands for a browser elsewhere: not starved here
+        os.setpriority(os.PRIO_PROCESS, publisher.proc.pid, args.publisher_nice)
     workers = [
         Child(
             [
@@ -540,6 +542,12 @@ def main() -> None:
         default=1,
         help="only every k-th subscriber counts frames; the others drop RTP in the kernel "
         "(the node's work is the same; fps/lag are judged on the counting ones)",
+    )
+    parser.add_argument(
+        "--publisher-nice",
+        type=int,
+        help="scheduling priority of the publisher process (e.g. -5 on a machine where the "
+        "publisher, which stands for a remote browser, would otherwise be starved)",
     )
     parser.add_argument(
         "--keep-going",
