@@ -406,6 +406,8 @@ def run_forward(
 ) -> dict[str, Any]:
     web = WebApp(tmp)
     node = start_node(web, loop, path)
+    if args.node_nice is not None:
+        os.setpriority(os.PRIO_PROCESS, node.pid, args.node_nice)
     publisher = Child(
         [
             str(HERE / "fanout_publisher.py"),
@@ -548,6 +550,12 @@ def main() -> None:
         type=int,
         help="scheduling priority of the publisher process (e.g. -5 on a machine where the "
         "publisher, which stands for a remote browser, would otherwise be starved)",
+    )
+    parser.add_argument(
+        "--node-nice",
+        type=int,
+        help="scheduling priority of the node process (e.g. -5 to give the node its core "
+        "on a machine shared with the load generators)",
     )
     parser.add_argument(
         "--keep-going",
