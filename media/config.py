@@ -66,7 +66,8 @@ class NodeConfig:
         once / per second, default 10 / 1; benchmarks that open hundreds of subscribers as
         one user raise them), GIAOBAN_MEDIA_COMMAND_BURST / GIAOBAN_MEDIA_COMMAND_RATE (the
         same for all peer commands, default 30 / 10). GIAOBAN_MEDIA_FANOUT=0: aiortc's own
-        sender loop instead of media/fanout.py. GIAOBAN_MEDIA_LOOP (uvloop|asyncio) is read by `python -m media`."""
+        sender loop instead of media/fanout.py (read when a subscribe peer opens).
+        GIAOBAN_MEDIA_LOOP (uvloop|asyncio) is read by `python -m media`."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
