@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 FPS = 30
 VIDEO_CLOCK = 90000
 UA = "giaoban-bench"
+SRTP_TAG = 10
 
 
 class NoiseVideoTrack(MediaStreamTrack):
@@ -125,6 +126,32 @@ class FrameCounter:
         if self.recording:
             self.window_frames += 1
             ts = packet.timestamp
+            if ts < self._ts_last and self._ts_last - ts > 1 << 31:
+                self._ts_wraps += 1
+            self._ts_last = ts
+            self.samples.append((now, ts + (self._ts_wraps << 32)))
+
+    def on_datagram(self, data: bytes) -> None:
+        """An SRTP datagram as it left the socket (``aiortc_internals.tap_rtp_datagrams``):
+        marker bit and timestamp from the clear RTP header; payload size without header,
+        header extensions and the 10-byte SRTP authentication tag (AES-CM/HMAC-SHA1-80)."""
+        header = 12 + 4 * (data[0] & 0x0F)
+        if data[0] & 0x10 and len(data) >= header + 4:
+            header += 4 + 4 * int.from_bytes(data[header + 2 : header + 4], "big")
+        size = max(0, len(data) - header - SRTP_TAG)
+        self.bytes += size
+        if self.recording:
+            self.window_bytes += size
+            self.window_packets += 1
+        if not data[1] & 0x80:
+            return
+        now = time.time()
+        self.frames += 1
+        if self.first_frame_at is None:
+            self.first_frame_at = now
+        if self.recording:
+            self.window_frames += 1
+            ts = int.from_bytes(data[4:8], "big")
             if ts < self._ts_last and self._ts_last - ts > 1 << 31:
                 self._ts_wraps += 1
             self._ts_last = ts

@@ -1,5 +1,9 @@
 """Benchmark subscriber process: many aiortc subscriber peers, frames counted by RTP marker
-bits (DTLS/SRTP real; no jitter buffer, no decoding).
+bits (DTLS/SRTP real; no jitter buffer, no decoding). With ``"light": true`` in the spec the
+marker bits are read from each datagram's clear RTP header as it leaves the socket (no
+aioice queue, no SRTP decryption), so the subscribers cost less than the node they measure. With ``"sample": k`` only every
+k-th peer counts; the others keep ICE/DTLS/RTCP up while a socket filter drops their RTP in
+the kernel (the node still sends every packet to each of them).
 
 ``python bench/fanout_worker.py '<json spec>'``; then JSON-lines commands on stdin:
 {"cmd": "add", "count": n} -> {"event": "added", "joins": [seconds...]} once every new
@@ -29,19 +33,36 @@ class Worker:
         self.spec = spec
         self.signaling = make_signaling(spec["signaling"])
         self.peers: list[tuple[RTCPeerConnection, FrameCounter]] = []
+        self.silent: list[RTCPeerConnection] = []  # not counting (``sample``)
 
-    async def add_one(self) -> float:
+    async def add_one(self) -> float | None:
         counter = FrameCounter()
         pc = internals.create_peer_connection(IcePolicy.loopback())
         transceiver = pc.addTransceiver("video", direction="recvonly")
-        internals.tap_rtp(transceiver.receiver, counter.on_packet)
+        light = bool(self.spec.get("light"))
+        sample = int(self.spec.get("sample") or 1)
+        counting = len(self.peers) % sample == 0
+        if not light:
+            internals.tap_rtp(transceiver.receiver, counter.on_packet)
         start = time.time()
         await pc.setLocalDescription(await pc.createOffer())
+        if not counting:  # keeps its session up; its media is dropped by the kernel
+            internals.drop_rtp_in_kernel(pc)
+        elif light:  # count from the clear RTP header of each datagram: no SRTP decryption
+            internals.tap_rtp_datagrams(pc, counter.on_datagram)
         answer = await self.signaling.offer(
             "subscribe", pc.localDescription.sdp, self.spec.get("slots")
         )
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         self.peers.append((pc, counter))
+        if not counting:
+            self.silent.append(pc)
+            deadline = time.monotonic() + 60
+            while pc.connectionState != "connected":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not connected within 60 s ({pc.connectionState})")
+                await asyncio.sleep(0.05)
+            return None
         deadline = time.monotonic() + 60
         while counter.first_frame_at is None:
             if time.monotonic() > deadline:
@@ -56,9 +77,13 @@ class Worker:
         joins: list[float] = []
         while count > 0:
             n = min(BATCH, count)
-            joins += await asyncio.gather(*(self.add_one() for _ in range(n)))
+            joins += [j for j in await asyncio.gather(*(self.add_one() for _ in range(n))) if j]
             count -= n
         return joins
+
+    def counting(self) -> list[tuple[RTCPeerConnection, FrameCounter]]:
+        silent = set(map(id, self.silent))
+        return [(pc, c) for pc, c in self.peers if id(pc) not in silent]
 
     async def run(self) -> None:
         await self.signaling.connect()
@@ -76,12 +101,18 @@ class Worker:
                 except Exception as exc:
                     send({"event": "failed", "error": repr(exc)})
             elif cmd == "window_start":
-                for _, counter in self.peers:
+                for _, counter in self.counting():
                     counter.start_window()
                 send({"event": "window_started"})
             elif cmd == "window_end":
                 seconds = float(msg["seconds"])
-                send({"event": "window", "peers": [c.end_window(seconds) for _, c in self.peers]})
+                send(
+                    {
+                        "event": "window",
+                        "peers": [c.end_window(seconds) for pc, c in self.counting()],
+                        "silent": len(self.silent),
+                    }
+                )
             elif cmd == "keyframes":
                 if "on" in msg:
                     for _, counter in self.peers:

@@ -1,6 +1,6 @@
 """The ONLY module of giaoban that reaches into aiortc / aioice internals.
 
-Pinned to aiortc 1.16.0 and aioice 0.13.0 (requirements.txt). tests/media/test_internals.py
+Pinned to aiortc 1.16.0 and aioice 0.13.0 (requirements.txt). tests/media/test_media_internals.py
 fails loudly when an upgrade moves anything used here. Every hook is installed on one
 instance (one peer connection, receiver or sender); nothing is patched globally, so plain
 aiortc peers in the same process (tests, benchmarks) keep their normal behaviour.
@@ -41,6 +41,15 @@ Hooks:
    is busy answers late, and then dropped its publishers (seen in bench/fanout.py at 200
    subscribers). The replacement retransmits each check twice (0.5 + 1 + 2 s, still inside
    the ~5 s interval); consent still expires after 6 checks without any answer (RFC 7675).
+8. Shared fan-out send path (``on_sender_start``, ``replace_retransmit``, ``RtpOutput``,
+   ``h264_payloads``), used by media/fanout.py: aiortc's ``RTCRtpSender._run_rtp`` builds an
+   ``RtpPacket`` per packet per subscriber and awaits down to the socket. We learn the
+   negotiated parameters by wrapping ``send`` on the instance, serialize packets
+   ourselves, and send them as ``RTCDtlsTransport._send_rtp`` does (``_tx_srtp.protect``,
+   then the nominated ICE pair's socket), keeping the sender's SR/getStats counters
+   (``__ntp_timestamp``, ``__rtp_timestamp``, ``__octet_count``, ``__packet_count``), the
+   transport's tx counters, and NACK handling (``_retransmit`` replaced on the instance,
+   RTX with ``_rtx_ssrc`` as ``wrap_rtx`` does).
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ import asyncio
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aioice
@@ -62,8 +71,10 @@ from aiortc import (
     RTCRtpReceiver,
     RTCRtpSender,
 )
-from aiortc.codecs import vpx
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.codecs import h264, vpx
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
@@ -97,9 +108,25 @@ PC_CREATE_DTLS = "_RTCPeerConnection__createDtlsTransport"
 CONNECTION_PROTOCOLS = "_protocols"
 CONNECTION_NOMINATED = "_nominated"
 CONSENT_RETRANSMISSIONS = 2
+SENDER_SEND = "send"
+SENDER_RETRANSMIT = "_retransmit"
+SENDER_RTX_SSRC = "_rtx_ssrc"
+SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
+SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
+SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
+DTLS_TX_SRTP = "_tx_srtp"
+DTLS_STATE = "_state"
+DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+ICE_TRANSPORT_CONNECTION = "_connection"
+ASYNCIO_SOCK = "_sock"  # asyncio's _SelectorDatagramTransport
+ASYNCIO_BUFFER = "_buffer"
 
 _HOOKED = "_giaoban_hooked"
 _POLICY = "_giaoban_policy"
+_TAPPED = "_giaoban_rtp_tap"
+TAP_DRAIN = 32
 
 
 # --------------------------------------------------------------------------- receive side
@@ -210,6 +237,99 @@ def tap_rtp(receiver: RTCRtpReceiver, callback: Callable[[RtpPacket, int], None]
     setattr(receiver, RECEIVER_HANDLE_RTP, handle_rtp_packet)
 
 
+def is_rtp_datagram(data: bytes) -> bool:
+    """An RTP packet (not RTCP, STUN or DTLS) as demultiplexed by RFC 7983 / RFC 5761."""
+    return len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 224
+
+
+def tap_rtp_datagrams(pc: RTCPeerConnection, callback: Callable[[bytes], None]) -> int:
+    """Benchmark subscribers: hand every SRTP datagram ``pc`` receives to ``callback`` as
+    it arrives from the socket, before aioice's queue, DTLS and SRTP decryption (the RTP
+    header is not encrypted by SRTP, so marker bit, sequence number and timestamp can be
+    read). STUN, DTLS and RTCP still take aiortc's path. Call after ``setLocalDescription``
+    (candidates gathered); returns how many sockets were tapped. Datagrams from outside
+    the peer's policy are still dropped. Each readiness event also reads up to
+    ``TAP_DRAIN`` more datagrams already waiting on the socket (asyncio's ``_sock``)."""
+    policy: IcePolicy | None = getattr(pc, _POLICY, None)
+    tapped = 0
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport or transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        for protocol in getattr(connection, CONNECTION_PROTOCOLS, None) or []:
+            if getattr(protocol, _TAPPED, False):
+                continue
+            original = protocol.datagram_received
+            sock = getattr(protocol.transport, ASYNCIO_SOCK, None)
+
+            def handle(data: bytes, addr: tuple[Any, ...], original: Any = original) -> None:
+                if is_rtp_datagram(data):
+                    if policy is None or policy.allows(addr[0]):
+                        callback(data)
+                    return
+                original(data, addr)
+
+            def datagram_received(
+                data: bytes, addr: tuple[Any, ...], handle: Any = handle, sock: Any = sock
+            ) -> None:
+                # asyncio reads one datagram per readiness event; a frame's packets come
+                # together, so read what else is waiting now
+                handle(data, addr)
+                for _ in range(TAP_DRAIN if sock is not None else 0):
+                    try:
+                        data, addr = sock.recvfrom(65536)
+                    except OSError:  # BlockingIOError: nothing more now
+                        break
+                    handle(data, addr)
+
+            protocol.datagram_received = datagram_received
+            setattr(protocol, _TAPPED, True)
+            tapped += 1
+    return tapped
+
+
+# classic BPF (linux/filter.h) for SO_ATTACH_FILTER: keep a datagram unless it is RTP. A
+# UDP socket's filter sees the 8-byte UDP header first.
+_BPF_LD_B_ABS, _BPF_JGE_K, _BPF_RET_K = 0x30, 0x35, 0x06
+_SO_ATTACH_FILTER = 26
+_UDP_HEADER = 8
+_RTP_DROP_FILTER = (
+    (_BPF_LD_B_ABS, 0, 0, _UDP_HEADER),  # A = first byte of the datagram
+    (_BPF_JGE_K, 0, 5, 128),  # < 128 (STUN, DTLS): keep
+    (_BPF_JGE_K, 4, 0, 192),  # >= 192: keep
+    (_BPF_LD_B_ABS, 0, 0, _UDP_HEADER + 1),  # A = second byte
+    (_BPF_JGE_K, 0, 1, 192),  # < 192: RTP, drop
+    (_BPF_JGE_K, 0, 1, 224),  # 192..223: RTCP, keep
+    (_BPF_RET_K, 0, 0, 0),  # drop
+    (_BPF_RET_K, 0, 0, 0xFFFFFFFF),  # keep
+)
+
+
+def drop_rtp_in_kernel(pc: RTCPeerConnection) -> int:
+    """Benchmark subscribers that only keep a session up (Linux): a socket filter drops
+    every RTP datagram in the kernel, so the process is not woken for media; STUN, DTLS
+    and RTCP still reach aiortc (consent, handshake, reports). Call after
+    ``setLocalDescription``; returns how many sockets got the filter."""
+    import ctypes
+    import socket as socket_module
+    import struct
+
+    code = b"".join(struct.pack("HBBI", *insn) for insn in _RTP_DROP_FILTER)
+    program = ctypes.create_string_buffer(code)
+    fprog = struct.pack("HL", len(_RTP_DROP_FILTER), ctypes.addressof(program))
+    done = 0
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport or transceiver.sender.transport
+        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
+        for protocol in getattr(connection, CONNECTION_PROTOCOLS, None) or []:
+            sock = getattr(protocol.transport, ASYNCIO_SOCK, None)
+            if sock is None or getattr(protocol, _TAPPED, False):
+                continue
+            sock.setsockopt(socket_module.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+            setattr(protocol, _TAPPED, True)
+            done += 1
+    return done
+
+
 def pin_vp8_bitrate(bps: int) -> None:
     """Process-wide: make aiortc's VP8 encoder run at ``bps`` whatever REMB says (benchmark
     publishers; aiortc rebuilds its encoder, with a keyframe, on REMB changes over 10 %)."""
@@ -266,6 +386,188 @@ def on_rtcp_feedback(
             logger.exception("rtcp feedback callback failed")
 
     setattr(sender, SENDER_HANDLE_RTCP, handle_rtcp_packet)
+
+
+# --------------------------------------------------------------------------- fan-out send
+
+
+def on_sender_start(sender: RTCRtpSender, callback: Callable[[RTCRtpSendParameters], None]) -> None:
+    """Call ``callback(parameters)`` when aiortc starts ``sender`` (DTLS connected, codecs,
+    header extensions and mid negotiated), before aiortc's RTP loop first asks the track
+    for a frame."""
+    original = getattr(sender, SENDER_SEND)
+    started = False
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            try:
+                callback(parameters)
+            except Exception:
+                logger.exception("sender start callback failed")
+        await original(parameters)
+
+    setattr(sender, SENDER_SEND, send)
+
+
+def replace_retransmit(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[None]]) -> None:
+    """aiortc answers each NACKed sequence number with ``await self._retransmit(seq)``
+    from its own RTP history; route it to ``retransmit`` (which keeps the history of
+    packets it sent itself)."""
+    setattr(sender, SENDER_RETRANSMIT, retransmit)
+
+
+def h264_payloads(data: bytes) -> list[bytes]:
+    """RTP payloads of one Annex-B access unit, exactly as aiortc's H264 ``pack()`` makes
+    them (STAP-A / FU-A; no per-sender state)."""
+    return h264.H264Encoder._packetize(h264.H264Encoder._split_bitstream(data))
+
+
+class SrtpProtect:
+    """``pylibsrtp.Session.protect`` without its per-call allocations: the packet is
+    written into the session's own 1500-byte buffer and ``srtp_protect`` called on it (the
+    same C call on the same buffer; the event loop is single-threaded). Falls back to the
+    public method when pylibsrtp's internals are not the expected ones."""
+
+    __slots__ = ("_session", "_srtp", "_cdata", "_buffer", "_length", "_call", "_limit")
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._call: Any = None
+        try:
+            import pylibsrtp
+            from pylibsrtp._binding import ffi, lib
+
+            self._srtp = session._srtp[0]
+            self._cdata = session._cdata
+            self._buffer = session._buffer
+            self._length = ffi.new("int *")
+            self._limit = len(self._buffer) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+            self._call = lib.srtp_protect
+        except (ImportError, AttributeError, TypeError):
+            logger.warning("pylibsrtp internals moved: using Session.protect")
+
+    @property
+    def direct(self) -> bool:
+        return self._call is not None
+
+    def __call__(self, packet: bytes) -> bytes:
+        size = len(packet)
+        if self._call is None or size > self._limit:
+            return bytes(self._session.protect(packet))
+        self._buffer[0:size] = packet
+        self._length[0] = size
+        if self._call(self._srtp, self._cdata, self._length):
+            return bytes(self._session.protect(packet))  # raises pylibsrtp.Error
+        return self._buffer[0 : self._length[0]]
+
+    def many(self, packets: list[bytes]) -> list[bytes]:
+        """``[self(p) for p in packets]`` with the loop's lookups hoisted."""
+        call = self._call
+        if call is None:
+            return [bytes(self._session.protect(p)) for p in packets]
+        buf, length, srtp, cdata, limit = (
+            self._buffer,
+            self._length,
+            self._srtp,
+            self._cdata,
+            self._limit,
+        )
+        out = []
+        for packet in packets:
+            size = len(packet)
+            if size > limit:
+                out.append(bytes(self._session.protect(packet)))  # raises ValueError
+                continue
+            buf[0:size] = packet
+            length[0] = size
+            if call(srtp, cdata, length):
+                out.append(bytes(self._session.protect(packet)))  # raises pylibsrtp.Error
+                continue
+            out.append(buf[0 : length[0]])
+        return out
+
+
+class RtpOutput:
+    """Sends serialized RTP packets of one sender as ``RTCDtlsTransport._send_rtp`` does
+    (SRTP protect with the transport's session, then the nominated ICE pair's socket), and
+    keeps the sender's counters (RTCP sender reports, getStats) and the transport's."""
+
+    __slots__ = ("_sender", "_dtls", "_session", "_protect", "ssrc", "rtx_ssrc")
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self._dtls: RTCDtlsTransport = sender.transport
+        self.ssrc = int(getattr(sender, SENDER_SSRC))
+        self.rtx_ssrc = int(getattr(sender, SENDER_RTX_SSRC))
+        self._session: Any = None
+        self._protect: SrtpProtect | None = None
+
+    def send(self, packets: list[bytes]) -> bool:
+        """Protect and send ``packets``; False (nothing sent) when the transport is not
+        connected, where aiortc raises ConnectionError and ends the sender's RTP loop.
+
+        The datagram goes straight to the socket of asyncio's transport while that
+        transport has nothing buffered (what its ``sendto`` does first); anything else
+        (a full socket buffer, an error) goes through ``transport.sendto`` as before."""
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        transport = None if pair is None else pair.protocol.transport
+        if transport is None or transport.is_closing():
+            return False
+        session = dtls._tx_srtp
+        protect = self._protect
+        if session is not self._session or protect is None:
+            self._session = session
+            protect = self._protect = SrtpProtect(session)
+        addr = pair.remote_addr
+        sock = getattr(transport, ASYNCIO_SOCK, None)
+        sent = 0
+        for data in protect.many(packets):
+            sent += len(data)
+            if sock is not None and not getattr(transport, ASYNCIO_BUFFER):
+                try:
+                    sock.sendto(data, addr)
+                    continue
+                except OSError:
+                    pass
+            transport.sendto(data, addr)
+        dtls._RTCDtlsTransport__tx_bytes += sent
+        dtls._RTCDtlsTransport__tx_packets += len(packets)
+        return True
+
+    def send_counted(
+        self, packets: list[bytes], ntp_timestamp: int, rtp_timestamp: int, octets: int
+    ) -> bool:
+        """``send`` + ``count`` for the packets of one or more frames."""
+        if not self.send(packets):
+            return False
+        sender = self._sender
+        sender._RTCRtpSender__ntp_timestamp = ntp_timestamp
+        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+        sender._RTCRtpSender__octet_count += octets
+        sender._RTCRtpSender__packet_count += len(packets)
+        return True
+
+    def count(self, ntp_timestamp: int, rtp_timestamp: int, octets: int, packets: int) -> None:
+        """What aiortc's RTP loop records after each packet, for a batch of packets."""
+        sender = self._sender
+        setattr(sender, SENDER_NTP_TIMESTAMP, ntp_timestamp)
+        setattr(sender, SENDER_RTP_TIMESTAMP, rtp_timestamp)
+        setattr(sender, SENDER_OCTET_COUNT, getattr(sender, SENDER_OCTET_COUNT) + octets)
+        setattr(sender, SENDER_PACKET_COUNT, getattr(sender, SENDER_PACKET_COUNT) + packets)
+
+    def counters(self) -> tuple[int, int, int, int]:
+        s = self._sender
+        return (
+            getattr(s, SENDER_NTP_TIMESTAMP),
+            getattr(s, SENDER_RTP_TIMESTAMP),
+            getattr(s, SENDER_OCTET_COUNT),
+            getattr(s, SENDER_PACKET_COUNT),
+        )
 
 
 # --------------------------------------------------------------------------- ICE

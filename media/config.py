@@ -66,7 +66,10 @@ class NodeConfig:
         signed an https:// web URL's certificate; default: the system's trust store),
         GIAOBAN_MEDIA_OPEN_BURST / GIAOBAN_MEDIA_OPEN_RATE (peers a participant opens at
         once / per second, default 10 / 1; benchmarks that open hundreds of subscribers as
-        one user raise them). GIAOBAN_MEDIA_LOOP (uvloop|asyncio) is read by `python -m media`."""
+        one user raise them), GIAOBAN_MEDIA_COMMAND_BURST / GIAOBAN_MEDIA_COMMAND_RATE (the
+        same for all peer commands, default 30 / 10). GIAOBAN_MEDIA_FANOUT=0: aiortc's own
+        sender loop instead of media/fanout.py (read when a subscribe peer opens).
+        GIAOBAN_MEDIA_LOOP (uvloop|asyncio) is read by `python -m media`."""
         env = os.environ if environ is None else environ
         secret = env.get("GIAOBAN_MEDIA_SECRET", "") or _instance_secret(env)
         if not secret:
@@ -99,6 +102,8 @@ class NodeConfig:
             node_networks=tuple(
                 str(n) for n in parse_networks(_list(env.get("GIAOBAN_MEDIA_NODE_NETWORKS", "")))
             ),
+            command_burst=int(env.get("GIAOBAN_MEDIA_COMMAND_BURST", "30")),
+            command_rate=float(env.get("GIAOBAN_MEDIA_COMMAND_RATE", "10.0")),
         )
 
 

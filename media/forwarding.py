@@ -226,6 +226,9 @@ class ForwardingTrack(MediaStreamTrack):
         self.switches = 0
         self._asked_at = 0.0
         self.on_codec_mismatch: Callable[[ForwardingTrack], Any] | None = None
+        # set by media.fanout: queued frames are taken with take() by the shared fan-out
+        # sender instead of aiortc's RTP loop, which then waits in recv() until stop()
+        self.on_frame: Callable[[], None] | None = None
 
     @property
     def source(self) -> TrackSource | None:
@@ -308,7 +311,9 @@ class ForwardingTrack(MediaStreamTrack):
                     self._source.request_keyframe("overflow")
                 return
         self._queue.append((id(self._source), frame))
-        if self._waiter is not None and not self._waiter.done():
+        if self.on_frame is not None:
+            self.on_frame()
+        elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
     def _ask_again(self) -> None:
@@ -333,18 +338,26 @@ class ForwardingTrack(MediaStreamTrack):
             if self._source is not None:
                 self._asked_at = time.monotonic()
                 self._source.add_sink(self, reason="join")
-        while not self._queue:
+        while not self._queue or self.on_frame is not None:
             self._waiter = asyncio.get_running_loop().create_future()
             await self._waiter
             if self.readyState != "live":
                 raise MediaStreamError
-        key, frame = self._queue.popleft()
+        pts, frame = self.take()  # type: ignore[misc]
         packet = av.Packet(frame.data)
-        packet.pts = self._ts.map(key, frame.timestamp, frame.clock_rate)
+        packet.pts = pts
         packet.time_base = frame.time_base
+        return packet
+
+    def take(self) -> tuple[int, EncodedFrame] | None:
+        """The next queued frame with its outgoing timestamp (``clock_rate`` units), counted
+        as forwarded; None when the queue is empty."""
+        if not self._queue:
+            return None
+        key, frame = self._queue.popleft()
         self.frames_forwarded += 1
         self.bytes_forwarded += len(frame.data)
-        return packet
+        return self._ts.map(key, frame.timestamp, frame.clock_rate), frame
 
     def stop(self) -> None:
         if self._pending is not None:

@@ -57,6 +57,8 @@ class EncodedFrame:
     timestamp: int
     keyframe: bool
     received_at: float = field(default_factory=time.monotonic)
+    # RTP payloads of this frame, made once for all subscribers (media/fanout.py)
+    rtp_payloads: list[bytes] | None = None
 
     @property
     def time_base(self) -> fractions.Fraction:

@@ -13,6 +13,7 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from media import aiortc_internals as internals
+from media import fanout
 from media.errors import BAD_SDP, UNSUPPORTED_CODEC, MediaError
 from media.forwarding import LAYER_MAIN, LAYER_SMALL, ForwardingTrack, TrackSource
 from media.keyframes import KeyframeRequester
@@ -292,6 +293,7 @@ async def _build_subscribe_peer(
             functools.partial(peer.link.on_report, internals.sender_ssrc(transceiver.sender)),
             peer.link.on_remb,
         )
+        fanout.attach(transceiver.sender, track)
         binding = peer.bindings[index]
         if kind == "video":
             binding.video = track

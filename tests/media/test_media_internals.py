@@ -11,6 +11,7 @@ from importlib.metadata import version
 import aioice
 import aioice.ice
 import aiortc.rtcdtlstransport
+import aiortc.rtcicetransport
 import aiortc.rtcrtpreceiver
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
@@ -354,3 +355,183 @@ def test_rtcp_feedback_reaches_the_callbacks() -> None:
         await receiver_pc.close()
 
     run(main(), timeout=60)
+
+
+def test_fanout_send_internals() -> None:
+    """media/fanout.py replaces aiortc's per-sender RTP loop: what it mirrors must not move."""
+    import aiortc.codecs.h264 as h264
+    import aiortc.codecs.vpx as vpx
+    import aiortc.rtp as rtp
+
+    send_src = inspect.getsource(RTCRtpSender.send)
+    assert "self.__rtp_task = asyncio.ensure_future(self._run_rtp(parameters.codecs[0]))" in (
+        send_src
+    )
+    assert "self.__mid = parameters.muxId" in send_src
+    run_src = inspect.getsource(RTCRtpSender._run_rtp)
+    for line in (
+        "sequence_number = random_sequence_number()",
+        "timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)",
+        "packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0",
+        "clock.current_ntp_time() >> 14",
+        "packet.extensions.mid = self.__mid",
+        "packet_bytes = packet.serialize(self.__rtp_header_extensions_map)",
+        "await self.transport._send_rtp(packet_bytes)",
+        "self.__ntp_timestamp = clock.current_ntp_time()",
+        "self.__rtp_timestamp = packet.timestamp",
+        "self.__octet_count += len(payload)",
+        "self.__packet_count += 1",
+        "self.__track.stop()",
+    ):
+        assert line in run_src, line
+    # PLI/FIR/NACK/RR/REMB all enter through _handle_rtcp_packet; NACK via _retransmit
+    assert "await self._retransmit(seq)" in inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert list(inspect.signature(RTCRtpSender._retransmit).parameters) == [
+        "self",
+        "sequence_number",
+    ]
+    rtcp_src = inspect.getsource(RTCRtpSender._run_rtcp)
+    for name in ("__ntp_timestamp", "__rtp_timestamp", "__packet_count", "__octet_count"):
+        assert f"self.{name}" in rtcp_src
+    assert "wrap_rtx(" in inspect.getsource(RTCRtpSender._retransmit)
+    # the transport's RTP send: protect with _tx_srtp, then the ICE transport's _send
+    dtls_src = inspect.getsource(aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp)
+    assert "self._state != State.CONNECTED" in dtls_src
+    assert "data = self._tx_srtp.protect(data)" in dtls_src
+    assert "await self.transport._send(data)" in dtls_src
+    assert "self.__tx_packets += 1" in dtls_src
+    ice_src = inspect.getsource(aioice.Connection.sendto)
+    assert "active_pair = self._nominated.get(component)" in ice_src
+    assert "await active_pair.protocol.send_data(data, active_pair.remote_addr)" in ice_src
+    assert "self.transport.sendto(data, addr)" in inspect.getsource(
+        aioice.ice.StunProtocol.send_data
+    )
+    assert "self._send = self._connection.send" in inspect.getsource(aiortc.rtcicetransport)
+    # payloaders: VP8 descriptor with a 15-bit picture id, 1300-byte packets; H.264 stateless
+    assert vpx.PACKET_MAX == 1300
+    descriptor = vpx.VpxPayloadDescriptor(partition_start=1, partition_id=0, picture_id=0x1234)
+    assert bytes(descriptor) == b"\x90\x80\x92\x34"
+    payloads = vpx.Vp8Encoder._packetize(bytes(3000), 0x1234)
+    assert [len(p) for p in payloads] == [1300, 1300, 412]
+    assert payloads[1][:4] == b"\x80\x80\x92\x34"
+    assert isinstance(inspect.getattr_static(h264.H264Encoder, "_packetize"), classmethod)
+    assert isinstance(inspect.getattr_static(h264.H264Encoder, "_split_bitstream"), staticmethod)
+    assert rtp.RTP_HISTORY_SIZE == 128
+    set_src = inspect.getsource(rtp.HeaderExtensionsMap.set)
+    assert set_src.index("values.mid") < set_src.index("values.abs_send_time")
+
+    async def main() -> None:
+        node = internals.create_peer_connection(LOOPBACK)
+        node.addTrack(PatternVideoTrack(pattern=1))
+        sender = node.getSenders()[0]
+        started = []
+        internals.on_sender_start(sender, started.append)
+        client = client_pc()
+        await negotiate(node, client)
+        await wait_for(lambda: started and node.connectionState == "connected")
+        output = internals.RtpOutput(sender)
+        assert output.ssrc == internals.sender_ssrc(sender)
+        assert isinstance(output.rtx_ssrc, int) and output.rtx_ssrc != output.ssrc
+        # aiortc's own loop (encoding here) counts its packets where RtpOutput keeps them
+        await wait_for(lambda: output.counters()[3] > 0)
+        await client.getReceivers()[0].track.recv()
+        ntp, rtp_ts, octets, packets = output.counters()
+        assert ntp > 0 and octets > 0
+        node.getSenders()[0].replaceTrack(None)  # aiortc's loop stops counting
+        await asyncio.sleep(0.1)
+        ntp, rtp_ts, octets, packets = output.counters()
+        output.count(ntp + 1, rtp_ts, 10, 1)
+        assert output.counters() == (ntp + 1, rtp_ts, octets + 10, packets + 1)
+        assert started[0].muxId is not None and started[0].codecs
+        dtls = sender.transport
+        pair = getattr(dtls.transport._connection, internals.CONNECTION_NOMINATED)[1]
+        transport = pair.protocol.transport
+        assert isinstance(getattr(transport, internals.ASYNCIO_SOCK), socket.socket)
+        assert not getattr(transport, internals.ASYNCIO_BUFFER)
+        sendto_src = inspect.getsource(type(transport).sendto)
+        assert "if not self._buffer:" in sendto_src and "self._sock.sendto(data, addr)" in (
+            sendto_src
+        )
+        tx_before = getattr(dtls, internals.DTLS_TX_PACKETS)
+        assert output.send([b"\x80\x60\x00\x01" + bytes(8) + b"x"])
+        assert getattr(dtls, internals.DTLS_TX_PACKETS) == tx_before + 1
+        ntp, rtp_ts, octets, packets = output.counters()
+        assert output.send_counted([b"\x80\x60\x00\x03" + bytes(8) + b"y"], ntp + 2, 5, 1)
+        assert output.counters() == (ntp + 2, 5, octets + 1, packets + 1)
+        assert getattr(dtls, internals.DTLS_TX_BYTES) > 0
+        await node.close()
+        assert not output.send([b"\x80\x60\x00\x02" + bytes(8) + b"x"])  # closed: nothing sent
+        await client.close()
+
+    run(main())
+
+
+def test_srtp_protect_without_allocations_matches_pylibsrtp() -> None:
+    """SrtpProtect writes into pylibsrtp's own session buffer and calls srtp_protect: same
+    bytes as Session.protect, and the direct path is the one in use with the pinned stack."""
+    import os
+
+    from pylibsrtp import Policy, Session
+
+    key = os.urandom(30)
+
+    def session() -> Session:
+        policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND)
+        policy.allow_repeat_tx = True
+        return Session(policy)
+
+    ours, theirs = internals.SrtpProtect(session()), session()
+    assert ours.direct
+    for seq, size in ((1, 20), (2, 1300), (3, 1321), (4, 1)):
+        packet = b"\x80\xe0" + seq.to_bytes(2, "big") + bytes(4) + b"\x00\x00\x00\x07"
+        packet += os.urandom(size)
+        assert ours(packet) == bytes(theirs.protect(packet))
+    batch = [b"\x80\xe0" + seq.to_bytes(2, "big") + bytes(8) + os.urandom(900) for seq in (5, 6)]
+    assert ours.many(batch) == [bytes(theirs.protect(p)) for p in batch]
+    too_long = b"\x80\x60\x00\x09" + bytes(8) + bytes(1400)
+    try:
+        ours(too_long)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a packet longer than the session buffer must be refused")
+
+
+def test_bench_subscriber_taps() -> None:
+    """Benchmark subscribers: tap_rtp_datagrams sees each RTP datagram's clear header while
+    the session stays up; drop_rtp_in_kernel keeps the session up and receives no RTP."""
+
+    async def main() -> None:
+        node = internals.create_peer_connection(LOOPBACK)
+        node.addTrack(PatternVideoTrack(pattern=1))
+        counted, dropped = client_pc(), client_pc()
+        seen: list[bytes] = []
+        for client in (counted, dropped):
+            client.addTransceiver("video", direction="recvonly")
+        # one node peer per client: negotiate each pair
+        other = internals.create_peer_connection(LOOPBACK)
+        other.addTrack(PatternVideoTrack(pattern=3))
+        for sender_pc, client in ((node, counted), (other, dropped)):
+            await client.setLocalDescription(await client.createOffer())
+            if client is counted:
+                assert internals.tap_rtp_datagrams(client, seen.append) >= 1
+            else:
+                assert internals.drop_rtp_in_kernel(client) >= 1
+            await sender_pc.setRemoteDescription(client.localDescription)
+            await sender_pc.setLocalDescription(await sender_pc.createAnswer())
+            await client.setRemoteDescription(sender_pc.localDescription)
+        await wait_for(lambda: sum(1 for d in seen if d[1] & 0x80) >= 5, timeout=20)
+        assert all(internals.is_rtp_datagram(d) for d in seen)
+        ssrcs = {int.from_bytes(d[8:12], "big") for d in seen}
+        assert ssrcs <= {internals.sender_ssrc(s) for s in node.getSenders()}
+        await wait_for(lambda: dropped.connectionState == "connected", timeout=20)
+        await wait_for(lambda: other.getSenders()[0].transport.state == "connected")
+        await asyncio.sleep(1.5)  # the node sends media and sender reports meanwhile
+        stats = await dropped.getReceivers()[0].getStats()
+        assert not [s for s in stats.values() if s.type == "inbound-rtp"], "RTP got through"
+        assert [s for s in stats.values() if s.type == "remote-outbound-rtp"], "no RTCP SR"
+        assert dropped.connectionState == "connected"
+        for pc in (node, other, counted, dropped):
+            await pc.close()
+
+    run(main())
