@@ -197,15 +197,25 @@ async def chair_loop(base: str, meeting_id: int, delegate_ids: list[int], second
                       headers={"Cookie": cookie, "User-Agent": USER_AGENT})
     assert (await sio.call("join", {"meeting_id": meeting_id}, namespace="/room", timeout=60))["ok"]
     errors, given, end = 0, 0, time.monotonic() + seconds
+    refusals: dict[str, int] = {}
     while time.monotonic() < end:
         ack = await sio.call("give_floor", {"user_id": delegate_ids[given % len(delegate_ids)]},
                              namespace="/room", timeout=30)
-        errors += 0 if ack.get("ok") else 1
+        if not ack.get("ok"):
+            errors += 1
+            refusals[str(ack.get("error"))] = refusals.get(str(ack.get("error")), 0) + 1
         given += 1
         await asyncio.sleep(PERIOD)
-    state = (await sio.call("state", {}, namespace="/room", timeout=60))["state"]
+    # A refused answer (the chair's presence lost, say) is an error and lost state, not a
+    # crash of the bench before it prints its figures.
+    answer = await sio.call("state", {}, namespace="/room", timeout=60)
+    if not answer.get("ok"):
+        errors += 1
+        print(f"the chair's final state was refused: {answer}", flush=True)
+    if refusals:
+        print(f"give_floor refused: {refusals}", flush=True)
     await sio.disconnect()
-    return {"floor_changes": given, "errors": errors, "state": state}
+    return {"floor_changes": given, "errors": errors, "state": answer.get("state") or {}}
 
 
 # ------------------------------------------------------------------------------- media peers

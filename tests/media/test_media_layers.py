@@ -113,9 +113,14 @@ def test_a_weak_subscriber_drops_to_small_then_audio_and_comes_back() -> None:
             await wait_size(client, 0, MAIN_SIZE)
         peer = node.peers[weak.peer_id]
         link = peer.link
+        # While it is down the link holds for as long as the checks take (waiting for
+        # frames can take seconds with both cores busy): a 1 s hold would probe back to
+        # main in the middle of them, as the code means it to. The hold is made short
+        # again for the part where the link clears.
         link.policy = type(link.policy)(
-            base_hold=1.0, max_hold=2.0, probe_confirm=2.0, report_grace=0.0
+            base_hold=3600.0, max_hold=3600.0, probe_confirm=2.0, report_grace=0.0
         )
+        link.hold = link.policy.base_hold
 
         # its receiver reports say 30 % loss: one level down per two bad ticks
         for _ in range(2):
@@ -144,6 +149,10 @@ def test_a_weak_subscriber_drops_to_small_then_audio_and_comes_back() -> None:
         await weak.audio(0).recv()  # audio goes on
 
         # the link clears: back up one level per hold, to main
+        link.policy = type(link.policy)(
+            base_hold=1.0, max_hold=2.0, probe_confirm=2.0, report_grace=0.0
+        )
+        link.hold = link.policy.base_hold
         async def clear_until(level: str) -> None:
             for _ in range(40):
                 link.on_loss(0.0)
