@@ -16,11 +16,11 @@ sent by a :class:`FastSender` instead:
 - SRTP protection with the transport's session and ``sendto`` on the nominated ICE pair,
   with aiortc's sender and transport counters kept (sender reports, getStats);
 - NACKs are answered from this sender's own history (RTX when negotiated, as ``wrap_rtx``);
-  PLI/FIR and REMB/receiver reports still reach the hooks of media/aiortc_internals.py.
+  PLI/FIR and REMB/receiver reports still reach the hooks of media/aiortc_internals/.
 
 Slots with frames to send are drained in batches from the event loop (``call_soon``), so
 one frame for 500 subscribers does not hold the loop in one piece. Every reach into
-aiortc is in media/aiortc_internals.py. ``GIAOBAN_MEDIA_FANOUT=0`` keeps aiortc's own
+aiortc is in media/aiortc_internals/. ``GIAOBAN_MEDIA_FANOUT=0`` keeps aiortc's own
 sender loop (for comparison in bench/fanout.py); a codec without a payloader here (none
 today: VP8, H.264, Opus, PCMU, PCMA) keeps it too.
 """

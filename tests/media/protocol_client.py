@@ -9,7 +9,7 @@ It does what the document tells a client to do:
 - offer one peer connection per publish / subscribe, with ICE gathering complete (no
   trickle), no STUN/TURN server and a host candidate inside the node's allowed networks
   (here 127.0.0.1: aioice skips loopback by itself, so the test uses the project's
-  loopback policy from media/aiortc_internals.py);
+  loopback policy from media/aiortc_internals/);
 - send every request with a ``request_id`` and wait for the one ``answer`` / ``done`` /
   ``error`` event carrying it (the acknowledgement only says whether the web took it).
 

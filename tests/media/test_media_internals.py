@@ -1,4 +1,4 @@
-"""Fails loudly when an aiortc/aioice upgrade moves the internals media/aiortc_internals.py uses."""
+"""Fails loudly when an aiortc/aioice upgrade moves the internals media/aiortc_internals/ uses."""
 
 from __future__ import annotations
 
