@@ -257,6 +257,8 @@ __all__ = [
     "pin_vp8_bitrate",
     "receiver_media_ssrc",
     "remb_estimator_enabled",
+    "send_pli",
+    "send_remb",
     "tap_rtp",
     "tap_rtp_datagrams",
 ]

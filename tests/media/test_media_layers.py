@@ -120,7 +120,7 @@ def test_a_weak_subscriber_drops_to_small_then_audio_and_comes_back() -> None:
         link.policy = type(link.policy)(
             base_hold=3600.0, max_hold=3600.0, probe_confirm=2.0, report_grace=0.0
         )
-        link.hold = link.policy.base_hold
+        link.holds = dict.fromkeys(link.holds, link.policy.base_hold)
 
         # its receiver reports say 30 % loss: one level down per two bad ticks
         for _ in range(2):
@@ -152,7 +152,7 @@ def test_a_weak_subscriber_drops_to_small_then_audio_and_comes_back() -> None:
         link.policy = type(link.policy)(
             base_hold=1.0, max_hold=2.0, probe_confirm=2.0, report_grace=0.0
         )
-        link.hold = link.policy.base_hold
+        link.holds = dict.fromkeys(link.holds, link.policy.base_hold)
         async def clear_until(level: str) -> None:
             for _ in range(40):
                 link.on_loss(0.0)
