@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,7 @@ def sign_pdf(source: Path, target: Path, config: SigningConfig, *,
         name=config.signer_name,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
+    tmp = target.with_name(target.name + f".{secrets.token_hex(4)}.part")
     try:
         if appearance is not None:
             spec = fields.SigFieldSpec(field_name, on_page=appearance.page,

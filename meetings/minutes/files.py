@@ -4,6 +4,7 @@ digitally signed PDF of an issued document. No database here."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,9 @@ def write_files(kind: str, data: MinutesData, folder: Path, stem: str, *, pdf: b
     step(10, "Đang soạn văn bản")
     document = render(kind, data)
     docx_path = folder / f"{stem}.docx"
-    tmp = folder / f".{stem}.docx.part"
+    # one temporary name per writer: two runs of one job (a re-run while the first still
+    # lives) must not rename each other's file away
+    tmp = folder / f".{stem}.docx.{secrets.token_hex(4)}.part"
     document.save(str(tmp))
     tmp.replace(docx_path)
     if not pdf:
