@@ -104,19 +104,23 @@ class TrackSource:
             if not isinstance(frame, EncodedFrame):
                 logger.warning("source %s got a decoded frame; pass-through missing", self)
                 continue
-            self.frames += 1
-            self.bytes += len(frame.data)
-            self.last_frame_at = time.monotonic()
-            if frame.keyframe and self.kind == "video":
-                self.keyframes_seen += 1
-            for sink in tuple(self.sinks):
-                try:
-                    sink.push(frame)
-                except Exception:
-                    logger.exception("sink %r failed", sink)
+            self.deliver(frame)
         self.ended = True
         if self._on_end is not None:
             self._on_end(self)
+
+    def deliver(self, frame: EncodedFrame) -> None:
+        """Count one frame and hand it to every sink (a failing sink does not stop the rest)."""
+        self.frames += 1
+        self.bytes += len(frame.data)
+        self.last_frame_at = time.monotonic()
+        if frame.keyframe and self.kind == "video":
+            self.keyframes_seen += 1
+        for sink in tuple(self.sinks):
+            try:
+                sink.push(frame)
+            except Exception:
+                logger.exception("sink %r failed", sink)
 
     def add_sink(self, sink: FrameSink, reason: str | None = "join") -> None:
         """Add ``sink``; ``reason`` asks the publisher for a keyframe (None: don't)."""

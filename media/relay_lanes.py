@@ -218,18 +218,6 @@ class RelayedSource(TrackSource):
     def start(self) -> None:  # frames are handed in by the lane (deliver)
         return None
 
-    def deliver(self, frame: EncodedFrame) -> None:
-        self.frames += 1
-        self.bytes += len(frame.data)
-        self.last_frame_at = time.monotonic()
-        if frame.keyframe and self.kind == "video":
-            self.keyframes_seen += 1
-        for sink in tuple(self.sinks):
-            try:
-                sink.push(frame)
-            except Exception:
-                logger.exception("sink %r failed", sink)
-
     def add_sink(self, sink: Any, reason: str | None = "join") -> None:
         had = bool(self.sinks)
         super().add_sink(sink, reason)
