@@ -33,6 +33,20 @@ def make_docx(path: Path, pages: int = 2) -> Path:
     return path
 
 
+def make_long_table_docx(path: Path, rows: int = 1800) -> Path:
+    """A DOCX whose layout keeps LibreOffice busy for seconds: one long four-column table
+    (a list of communes' figures, as annexes to a report are). 1800 rows take ~4.5 s on a
+    quiet core, far more than their page count suggests (table layout is superlinear)."""
+    document = docx.Document()
+    document.add_heading(DOCX_PAGE1, level=1)
+    table = document.add_table(rows=rows, cols=4)
+    for i, row in enumerate(table.rows):
+        for j, cell in enumerate(row.cells):
+            cell.text = f"Xã {i}, chỉ tiêu {j}"
+    document.save(str(path))
+    return path
+
+
 def make_xlsx(path: Path) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
