@@ -18,7 +18,7 @@ from meetings.documents.storage import DocumentStore
 from meetings.models import AuditEntry
 from meetings.models.documents import DocumentVersion
 
-from .samples import make_docx, make_long_table_docx, make_pdf
+from .samples import make_long_table_docx, make_pdf
 from .web_helpers import upload
 
 
