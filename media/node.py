@@ -72,6 +72,13 @@ def _require(payload: dict[str, Any], key: str) -> Any:
     return payload[key]
 
 
+def _sent(told: dict[str, Any]) -> dict[str, Any]:
+    """A slot command's reply: what each slot carries now (``sent``), the link ``level``
+    and the ``seq`` of that description (see ``SubscribePeer.told_layers``)."""
+    slots = told["slots"]
+    return {"sent": [s["layer"] for s in slots], "level": told["level"], "seq": told["seq"]}
+
+
 class MediaNode:
     def __init__(
         self,
@@ -294,11 +301,11 @@ class MediaNode:
             for track in peer.tracks:
                 track.on_codec_mismatch = self._codec_mismatch_handler(peer)
             cut = room.add_bindings(peer_id, peer.bindings, grant)
-            peer.reported = peer.layer_signature()
+            told = peer.told_layers()
             await self._report_cut(cut, skip=peer_id)
             # slots the screens moved away from while the peer was opened are `none`
             slots = [b.name for b in peer.bindings]
-            extra = {"layers": [b.layer_pref for b in peer.bindings]}
+            extra = {"layers": [b.layer_pref for b in peer.bindings]} | _sent(told)
         self._ensure_ticker()
         self.relays.peer_opened(room, home)
         logger.info("opened %s peer %s for %s in room %s", kind, peer_id, participant_id, room_id)
@@ -413,12 +420,13 @@ class MediaNode:
         if room is None:
             raise MediaError(UNKNOWN_ROOM, "room is gone")
         cut = room.change_slots(peer.id, changes, grant)
+        told = peer.told_layers()
         await self._report_cut(cut, skip=peer.id)
         return {
             "peer_id": peer.id,
             "slots": [b.name for b in peer.bindings],
             "layers": [b.layer_pref for b in peer.bindings],
-        }
+        } | _sent(told)
 
     async def set_speaker(self, payload: dict[str, Any]) -> dict[str, Any]:
         room = self._room(payload)
@@ -452,7 +460,7 @@ class MediaNode:
             await self._report_layers(peer)
 
     async def _report_layers(self, peer: SubscribePeer) -> None:
-        peer.reported = peer.layer_signature()
+        told = peer.told_layers()
         await self.emit(
             "layers",
             {
@@ -462,7 +470,7 @@ class MediaNode:
                 "client": peer.client,
                 "at": round(time.time() * 1000),
             }
-            | peer.describe_layers(),
+            | told,
         )
 
     async def request_keyframe(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -125,13 +125,22 @@ class SubscribePeer(Peer):
     bindings: list[SlotBinding] = field(default_factory=list)
     tracks: list[ForwardingTrack] = field(default_factory=list)
     link: SubscriberLink = field(default_factory=SubscriberLink)
-    reported: tuple[object, ...] | None = None  # last `layers` event sent
+    reported: tuple[object, ...] | None = None  # last layers told (event or reply)
+    layers_seq: int = 0  # numbers what was told: the web may relay events out of order
 
     def __post_init__(self) -> None:
         self.link.name = f"{self.participant_id}/{self.id}"
 
     def layer_signature(self) -> tuple[object, ...]:
         return (self.link.level, tuple((b.name, b.layer) for b in self.bindings))
+
+    def told_layers(self) -> dict[str, object]:
+        """What it receives now, numbered (``seq``) and remembered as told: the client
+        applies a ``layers`` event or a slot command's reply only when it is newer than
+        what it applied last (the web relays them on separate handler threads)."""
+        self.layers_seq += 1
+        self.reported = self.layer_signature()
+        return {"seq": self.layers_seq} | self.describe_layers()
 
     def describe_layers(self) -> dict[str, object]:
         return {

@@ -77,6 +77,7 @@ class Peer:
     pc: RTCPeerConnection
     slots: list[str] = field(default_factory=list)
     layers: list[str] | None = None
+    seq: int = 0  # a subscribe peer's description number in the answer (docs/protocol.md)
 
     def videos(self) -> list[MediaStreamTrack]:
         return [t.receiver.track for t in self.pc.getTransceivers() if t.kind == "video"]
@@ -240,7 +241,7 @@ class ProtocolClient:
             data["layers"] = layers
         answer = await self._offer(pc, "subscribe", data)
         peer = Peer(answer["peer_id"], "subscribe", pc, list(answer.get("slots") or []),
-                    answer.get("layers"))
+                    answer.get("layers"), int(answer.get("seq") or 0))
         self.peers[peer.peer_id] = peer
         return peer
 

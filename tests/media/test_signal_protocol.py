@@ -97,6 +97,8 @@ def test_briefing_with_a_client_written_from_the_document(app, demo) -> None:
         assert done["command"] == "subscribe" and done["peer_id"] == gallery.peer_id
         assert done["slots"] == [f"participant:{stc}", "none"]
         assert done["layers"][0] == "main"
+        # what the slots carry now, numbered after the answer's description
+        assert done["sent"] == ["main", None] and done["seq"] > gallery.seq > 0
         await wait_pattern(gallery.videos()[0], 1)
         # a delegate may not point a slot at a participant
         with pytest.raises(RequestFailed) as refused:
@@ -111,15 +113,26 @@ def test_briefing_with_a_client_written_from_the_document(app, demo) -> None:
         main_track.stop()
 
         def speaker_on_small() -> dict | None:
+            """The newest description of the viewer's peer (the last reply or a later
+            `layers` event, by `seq`) has the speaker slot on the small layer."""
+            newest = done
             for data in viewer.received("layers"):
-                slots = {s["index"]: s for s in data.get("slots", [])}
-                if data.get("peer_id") == view.peer_id and slots.get(1, {}).get("layer") == "small":
-                    return data
-            return None
+                if data.get("peer_id") == view.peer_id and data.get("seq", 0) > newest["seq"]:
+                    newest = data
+            layer = (newest["sent"][1] if newest is done
+                     else {s["index"]: s for s in newest.get("slots", [])}.get(1, {}).get("layer"))
+            return newest if layer == "small" else None
 
-        event = await until(speaker_on_small, 20)
-        assert "client" not in event and event["participant"] == syt
-        assert event["level"] in ("main", "small")
+        try:
+            event = await until(speaker_on_small, 20)
+        except AssertionError as exc:
+            seen = [(d.get("seq"), d.get("level"), d.get("slots")) for d in viewer.received("layers")
+                    if d.get("peer_id") == view.peer_id]
+            raise AssertionError(f"speaker not on small; the reply said {done['sent']} at seq "
+                                 f"{done['seq']}, then the viewer got {seen}") from exc
+        if event is not done:  # (the reply already said small when the viewer's link was weak)
+            assert "client" not in event and event["participant"] == syt
+            assert event["level"] in ("main", "small")
         assert not any(
             d.get("peer_id") == view.peer_id for d in delegate.received("layers")
         ), "another user's socket hears nothing of it"

@@ -248,7 +248,11 @@ export class GiaobanMedia extends EventTarget {
     const reply = await this._offer(pc, "subscribe", extra);
     const slotsNow = reply.slots || names;
     this.peers.set(reply.peer_id, { pc, kind: "subscribe", slots: slotsNow });
-    return { peerId: reply.peer_id, pc, slots: slotsNow, layers: reply.layers || null, streams };
+    // sent/level/seq: what the node sends each slot as of its description number `seq`
+    // (a `layers` event with a higher seq is newer; one with a lower seq is stale)
+    return { peerId: reply.peer_id, pc, slots: slotsNow, layers: reply.layers || null, streams,
+      sent: Array.isArray(reply.sent) ? reply.sent : null, level: reply.level || null,
+      seq: Number.isInteger(reply.seq) ? reply.seq : 0 };
   }
 
   /** Point slot `index` of a subscription at "hall", "speaker", "participant:<id>" or "none". */

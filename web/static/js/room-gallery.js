@@ -29,6 +29,7 @@ export class GalleryMedia extends EventTarget {
     this.wanted = Array(size).fill("none");
     this.wantedLayers = Array(size).fill("small");
     this.level = null;
+    this.seq = 0; // number of the node's latest description applied (reply or `layers`)
     this.frames = Array(size).fill(0);
     this._syncing = null;
     this._again = false;
@@ -86,7 +87,8 @@ export class GalleryMedia extends EventTarget {
     });
     this.applied = [...slots];
     this.appliedLayers = [...layers];
-    this.sent = slots.map((s, i) => (s === "none" ? null : layers[i]));
+    this.seq = 0;
+    this._applySent(peer, slots.map((s, i) => (s === "none" ? null : layers[i])));
     peer.streams.forEach((stream, i) => {
       const target = this.streams[i];
       for (const t of target.getTracks()) target.removeTrack(t);
@@ -155,13 +157,33 @@ export class GalleryMedia extends EventTarget {
     const reply = await this.media.setSlots(this.peer.peerId, changes);
     this.applied = Array.isArray(reply.slots) ? reply.slots : slots;
     this.appliedLayers = layers;
-    for (const c of changes) this.sent[c.index] = c.slot === "none" ? null : c.layer;
+    const asked = [...this.sent];
+    for (const c of changes) asked[c.index] = c.slot === "none" ? null : c.layer;
+    this._applySent(reply, asked);
     // moved: tiles with another source now (their picture is stale until frames come)
     this._emit("changed", { slots: this.applied, layers: this.appliedLayers, moved });
   }
 
+  /** A reply's description of what the node sends, unless a newer `layers` event came
+   * first (the web relays replies and events on separate threads: either may overtake);
+   * `fallback` when the node gave none. */
+  _applySent(reply, fallback) {
+    if (Number.isInteger(reply.seq) && Array.isArray(reply.sent)) {
+      if (reply.seq <= this.seq) return;
+      this.seq = reply.seq;
+      this.sent = reply.sent.slice(0, this.size).map((l) => l ?? null);
+      this.level = reply.level || this.level;
+      return;
+    }
+    this.sent = fallback;
+  }
+
   _onLayers(data) {
     if (!data || !this.peer || data.peer_id !== this.peer.peerId) return;
+    if (Number.isInteger(data.seq)) {
+      if (data.seq <= this.seq) return; // overtaken by a newer reply or event
+      this.seq = data.seq;
+    }
     this.level = data.level || null;
     for (const s of data.slots || []) {
       if (!Number.isInteger(s.index) || s.index < 0 || s.index >= this.size) continue;

@@ -227,8 +227,8 @@ export class RoomMedia extends EventTarget {
     this.pub = stream.getTracks().length ? await media.publish(stream) : null;
     if (this.pub && this.audioOnly) await this._setVideoTracks(null);
     this.sendLevel.reset();
-    this.receiveLevel = "main";
     this.sub = await this._subscribe(media);
+    this.receiveLevel = this.sub.level || "main";
     this._watch(this.pub);
     this._watch(this.sub);
     this._swapTracks(this.hall, this.sub.streams[0]);
@@ -248,6 +248,10 @@ export class RoomMedia extends EventTarget {
   _onLayers(data) {
     if (!data || !this.sub || data.peer_id !== this.sub.peerId) return;
     if (!["main", "small", "audio"].includes(data.level)) return;
+    if (Number.isInteger(data.seq)) { // events may overtake each other on the web
+      if (data.seq <= (this.sub.seq || 0)) return;
+      this.sub.seq = data.seq;
+    }
     this.receiveLevel = data.level;
     this.receiveLevelAt = typeof data.at === "number" ? data.at : Date.now();
     this._emit("receive-level", { level: data.level, slots: data.slots || [] });
@@ -259,7 +263,7 @@ export class RoomMedia extends EventTarget {
     if (!media || !this.sub) return;
     const old = this.sub;
     this.sub = await this._subscribe(media);
-    this.receiveLevel = "main";
+    this.receiveLevel = this.sub.level || "main";
     this._watch(this.sub);
     this._swapTracks(this.hall, this.sub.streams[0]);
     this._swapTracks(this.speaker, this.sub.streams[1]);
