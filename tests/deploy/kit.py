@@ -151,6 +151,16 @@ def process(argv: list[str], env: dict[str, str], log_name: str) -> Iterator[sub
                 proc.wait(5)
 
 
+def log_tail(log_name: str, lines: int = 40) -> str:
+    """The last lines of a process's log under test-artifacts/ (for a failure's message:
+    CI shows the assertion, not the files)."""
+    log = ARTIFACTS / log_name
+    if not log.exists():
+        return f"({log_name}: no log)"
+    tail = log.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- {log_name} (last {len(tail)} lines)\n" + "\n".join(tail)
+
+
 def wait_until(predicate: object, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

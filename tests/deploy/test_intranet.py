@@ -21,6 +21,7 @@ from tests.browser import CHROMIUM_ARGS, LOGIN_JS
 from tests.conftest import REDIS_URL, TEST_DB_URL
 from tests.deploy.kit import (
     intranet,
+    log_tail,
     netns_chromium,
     process,
     rendered_config,
@@ -111,7 +112,11 @@ def test_intranet_https_turn_and_metrics(app: Any, demo: Any, live_meeting: int,
             with process(media_argv, {**media_env, **overrides}, "intranet-media.log"):
                 wait_until(lambda: scrape(f"http://127.0.0.1:{media_port}/metrics")
                            ["giaoban_media_control_link_up"] == 1.0, what="media node linked over TLS")
-                _browse(tmp_path, net, config, mid, ep_id, web, media_port)
+                try:
+                    _browse(tmp_path, net, config, mid, ep_id, web, media_port)
+                except AssertionError as exc:
+                    logs = "\n".join(log_tail(n) for n in ("intranet-media.log", "intranet-web.log"))
+                    raise AssertionError(f"{exc}\n{logs}") from exc
 
 
 def _browse(tmp: Path, net: Any, config: Any, mid: int, ep_id: int, web: str, media_port: int) -> None:
