@@ -84,9 +84,27 @@ def clean_database(engine: Engine) -> None:
                 conn.execute(table.delete())
 
 
+def clean_media_state() -> None:
+    """The media link's shared state in Redis (nodes, which node serves which meeting, room
+    state, peers) goes with the database: meeting ids start at 1 again in every test, and a
+    node entry left by a test's web process that was killed would still be handed the new
+    meeting 1 (it is forgotten only after NODE_STALE seconds)."""
+    if not REDIS_URL:
+        return
+    import redis
+
+    from web.media_link.store import PREFIX
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(PREFIX + "*"))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
 def db_session(db_engine: Engine) -> Iterator[Session]:
     clean_database(db_engine)
+    clean_media_state()
     session = make_session_factory(db_engine)()
     yield session
     session.close()

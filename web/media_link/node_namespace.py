@@ -17,8 +17,32 @@ from web.media_link.failover import move_endpoints, watch_lost_node
 from web.media_link.relays import relay_answered, relay_offer
 from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
 from web.media_link.stats import group_stats
+from web.media_link.store import NODE_KEEPALIVE
 
 logger = logging.getLogger(__name__)
+
+# /node sockets of this web process, kept alive in the shared store by a keepalive thread
+_LOCAL_SIDS: set[str] = set()
+_KEEPALIVE: dict[int, bool] = {}  # id(store) -> keepalive thread started
+
+
+def _start_keepalive() -> None:
+    st = store()
+    touch = getattr(st, "touch_nodes", None)
+    if touch is None or _KEEPALIVE.get(id(st)):
+        return
+    _KEEPALIVE[id(st)] = True
+
+    def loop() -> None:
+        while True:
+            sio().sleep(NODE_KEEPALIVE)
+            try:
+                touch(set(_LOCAL_SIDS))
+            except Exception:
+                logger.exception("node keepalive failed")
+
+    sio().start_background_task(loop)
+
 
 _NODE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -72,6 +96,8 @@ class NodeNamespace(Namespace):
         info |= {"sid": request.sid, "connected_at": time.time(), "load": {}}
         before = store().nodes().get(info["node_id"])
         store().put_node(info)
+        _LOCAL_SIDS.add(request.sid)
+        _start_keepalive()
         if before is not None and before.get("boot") != info["boot"]:
             # the same node id, another process (a worker restarted by its supervisor):
             # the previous one's peers are gone, their browsers move at once
@@ -83,6 +109,7 @@ class NodeNamespace(Namespace):
         resume_recordings(info["node_id"])
 
     def on_disconnect(self, reason: Any = None) -> None:
+        _LOCAL_SIDS.discard(request.sid)
         node = store().node_by_sid(request.sid)
         if node is not None and store().remove_node(node["node_id"], request.sid):
             logger.warning("media node %s disconnected (%s)", node["node_id"], reason)

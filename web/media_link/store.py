@@ -13,6 +13,13 @@ from typing import Any, Protocol
 logger = logging.getLogger(__name__)
 
 STATS_TTL = 30
+# A node entry in Redis is live while the web process holding its /node socket refreshes
+# it (stats every 2 s, a keepalive every NODE_KEEPALIVE s). A web process that dies with
+# the node connected cannot remove the entry; without this, the web would go on placing
+# endpoints on a node that is gone (kill -9 of web and node together, a node retired
+# while the web was down).
+NODE_KEEPALIVE = 5.0
+NODE_STALE = 30.0
 PEER_TTL = 24 * 3600  # a peer's browser socket is forgotten a day after it was opened
 PREFIX = "giaoban:media:"
 
@@ -148,17 +155,43 @@ class RedisStore:
         self._r = redis.Redis.from_url(url, decode_responses=True)
 
     def put_node(self, info: dict[str, Any]) -> None:
-        self._r.hset(PREFIX + "nodes", info["node_id"], json.dumps(info))
+        pipe = self._r.pipeline()
+        pipe.hset(PREFIX + "nodes", info["node_id"], json.dumps(info))
+        pipe.hset(PREFIX + "seen", info["node_id"], time.time())
+        pipe.execute()
 
     def remove_node(self, node_id: str, sid: str) -> bool:
         raw = self._r.hget(PREFIX + "nodes", node_id)
         if raw is None or json.loads(raw).get("sid") != sid:
             return False
         self._r.hdel(PREFIX + "nodes", node_id)
+        self._r.hdel(PREFIX + "seen", node_id)
         return True
 
+    def touch_nodes(self, sids: set[str]) -> None:
+        """The nodes connected through these sockets (this web process's) are alive."""
+        if not sids:
+            return
+        now = time.time()
+        for node_id, raw in self._r.hgetall(PREFIX + "nodes").items():
+            if json.loads(raw).get("sid") in sids:
+                self._r.hset(PREFIX + "seen", node_id, now)
+
     def nodes(self) -> dict[str, dict[str, Any]]:
-        return {k: json.loads(v) for k, v in self._r.hgetall(PREFIX + "nodes").items()}
+        raw = self._r.hgetall(PREFIX + "nodes")
+        seen = self._r.hgetall(PREFIX + "seen")
+        now = time.time()
+        live = {}
+        for node_id, value in raw.items():
+            at = float(seen.get(node_id) or 0)
+            if now - at <= NODE_STALE:
+                live[node_id] = json.loads(value)
+                continue
+            # only if nobody refreshed it meanwhile
+            if float(self._r.hget(PREFIX + "seen", node_id) or 0) == at:
+                self._r.hdel(PREFIX + "nodes", node_id)
+                logger.warning("media node %s not seen for %.0f s: forgotten", node_id, now - at)
+        return live
 
     def node_by_sid(self, sid: str) -> dict[str, Any] | None:
         return next((n for n in self.nodes().values() if n.get("sid") == sid), None)
@@ -168,7 +201,7 @@ class RedisStore:
 
     def assign(self, meeting: str, node_id: str) -> str:
         current = self.assignment(meeting)
-        if current is not None and self._r.hexists(PREFIX + "nodes", current):
+        if current is not None and current in self.nodes():
             return current
         if current is not None:
             self._r.hdel(PREFIX + "assign", meeting)
