@@ -149,8 +149,11 @@ def test_upload_page_uploads_many_files_with_progress_and_publishes(doc_app, dem
             page.wait_for_selector("#documents tr[data-document] span.ok")
             assert "người nhận thông báo" in page.text_content("#documents tr[data-document] span.ok")
             page.reload()
-            page.click("#documents tr[data-document] button[data-unpublish]")  # take it back
-            page.wait_for_selector("#documents tr[data-document] button[data-publish]")
+            # take it back: the page reloads (wait for that: the other row's publish button is
+            # there before, and a delete clicked on the old page is lost with its fetch)
+            with page.expect_navigation():
+                page.click("#documents tr[data-document] button[data-unpublish]")
+            page.wait_for_selector("#documents tr[data-document]:first-child button[data-publish]")
             page.on("dialog", lambda d: d.accept())
             page.click("#documents tr[data-document]:nth-child(2) button[data-delete]")
             page.wait_for_function("document.querySelectorAll('#documents tr[data-document]').length === 1")
