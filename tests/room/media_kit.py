@@ -50,13 +50,14 @@ RECEIVE_STATS_JS = """async () => {
     return {video: s && s.getVideoTracks()[0] ? s.getVideoTracks()[0].id : null,
             audio: s && s.getAudioTracks()[0] ? s.getAudioTracks()[0].id : null};
   });
-  const slots = ids.map(() => ({frames: 0, width: 0, height: 0, audioPackets: 0, videoBytes: 0}));
+  const slots = ids.map(() => ({frames: 0, received: 0, width: 0, height: 0, audioPackets: 0, videoBytes: 0}));
   let bytes = 0;
   (await pc.getStats()).forEach((s) => {
     if (s.type !== 'inbound-rtp') return;
     bytes += s.bytesReceived || 0;
     ids.forEach((id, i) => {
       if (s.trackIdentifier === id.video) Object.assign(slots[i], {frames: s.framesDecoded || 0,
+          received: s.framesReceived || 0,
           width: s.frameWidth || 0, height: s.frameHeight || 0, videoBytes: s.bytesReceived || 0});
       if (s.trackIdentifier === id.audio) slots[i].audioPackets = s.packetsReceived || 0;
     });
