@@ -47,7 +47,8 @@ SLOT_STATS_JS = """async (index) => {
 
 @contextmanager
 def media_node(app: Any, url: str, node_id: str = "room-browser-node", region: str = "",
-               command: str = "media") -> Iterator[subprocess.Popen[bytes]]:
+               command: str = "media", env_extra: dict[str, str] | None = None,
+               ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m media`` gathering and answering on 127.0.0.1 only, linked to the app
     (``region``: GIAOBAN_MEDIA_REGION; ``command="media.workers"``: the worker-per-core
     node, linked once its first worker is)."""
@@ -59,7 +60,7 @@ def media_node(app: Any, url: str, node_id: str = "room-browser-node", region: s
         "GIAOBAN_MEDIA_REGION": region,
         "GIAOBAN_MEDIA_ICE_ADDRESSES": "127.0.0.1",
         "GIAOBAN_MEDIA_ALLOWED_NETWORKS": "127.0.0.0/8",
-    })
+    } | (env_extra or {}))
     name = "room-media-node" if node_id == "room-browser-node" else f"room-media-{node_id}"
     log = ARTIFACTS / f"{name}.log"
     ARTIFACTS.mkdir(exist_ok=True)
