@@ -22,7 +22,7 @@ def _install(args: argparse.Namespace) -> int:
             key=Path(args.key) if args.key else None,
             client_networks=args.client_network or list(InstallConfig.__dataclass_fields__[
                 "client_networks"].default_factory()),  # type: ignore[misc]
-            media_nodes=args.media_nodes, user=args.user,
+            media_workers=args.media_workers, user=args.user,
             database_url=args.database_url, redis_url=args.redis_url,
         )
         result = render(config)
@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--key", help="its private key (PEM)")
     p.add_argument("--client-network", action="append", help="endpoints' networks (repeat); "
                    "default the private ranges")
-    p.add_argument("--media-nodes", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    p.add_argument("--media-workers", "--media-nodes", dest="media_workers", type=int, default=0,
+                   help="media node processes (python -m media.workers); default 0: one per core")
     p.add_argument("--user", default="giaoban")
     p.add_argument("--app-dir", default="/opt/giaoban")
     p.add_argument("--database-url", default="postgresql+psycopg://giaoban@/giaoban")

@@ -311,7 +311,7 @@ def check_media(env: Mapping[str, str]) -> Iterator[Finding]:
             count = float(line.split()[1])
             if count < 1:
                 yield Finding(FAIL, "no media node is linked to the web",
-                              "systemctl status 'giaoban-media@*'; check GIAOBAN_MEDIA_SECRET")
+                              "systemctl status giaoban-media; check GIAOBAN_MEDIA_SECRET")
             else:
                 yield Finding(OK, f"{count:.0f} media node(s) linked")
 

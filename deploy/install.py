@@ -20,8 +20,11 @@ logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 UNITS = ("giaoban-web.service", "giaoban-worker.service", "giaoban-beat.service",
-         "giaoban-media@.service", "giaoban-proxy.service", "giaoban-turn.service",
+         "giaoban-media.service", "giaoban-proxy.service", "giaoban-turn.service",
          "giaoban.target")
+# units of earlier versions, removed when the installer runs again (install-server.sh stops
+# their instances first): one `python -m media` per core before media.workers
+OBSOLETE_UNITS = ("giaoban-media@.service",)
 LOCAL_MARKER = "# --- local settings below this line are kept ---"
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
@@ -56,8 +59,8 @@ class InstallConfig:
     database_url: str = "postgresql+psycopg://giaoban@/giaoban"
     redis_url: str = "redis://127.0.0.1:6379/0"
     client_networks: list[str] = field(default_factory=lambda: list(PRIVATE_NETWORKS))
-    media_nodes: int = 1
-    media_first_port: int = 9101
+    media_workers: int = 0  # node processes of `python -m media.workers`; 0: one per core
+    media_metrics_port: int = 9101  # worker i serves its metrics on this port + i
     web_port: int = 8000
     https_port: int = 443
     http_port: int = 80
@@ -84,6 +87,8 @@ class InstallConfig:
                 raise ValueError(f"--address {a!r} is not an IP address")
         for n in self.client_networks:
             ipaddress.ip_network(n, strict=False)
+        if not 0 <= self.media_workers <= 256:
+            raise ValueError("--media-workers must be 0 (one per core) to 256")
         if (self.cert is None) != (self.key is None):
             raise ValueError("give both --cert and --key (or neither, for an internal CA)")
 
@@ -119,7 +124,10 @@ class InstallConfig:
 
     @property
     def media_ports(self) -> list[int]:
-        return [self.media_first_port + i for i in range(self.media_nodes)]
+        """The workers' metrics ports (as many as the cores of this machine when
+        media_workers is 0)."""
+        count = self.media_workers or os.cpu_count() or 1
+        return [self.media_metrics_port + i for i in range(count)]
 
     @property
     def tls_dir(self) -> str:
@@ -217,6 +225,8 @@ def render(c: InstallConfig) -> InstallResult:
     for path, (text, mode) in files.items():
         _write(path, text, mode)
         written.append(path)
+    for unit in OBSOLETE_UNITS:
+        c.path(c.unit_dir).joinpath(unit).unlink(missing_ok=True)
     for folder in (c.data_dir, f"{c.data_dir}/instance", f"{c.data_dir}/data", c.log_dir):
         c.path(folder).mkdir(parents=True, exist_ok=True)
     return InstallResult(written, internal_ca, info)

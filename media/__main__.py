@@ -13,6 +13,7 @@ from typing import Any
 from media.config import NodeConfig
 from media.control import ControlLink
 from media.metrics import start as start_metrics
+from media.workers import follow_parent
 
 logger = logging.getLogger("media")
 
@@ -70,6 +71,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    follow_parent(os.environ)  # a worker of `python -m media.workers` ends with it
     sys.exit(run(_main()))
 
 

@@ -6,11 +6,14 @@ endpoints over the workers (web/media_link/placement.py) and a room spread over 
 workers is relayed between them like between nodes (media/relay.py), over loopback. A
 worker that dies is started again after ``RESTART_DELAY``; it registers with a new
 ``boot`` id, and the web tells the browsers of its old peers to re-open them (``moved``).
-The other workers are untouched.
+The other workers are untouched. A worker ends with this process, even when it is
+killed (``kill -9``: the kernel sends each worker SIGTERM, see :func:`follow_parent`), so
+the supervisor that restarts this process (supervisor, systemd) never finds old workers
+holding the metrics ports.
 
 GIAOBAN_MEDIA_WORKERS: how many (default: the number of cores). With
-GIAOBAN_MEDIA_METRICS_PORT=P, worker i serves its metrics on P+i. Under systemd the
-installer runs one ``giaoban-media@<port>`` unit per core instead (Restart=on-failure).
+GIAOBAN_MEDIA_METRICS_PORT=P, worker i serves its metrics on P+i. The Procfile, the run
+command's supervisor and the installer's ``giaoban-media`` unit all run this.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from collections.abc import Mapping
 logger = logging.getLogger("media.workers")
 
 RESTART_DELAY = 1.0
+PARENT_ENV = "GIAOBAN_MEDIA_WORKER_PARENT"  # the pid of the process that started the worker
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def worker_env(env: Mapping[str, str], index: int) -> dict[str, str]:
     base = env.get("GIAOBAN_MEDIA_NODE_ID") or f"node-{socket.gethostname()}"
-    out = dict(env) | {"GIAOBAN_MEDIA_NODE_ID": f"{base}-w{index}"}
+    out = dict(env) | {"GIAOBAN_MEDIA_NODE_ID": f"{base}-w{index}", PARENT_ENV: str(os.getpid())}
     port = env.get("GIAOBAN_MEDIA_METRICS_PORT")
     if port and port.isdigit():
         out["GIAOBAN_MEDIA_METRICS_PORT"] = str(int(port) + index)
@@ -43,6 +48,22 @@ def worker_count(env: Mapping[str, str]) -> int:
     if not 0 < count <= 256:
         raise ValueError("GIAOBAN_MEDIA_WORKERS must be 1-256")
     return count
+
+
+def follow_parent(env: Mapping[str, str]) -> None:
+    """In a worker: ask the kernel for SIGTERM when the process that started it dies
+    (Linux ``prctl(PR_SET_PDEATHSIG)``), and stop at once if it is already gone."""
+    parent = env.get(PARENT_ENV, "")
+    if not parent.isdigit():
+        return
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+    if os.getppid() != int(parent):
+        raise SystemExit("media.workers: the parent process is gone")
 
 
 async def keep(index: int, env: dict[str, str], stopping: asyncio.Event) -> None:

@@ -5,7 +5,7 @@
 # terminating TLS (and passing TURN over TLS on 443), coturn, and a check at the end.
 #
 #   scripts/install-server.sh --name hop.tinh.gov.vn --address 10.1.2.3 \
-#       [--cert province.crt --key province.key] [--client-network 10.0.0.0/8 ...] [--media-nodes N]
+#       [--cert province.crt --key province.key] [--client-network 10.0.0.0/8 ...] [--media-workers N]
 #
 # Without --cert/--key it makes an internal CA and tells how to trust it on client machines.
 # Run it again to upgrade the configuration: secrets, the CA and local settings are kept.
@@ -64,6 +64,9 @@ as_app() {
 echo "install-server: database migrations"
 as_app "$APP/.venv/bin/flask" --app web giaoban migrate
 
+# earlier versions ran one giaoban-media@<port> unit per core; giaoban-media.service's
+# media.workers does that now (the installer removed the template)
+systemctl stop 'giaoban-media@*.service' 2>/dev/null || true
 systemctl daemon-reload
 systemctl enable --now giaoban.target
 sleep 3

@@ -51,7 +51,11 @@ echo "upgrade-server: 5. media nodes (between meetings)"
 if ((NOW == 0)); then
   as_app "$APP/.venv/bin/python" -m deploy wait-idle --minutes "$WAIT"
 fi
-systemctl restart 'giaoban-media@*.service'
+if [[ -f /etc/systemd/system/giaoban-media.service ]]; then
+  systemctl restart giaoban-media.service
+else  # units of an earlier install (a unit per core): install-server.sh again moves to media.workers
+  systemctl restart 'giaoban-media@*.service'
+fi
 
 echo "upgrade-server: 6. check"
 as_app "$APP/.venv/bin/python" -m deploy check

@@ -35,26 +35,34 @@ def deploy(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
-    config = rendered_config(tmp_path, "10.151.9.1", media_nodes=2)
+    config = rendered_config(tmp_path, "10.151.9.1", media_workers=3)
     units = Path(config.unit_dir)
     names = sorted(p.name for p in units.iterdir())
-    assert names == ["giaoban-beat.service", "giaoban-media@.service", "giaoban-proxy.service",
+    assert names == ["giaoban-beat.service", "giaoban-media.service", "giaoban-proxy.service",
                      "giaoban-turn.service", "giaoban-web.service", "giaoban-worker.service",
                      "giaoban.target"]
-    instances = [f"giaoban-media@{p}.service" for p in config.media_ports]
-    for name in instances:
-        (units / name).symlink_to(units / "giaoban-media@.service")
-    to_verify = [str(units / n) for n in names if n != "giaoban-media@.service"] + \
-        [str(units / n) for n in instances]
-    result = run(["systemd-analyze", "verify", "--man=no", *to_verify], check=False)
+    result = run(["systemd-analyze", "verify", "--man=no", *(str(units / n) for n in names)],
+                 check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr.strip() == "", result.stderr
     for unit in ("giaoban-web.service", "giaoban-worker.service", "giaoban-beat.service",
-                 "giaoban-media@.service", "giaoban-proxy.service", "giaoban-turn.service"):
+                 "giaoban-media.service", "giaoban-proxy.service", "giaoban-turn.service"):
         text = (units / unit).read_text()
         assert "Restart=on-failure" in text  # supervision in production
-    assert all(f"giaoban-media@{p}.service" in (units / "giaoban.target").read_text()
-               for p in config.media_ports)
+    assert "giaoban-media.service" in (units / "giaoban.target").read_text()
+    # the media unit runs the worker-per-core node: ids and metrics ports apart per worker
+    argv, env = unit_command(units / "giaoban-media.service")
+    assert argv[-2:] == ["-m", "media.workers"]
+    assert env["GIAOBAN_MEDIA_WORKERS"] == "3" and env["GIAOBAN_MEDIA_METRICS_PORT"] == "9101"
+    assert config.media_ports == [9101, 9102, 9103]
+    from media.workers import worker_env
+    workers = [worker_env(env, i) for i in range(3)]
+    assert len({w["GIAOBAN_MEDIA_NODE_ID"] for w in workers}) == 3
+    assert [w["GIAOBAN_MEDIA_METRICS_PORT"] for w in workers] == ["9101", "9102", "9103"]
+    # by default as many workers as the server has cores (decided when the unit starts)
+    default = rendered_config(tmp_path / "default", "10.151.9.1")
+    _, env = unit_command(Path(default.unit_dir) / "giaoban-media.service")
+    assert "GIAOBAN_MEDIA_WORKERS" not in env
     # the validator does fail on a broken unit (so the pass above means something)
     broken = units / "giaoban-broken.service"
     broken.write_text((units / "giaoban-web.service").read_text().replace(
@@ -114,7 +122,7 @@ def test_coturn_from_its_unit_answers_the_check_with_the_web_credentials(tmp_pat
 def test_install_command_with_an_internal_ca(tmp_path: Path) -> None:
     root = tmp_path / "root"
     result = deploy("install", "--name", "hop.tinh.gov.vn", "--address", "10.20.30.40",
-                    "--root", str(root), "--app-dir", str(ROOT), "--media-nodes", "2")
+                    "--root", str(root), "--app-dir", str(ROOT), "--media-workers", "2")
     assert result.returncode == 0, result.stderr
     assert "certutil -addstore -f ROOT" in result.stdout  # how to trust the CA on clients
     assert "http://hop.tinh.gov.vn/giaoban-ca.crt" in result.stdout
@@ -128,12 +136,16 @@ def test_install_command_with_an_internal_ca(tmp_path: Path) -> None:
     # local settings and secrets survive a second run; the CA is kept
     with (root / "etc/giaoban/giaoban.env").open("a") as fh:
         fh.write("GIAOBAN_RECORDING_RETENTION_DAYS=90\n")
+    # an earlier version's unit per core goes (giaoban-media.service's workers replace it)
+    (root / "etc/systemd/system/giaoban-media@.service").write_text("[Service]\n")
     again = deploy("install", "--name", "hop.tinh.gov.vn", "--address", "10.20.30.40",
                    "--root", str(root), "--app-dir", str(ROOT))
     assert again.returncode == 0, again.stderr
     assert read_env_file(root / "etc/giaoban/giaoban.env")["GIAOBAN_RECORDING_RETENTION_DAYS"] == "90"
     assert (root / "etc/giaoban/turn_secret").read_text().strip() == secret
     assert (root / "etc/giaoban/tls/ca.crt").read_bytes() == ca
+    assert not (root / "etc/systemd/system/giaoban-media@.service").exists()
+    assert (root / "etc/systemd/system/giaoban-media.service").exists()
     verify = run(["openssl", "verify", "-CAfile", str(root / "etc/giaoban/tls/ca.crt"),
                   str(root / "etc/giaoban/tls/server.crt")], check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -135,3 +135,83 @@ def test_killed_worker_moves_its_subscribers_only(web_processes, demo, link, tmp
             supervisor.wait(20)
         except subprocess.TimeoutExpired:
             supervisor.kill()
+
+
+def two_free_ports() -> int:
+    """A port P with P and P+1 free on 127.0.0.1 (the metrics ports of two workers)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = int(a.getsockname()[1])
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
+    raise AssertionError("no two consecutive free ports")
+
+
+def _metric(port: int, name: str) -> float | None:
+    import requests
+
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=3).text
+    except requests.RequestException:
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def test_workers_offer_what_one_node_offered(web_processes, demo, link, tmp_path) -> None:  # noqa: F811
+    """What `python -m media` offered, through `python -m media.workers` (the production
+    command): each worker's control link (with the region) and its metrics on a port of its
+    own; `kill -9` of the parent takes its workers with it, so the supervisor's restart finds
+    the ports free and the workers link again."""
+    from test_media_relay_processes import REGION
+
+    _, url_b = web_processes
+    port = two_free_ports()
+    env = dict(os.environ) | {
+        "GIAOBAN_MEDIA_SECRET": SECRET, "GIAOBAN_WEB_URL": url_b,
+        "GIAOBAN_MEDIA_NODE_ID": "vung", "GIAOBAN_MEDIA_WORKERS": "2",
+        "GIAOBAN_MEDIA_METRICS_PORT": str(port), "GIAOBAN_MEDIA_REGION": REGION,
+        "GIAOBAN_INSTANCE": str(tmp_path / "instance"),
+    }
+
+    def start(log: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "media.workers"], cwd=ROOT, env=env,
+                                stdout=open(tmp_path / log, "wb"),  # noqa: SIM115
+                                stderr=subprocess.STDOUT)
+
+    def linked() -> bool:
+        nodes = {n["node_id"]: n for n in link.media_nodes()}
+        return (set(nodes) == {"vung-w0", "vung-w1"}
+                and all(n["region"] == REGION.split(",") for n in nodes.values())
+                and all(_metric(p, "giaoban_media_control_link_up") == 1 for p in (port, port + 1)))
+
+    supervisor = start("workers-1.log")
+    try:
+        run(wait_for(linked, 40, 0.3), timeout=60)
+        workers = [worker_pid(supervisor.pid, f"vung-w{i}") for i in range(2)]
+        assert all(workers), workers
+        supervisor.kill()
+        supervisor.wait(10)
+
+        def gone() -> bool:
+            return not any(Path(f"/proc/{w}").exists() for w in workers if w)
+
+        run(wait_for(gone, 25, 0.1), timeout=30)  # SIGTERM from the kernel: a graceful stop
+        supervisor = start("workers-2.log")
+        run(wait_for(linked, 40, 0.3), timeout=60)
+        assert supervisor.poll() is None
+    finally:
+        supervisor.terminate()
+        try:
+            supervisor.wait(20)
+        except subprocess.TimeoutExpired:
+            supervisor.kill()

@@ -1,5 +1,5 @@
-"""Helpers for the room's browser tests: the app on 127.0.0.1 in a thread, a media node
-process (``python -m media``) bound to 127.0.0.1, and headless Chromium pages of
+"""Helpers for the room's browser tests: the app on 127.0.0.1 in a thread, media node
+processes (``python -m media``) bound to 127.0.0.1, and headless Chromium pages of
 logged-in users (one browser, one context per person)."""
 
 from __future__ import annotations
@@ -46,26 +46,30 @@ SLOT_STATS_JS = """async (index) => {
 
 
 @contextmanager
-def media_node(app: Any, url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m media`` gathering and answering on 127.0.0.1 only, linked to the app."""
-    from web.media_link.state import STATE
-
+def media_node(app: Any, url: str, node_id: str = "room-browser-node", region: str = "",
+               command: str = "media", env_extra: dict[str, str] | None = None,
+               ) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m media`` gathering and answering on 127.0.0.1 only, linked to the app
+    (``region``: GIAOBAN_MEDIA_REGION; ``command="media.workers"``: the worker-per-core
+    node, linked once its first worker is)."""
     env = dict(os.environ)
     env.update({
         "GIAOBAN_MEDIA_SECRET": app.config["MEDIA_SECRET"],
         "GIAOBAN_WEB_URL": url,
-        "GIAOBAN_MEDIA_NODE_ID": "room-browser-node",
+        "GIAOBAN_MEDIA_NODE_ID": node_id,
+        "GIAOBAN_MEDIA_REGION": region,
         "GIAOBAN_MEDIA_ICE_ADDRESSES": "127.0.0.1",
         "GIAOBAN_MEDIA_ALLOWED_NETWORKS": "127.0.0.0/8",
-    })
-    log = ARTIFACTS / "room-media-node.log"
+    } | (env_extra or {}))
+    name = "room-media-node" if node_id == "room-browser-node" else f"room-media-{node_id}"
+    log = ARTIFACTS / f"{name}.log"
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "media"], cwd=ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", command], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 20
-            while not _node_linked(STATE):
+            deadline = time.monotonic() + 30
+            while not node_linked(node_id):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(f"media node did not link: {log.read_text()[-2000:]}")
                 time.sleep(0.1)
@@ -73,15 +77,17 @@ def media_node(app: Any, url: str) -> Iterator[subprocess.Popen[bytes]]:
         finally:
             proc.terminate()
             try:
-                proc.wait(10)
+                proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
 
 
-def _node_linked(state: Any) -> bool:
+def node_linked(node_id: str) -> bool:
+    """The node (or, for media.workers, one of its workers ``<id>-w<i>``) is registered."""
     from web.media_link.commands import media_nodes
 
-    return bool(media_nodes())
+    return any(n["node_id"] == node_id or n["node_id"].startswith(f"{node_id}-w")
+               for n in media_nodes())
 
 
 def logged_in_page(browser: Any, url: str, username: str, password: str) -> Any:
