@@ -130,11 +130,15 @@ def test_killed_worker_moves_its_subscribers_only(web_processes, demo, link, tmp
 
         run(main(), timeout=180)
     finally:
-        supervisor.terminate()
-        try:
-            supervisor.wait(20)
-        except subprocess.TimeoutExpired:
-            supervisor.kill()
+        _stop(supervisor)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def two_free_ports() -> int:
@@ -210,8 +214,4 @@ def test_workers_offer_what_one_node_offered(web_processes, demo, link, tmp_path
         run(wait_for(linked, 40, 0.3), timeout=60)
         assert supervisor.poll() is None
     finally:
-        supervisor.terminate()
-        try:
-            supervisor.wait(20)
-        except subprocess.TimeoutExpired:
-            supervisor.kill()
+        _stop(supervisor)
