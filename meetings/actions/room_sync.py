@@ -65,6 +65,12 @@ def pop_change(session: Session, meeting_id: int) -> Change | None:
     return committed.pop(meeting_id, None)
 
 
+def pop_changes(session: Session) -> list[Change]:
+    """Every committed change made through this session and not yet broadcast, once."""
+    committed: dict[int, Change] = session.info.pop(_COMMITTED, {})
+    return [committed[k] for k in sorted(committed)]
+
+
 def _touched(obj: Any) -> bool:
     if isinstance(obj, HandRaise):
         return True
