@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
@@ -47,7 +48,7 @@ def connected(sid: str) -> None:
         if beat.running:
             return
         beat.running = True
-    socketio.start_background_task(_run, app, beat)
+    socketio.start_background_task(_run, weakref.ref(app), beat)
 
 
 def disconnected(sid: str) -> None:
@@ -56,13 +57,20 @@ def disconnected(sid: str) -> None:
         beat.sids.discard(sid)
 
 
-def _run(app: Flask, beat: _Heartbeat) -> None:
-    interval = float(app.config.get("ROOM_HEARTBEAT_SECONDS", DEFAULT_SECONDS))
+def _run(app_ref: weakref.ReferenceType[Flask], beat: _Heartbeat) -> None:
+    """Beat while the process holds connections. The app is held weakly: an app that is
+    gone (a test's) takes its thread with it, not its database engine's connections."""
     while True:
+        app = app_ref()
+        if app is None:
+            return
+        interval = float(app.config.get("ROOM_HEARTBEAT_SECONDS", DEFAULT_SECONDS))
+        del app
         socketio.sleep(interval)
+        app = app_ref()
         with beat.lock:
             sids = sorted(beat.sids)
-            if not sids:
+            if not sids or app is None:
                 beat.running = False
                 return
         with app.app_context():  # its own session, closed when the context ends
