@@ -24,7 +24,7 @@ from meetings.models.live import (
     RollCall,
     RoomEvent,
 )
-from meetings.permissions import can_attend, can_run_room, can_see_private_chat
+from meetings.permissions import can_attend, can_run_room, is_meeting_chair, is_meeting_secretary
 
 OPEN_STATUSES = {MeetingStatus.SCHEDULED.value, MeetingStatus.LIVE.value}
 
@@ -171,7 +171,12 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
                     "answers": [{"endpoint_id": a.endpoint_id, "user_id": a.user_id,
                                  "head_count": a.head_count, "answered_at": a.answered_at.isoformat()}
                                 for a in rc.answers]}
-    private = viewer is not None and can_see_private_chat(session, viewer, meeting)
+    co_chair_ids = sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id)))
+    # the viewer's rights from the co-chairs just read (as can_see_private_chat and
+    # can_run_room decide them), not two more queries per join
+    co_chair = viewer is not None and viewer.id in co_chair_ids
+    private = viewer is not None and (is_meeting_chair(viewer, meeting) or is_meeting_secretary(viewer, meeting)
+                                      or co_chair)
     chat_q = select(ChatMessage).where(ChatMessage.meeting_id == meeting.id)
     if viewer is None:
         chat_q = chat_q.where(ChatMessage.audience == "all")
@@ -207,13 +212,14 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
                    "raised_at": h.raised_at.isoformat()} for h in hands],
         "participants": entries,
         "recording": state.recording,
-        "co_chair_ids": sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id))),
+        "co_chair_ids": co_chair_ids,
         "roll_call": roll,
         "presenting": state.presenting,
         "screen": on_screen(session, meeting.id),
         "chat": [{"id": c.id, "sender_id": c.sender_id, "sender": c.sender.full_name,
                   "audience": c.audience, "body": c.body, "at": c.at.isoformat()} for c in reversed(chat)],
-        "you": ({"user_id": viewer.id, "can_run": can_run_room(session, viewer, meeting),
+        "you": ({"user_id": viewer.id,
+                 "can_run": viewer.active and (is_meeting_chair(viewer, meeting) or co_chair),
                  "private_chat": private} if viewer is not None else None),
     })
     if not participants:
