@@ -2,10 +2,12 @@
 changes the floor every second. Prints p50/p99 from `join` sent to the first (whole) state,
 the floor-change delivery latency during the storm, the broadcast bytes and whether every
 client's participant list (kept from the deltas, tests/room/mirror.py) ends equal to the
-server's.
+server's (compared after every client process has reported, before any client leaves) and
+whether any client lost its connection after joining. --dump writes the server's list and
+every client's list and messages (JSON) for a look at a difference.
 
     .venv/bin/python bench/room_storm.py [--clients 250] [--spread 30] [--workers 4]
-        [--processes 1] [--threads 400] [--database-url URL]
+        [--processes 1] [--threads 400] [--database-url URL] [--dump FILE]
 
 The database (PostgreSQL by --database-url, its public schema is recreated: give it a
 database of its own; default a throwaway SQLite file) gets the demo province plus N
