@@ -2,10 +2,12 @@
 changes the floor every second. Prints p50/p99 from `join` sent to the first (whole) state,
 the floor-change delivery latency during the storm, the broadcast bytes and whether every
 client's participant list (kept from the deltas, tests/room/mirror.py) ends equal to the
-server's.
+server's (compared after every client process has reported, before any client leaves) and
+whether any client lost its connection after joining. --dump writes the server's list and
+every client's list and messages (JSON) for a look at a difference.
 
     .venv/bin/python bench/room_storm.py [--clients 250] [--spread 30] [--workers 4]
-        [--processes 1] [--threads 400] [--database-url URL]
+        [--processes 1] [--threads 400] [--database-url URL] [--dump FILE]
 
 The database (PostgreSQL by --database-url, its public schema is recreated: give it a
 database of its own; default a throwaway SQLite file) gets the demo province plus N
@@ -110,12 +112,12 @@ class Server:
 
 
 def worker(bases: list[str], meeting_id: int, names: list[str], spread: float, barrier: Any,
-           out: Any, stop: Any) -> None:
-    asyncio.run(_worker(bases, meeting_id, names, spread, barrier, out, stop))
+           out: Any, stop: Any, leave: Any, keep_log: bool = False) -> None:
+    asyncio.run(_worker(bases, meeting_id, names, spread, barrier, out, stop, leave, keep_log))
 
 
 async def _worker(bases: list[str], meeting_id: int, names: list[str], spread: float, barrier: Any,
-                  out: Any, stop: Any) -> None:
+                  out: Any, stop: Any, leave: Any, keep_log: bool) -> None:
     loop = asyncio.get_running_loop()
 
     # log in and connect, then wait for the other workers before sending any join
@@ -129,6 +131,8 @@ async def _worker(bases: list[str], meeting_id: int, names: list[str], spread: f
         async with sem:
             cookie = await loop.run_in_executor(None, login_cookie, base, name, PASSWORD, USER_AGENT)
             c = st.StormClient(base, name, cookie, USER_AGENT)
+            if keep_log:
+                c.log = []
             await c.connect()
         clients.append(c)
 
@@ -147,8 +151,14 @@ async def _worker(bases: list[str], meeting_id: int, names: list[str], spread: f
         "name": c.username, "ok": bool(c.ack and c.ack.get("ok")), "join_sent": c.join_sent,
         "first_state": c.first_state, "floor_log": c.floor_log, "bytes": c.bytes_in,
         "messages": c.messages_in, "refetches": c.refetches, "reconnects": c.reconnects,
+        "drops": c.drops, "connected": bool(c.sio and c.sio.connected),
         "participants": c.mirror.state["participants"] if c.mirror.state else None,
+        "ack": c.ack if keep_log else None, "log": c.log,
     } for c in clients])
+    # nobody leaves before every worker has reported its clients' lists: a client closed
+    # here would be a removal the other workers' clients receive before they report
+    while not leave.is_set():
+        await asyncio.sleep(0.2)
     for c in clients:
         await c.close()
 
@@ -181,15 +191,16 @@ def run(args: argparse.Namespace) -> int:
     procs: list[mp.Process] = []
     speakers: list[SioUser] = []
     chair = None
+    ctx = mp.get_context("spawn")
+    out, stop, leave, barrier = ctx.Queue(), ctx.Event(), ctx.Event(), ctx.Barrier(args.workers + 1)
     try:
         from meetings.demo import DEMO_PASSWORD
 
-        ctx = mp.get_context("spawn")
-        out, stop, barrier = ctx.Queue(), ctx.Event(), ctx.Barrier(args.workers + 1)
         chunks = [names[i::args.workers] for i in range(args.workers)]
         for i, chunk in enumerate(chunks):
             rotated = bases[i % len(bases):] + bases[: i % len(bases)]
-            p = ctx.Process(target=worker, args=(rotated, meeting_id, chunk, args.spread, barrier, out, stop),
+            p = ctx.Process(target=worker, args=(rotated, meeting_id, chunk, args.spread, barrier, out, stop,
+                                                        leave, bool(args.dump)),
                             daemon=True)
             p.start()
             procs.append(p)
@@ -235,6 +246,7 @@ def run(args: argparse.Namespace) -> int:
         results: list[dict[str, Any]] = []
         for _ in chunks:
             results.extend(out.get(timeout=300))
+        leave.set()
 
         ok = [r for r in results if r["ok"]]
         joins = [r["first_state"] - r["join_sent"] for r in ok]
@@ -249,6 +261,10 @@ def run(args: argparse.Namespace) -> int:
                     else:
                         lat.append(got * 1000)
         agree = sum(1 for r in ok if r["participants"] == server_list)
+        if args.dump:
+            import json
+
+            Path(args.dump).write_text(json.dumps({"server": server_list, "clients": results}, ensure_ascii=False))
         total_bytes = sum(r["bytes"] for r in results)
         print(f"joined: {len(ok)}/{args.clients} within {args.spread:.0f} s "
               f"({len(server_list)} in the room with the chair and {len(SPEAKERS)} speakers; "
@@ -263,11 +279,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"broadcasts received: {total_bytes / 1e6:.1f} MB in {sum(r['messages'] for r in results)} messages; "
               f"{sum(r['refetches'] for r in results)} refetches after a gap")
         print(f"participant lists equal to the server's: {agree}/{len(ok)}")
-        good = (len(ok) == args.clients and agree == len(ok) and not missing and lat
-                and percentile(joins, .99) <= 2.0 and percentile(lat, .99) <= 250)
+        dropped = [r for r in ok if r["drops"] or not r["connected"]]
+        print(f"connections lost after joining: {len(dropped)}"
+              + "".join(f"\n  {r['name']}: {r['drops']}" for r in dropped[:10]))
+        correct = len(ok) == args.clients and agree == len(ok) and not missing and not dropped
+        good = correct and lat and percentile(joins, .99) <= 2.0 and percentile(lat, .99) <= 250
         print("targets: " + ("met" if good else "MISSED"))
-        return 0 if len(ok) == args.clients and agree == len(ok) and not missing else 1
+        return 0 if correct else 1
     finally:
+        stop.set()
+        leave.set()
         for p in procs:
             p.join(15)
             if p.is_alive():
@@ -294,6 +315,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=400, help="gunicorn threads per process")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (its public schema is recreated)")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--dump", default="", help="write the server's list and every client's result (JSON)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     return run(args)

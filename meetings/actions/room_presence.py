@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from meetings.actions.room_state import OPEN_STATUSES, bump, state_of
@@ -76,18 +76,38 @@ def current(session: Session, sid: str) -> Presence:
 
 
 def close_stale(session: Session, *, older_than: timedelta = timedelta(minutes=2)) -> int:
-    """Presences whose web process died without a disconnect: closed at their last sign of life."""
+    """Presences whose web process died without a disconnect (live connections are touched
+    by their web process: web/room/heartbeat.py): closed at their last sign of life. Each
+    meeting's version moves on, so the room can be sent the removals (room_sync)."""
     cutoff = utcnow() - older_than
     rows = session.scalars(select(Presence).where(Presence.left_at.is_(None), Presence.last_seen_at < cutoff))
     count = 0
+    meetings: set[int] = set()
     for p in rows:
         p.left_at, p.leave_reason = p.last_seen_at, "lost"
+        meetings.add(p.meeting_id)
         count += 1
+    for meeting_id in sorted(meetings):  # a change of the room: those still in are told
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is not None:
+            bump(state_of(session, meeting))
     return count
 
 
 def touch(session: Session, presence: Presence) -> None:
     presence.last_seen_at = utcnow()
+
+
+def touch_connections(session: Session, sids: list[str]) -> int:
+    """These connections are alive (their web process says so): their open presences'
+    last sign of life is now. Not a change of the room's state (no version)."""
+    now, count = utcnow(), 0
+    for start in range(0, len(sids), 500):
+        result = session.execute(update(Presence).where(Presence.sid.in_(sids[start:start + 500]),
+                                                        Presence.left_at.is_(None))
+                                 .values(last_seen_at=now).execution_options(synchronize_session=False))
+        count += result.rowcount  # type: ignore[attr-defined]
+    return count
 
 
 def set_own_state(session: Session, presence: Presence, *, muted: bool | None = None,

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 
-from meetings.actions import room_sync
+from meetings.actions import room_participants, room_sync
 from meetings.db import utcnow
 from meetings.errors import Forbidden, NotFound, ValidationFailed
-from meetings.models import Endpoint, Meeting, MeetingStatus, User
+from meetings.models import Meeting, MeetingStatus, User
 from meetings.models.live import (
     AgendaMove,
     ChatMessage,
@@ -24,7 +24,7 @@ from meetings.models.live import (
     RollCall,
     RoomEvent,
 )
-from meetings.permissions import can_attend, can_run_room, can_see_private_chat
+from meetings.permissions import can_attend, can_run_room, is_meeting_chair, is_meeting_secretary
 
 OPEN_STATUSES = {MeetingStatus.SCHEDULED.value, MeetingStatus.LIVE.value}
 
@@ -143,23 +143,9 @@ def close_room(session: Session, meeting: Meeting, actor: User | None) -> None:
     bump(state)
 
 
-def participant_entry(p: Presence, hands: dict[int, HandRaise]) -> dict[str, Any]:
-    """One participant of the state's list (also the entries of a participant delta)."""
-    hand = hands.get(p.user_id)
-    return {
-        "presence_id": p.id, "user_id": p.user_id, "name": p.user.full_name,
-        "position": p.user.position,
-        "unit": (p.endpoint.unit.name if p.endpoint else (p.user.unit.name if p.user.unit else "")),
-        "endpoint_id": p.endpoint_id, "endpoint": p.endpoint.name if p.endpoint else "",
-        "joined_at": p.joined_at.isoformat(), "muted": p.muted, "muted_by_chair": p.muted_by_chair,
-        "audio_only": p.audio_only, "head_count": p.head_count, "quality": p.quality,
-        "hand_raised_at": hand.raised_at.isoformat() if hand else None,
-    }
-
-
 def participant_delta(session: Session, meeting: Meeting, user_ids: frozenset[int] | set[int]) -> dict[str, Any]:
     """{"upsert": [entries], "remove": [user ids]} for these participants as they are now."""
-    return room_sync.participant_delta(session, meeting.id, user_ids, participant_entry)
+    return room_participants.delta(session, meeting.id, user_ids)
 
 
 def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
@@ -173,19 +159,8 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
         .where(HandRaise.meeting_id == meeting.id, HandRaise.closed_at.is_(None))
         .options(selectinload(HandRaise.user), selectinload(HandRaise.endpoint))
         .order_by(HandRaise.raised_at, HandRaise.id)))
-    by_user = {h.user_id: h for h in hands}
-    present = [] if not participants else list(session.scalars(
-        select(Presence)
-        .where(Presence.meeting_id == meeting.id, Presence.left_at.is_(None))
-        .options(selectinload(Presence.user).selectinload(User.unit),
-                 selectinload(Presence.endpoint).selectinload(Endpoint.unit))
-        .order_by(Presence.joined_at, Presence.id)))
-    seen: set[int] = set()
-    entries = []
-    for p in present:  # one entry per person even with two tabs open
-        if p.user_id not in seen:
-            seen.add(p.user_id)
-            entries.append(participant_entry(p, by_user))
+    entries = room_participants.entries(session, meeting.id, {h.user_id: h.raised_at for h in hands}) \
+        if participants else []
     floor = session.get(FloorTurn, state.floor_turn_id) if state.floor_turn_id else None
     item = state.current_item
     roll: dict[str, Any] | None = None
@@ -196,7 +171,12 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
                     "answers": [{"endpoint_id": a.endpoint_id, "user_id": a.user_id,
                                  "head_count": a.head_count, "answered_at": a.answered_at.isoformat()}
                                 for a in rc.answers]}
-    private = viewer is not None and can_see_private_chat(session, viewer, meeting)
+    co_chair_ids = sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id)))
+    # the viewer's rights from the co-chairs just read (as can_see_private_chat and
+    # can_run_room decide them), not two more queries per join
+    co_chair = viewer is not None and viewer.id in co_chair_ids
+    private = viewer is not None and (is_meeting_chair(viewer, meeting) or is_meeting_secretary(viewer, meeting)
+                                      or co_chair)
     chat_q = select(ChatMessage).where(ChatMessage.meeting_id == meeting.id)
     if viewer is None:
         chat_q = chat_q.where(ChatMessage.audience == "all")
@@ -232,13 +212,14 @@ def snapshot(session: Session, meeting: Meeting, viewer: User | None, *,
                    "raised_at": h.raised_at.isoformat()} for h in hands],
         "participants": entries,
         "recording": state.recording,
-        "co_chair_ids": sorted(session.scalars(select(CoChair.user_id).where(CoChair.meeting_id == meeting.id))),
+        "co_chair_ids": co_chair_ids,
         "roll_call": roll,
         "presenting": state.presenting,
         "screen": on_screen(session, meeting.id),
         "chat": [{"id": c.id, "sender_id": c.sender_id, "sender": c.sender.full_name,
                   "audience": c.audience, "body": c.body, "at": c.at.isoformat()} for c in reversed(chat)],
-        "you": ({"user_id": viewer.id, "can_run": can_run_room(session, viewer, meeting),
+        "you": ({"user_id": viewer.id,
+                 "can_run": viewer.active and (is_meeting_chair(viewer, meeting) or co_chair),
                  "private_chat": private} if viewer is not None else None),
     })
     if not participants:

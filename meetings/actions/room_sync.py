@@ -19,10 +19,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, inspect, update
+from sqlalchemy.orm import Session
 
-from meetings.models import Endpoint, User
 from meetings.models.live import HandRaise, LiveState, Presence
 
 logger = logging.getLogger(__name__)
@@ -64,6 +63,12 @@ def pop_change(session: Session, meeting_id: int) -> Change | None:
     """The last committed change of this meeting made through this session, once."""
     committed: dict[int, Change] = session.info.get(_COMMITTED, {})
     return committed.pop(meeting_id, None)
+
+
+def pop_changes(session: Session) -> list[Change]:
+    """Every committed change made through this session and not yet broadcast, once."""
+    committed: dict[int, Change] = session.info.pop(_COMMITTED, {})
+    return [committed[k] for k in sorted(committed)]
 
 
 def _touched(obj: Any) -> bool:
@@ -118,26 +123,3 @@ def _committed(session: Session) -> None:
 def _rolled_back(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_DONE, None)
-
-
-def participant_delta(session: Session, meeting_id: int, user_ids: frozenset[int] | set[int],
-                      entry: Any) -> dict[str, list[Any]]:
-    """{"upsert": [entry of each touched user still in the room], "remove": [user ids who
-    are not]}; `entry(presence, hands_by_user)` renders one participant as the snapshot does
-    (one entry per person: their earliest open presence)."""
-    if not user_ids:
-        return {"upsert": [], "remove": []}
-    hands = {h.user_id: h for h in session.scalars(
-        select(HandRaise).where(HandRaise.meeting_id == meeting_id, HandRaise.closed_at.is_(None),
-                                HandRaise.user_id.in_(user_ids)))}
-    present = session.scalars(
-        select(Presence)
-        .where(Presence.meeting_id == meeting_id, Presence.left_at.is_(None), Presence.user_id.in_(user_ids))
-        .options(selectinload(Presence.user).selectinload(User.unit),
-                 selectinload(Presence.endpoint).selectinload(Endpoint.unit))
-        .order_by(Presence.joined_at, Presence.id))
-    upsert: dict[int, Any] = {}
-    for p in present:
-        if p.user_id not in upsert:
-            upsert[p.user_id] = entry(p, hands)
-    return {"upsert": list(upsert.values()), "remove": sorted(set(user_ids) - set(upsert))}

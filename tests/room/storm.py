@@ -61,14 +61,17 @@ class StormClient:
     messages_in: int = 0
     refetches: int = 0
     reconnects: int = 0  # connections lost before the join, opened again
+    drops: list[tuple[float, str]] = field(default_factory=list)  # (at, reason): lost after joining
     log: list[tuple[str, dict[str, Any]]] | None = None  # every message, when kept (debugging)
     sio: socketio.AsyncClient | None = None
     _gap_task: asyncio.Task[None] | None = None
+    _closing: bool = False
 
     async def connect(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.sio.on("state", self._on("state"), namespace="/room")
         self.sio.on("participants", self._on("participants"), namespace="/room")
+        self.sio.on("disconnect", self._on_disconnect, namespace="/room")
         await self.sio.connect(self.base, namespaces=["/room"], transports=["websocket"], wait_timeout=60,
                                headers={"Cookie": self.cookie, "User-Agent": self.user_agent})
 
@@ -84,6 +87,11 @@ class StormClient:
             self.mirror.event(name, message)
             self._watch_gap()
         return handler
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        if self.ack is not None and not self._closing:  # a joined client lost its connection
+            self.drops.append((time.time(), str(reason)))
+            logger.warning("%s lost its connection after joining: %s", self.username, reason)
 
     def _floor(self, floor: dict[str, Any] | None, at: float) -> None:
         holder = floor["user_id"] if floor else None
@@ -146,6 +154,7 @@ class StormClient:
         return False
 
     async def close(self) -> None:
+        self._closing = True
         if self._gap_task is not None:
             self._gap_task.cancel()
         if self.sio is not None:

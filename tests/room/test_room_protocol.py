@@ -278,3 +278,32 @@ def test_presence_of_a_dead_process_is_closed_at_its_last_sign_of_life(room, dem
     closed = db_session.scalar(select(Presence))
     assert closed.left_at == seen and closed.leave_reason == "lost"
     assert close_stale(db_session) == 0
+
+
+def test_a_participant_who_only_listens_is_not_closed_as_lost(app, room, demo, db_session):
+    """Listening sends no event for far longer than two minutes; the web process holding the
+    connection vouches for it (web/room/heartbeat.py), so the stale sweep leaves it in."""
+    import time
+    from datetime import timedelta
+
+    from meetings.actions.room_presence import close_stale
+    from meetings.db import utcnow
+
+    app.config["ROOM_HEARTBEAT_SECONDS"] = 0.2
+    ep = room("kythuat.02")
+    _join(ep, demo, "dc-xa-02")
+    silent_since = utcnow() - timedelta(minutes=5)
+    presence = db_session.scalar(select(Presence))
+    presence.last_seen_at = silent_since
+    db_session.commit()
+    deadline = time.monotonic() + 30  # the heartbeat thread runs in this loaded process too
+    while time.monotonic() < deadline:
+        db_session.expire_all()
+        if db_session.scalar(select(Presence)).last_seen_at > silent_since:
+            break
+        time.sleep(0.1)
+    assert close_stale(db_session) == 0
+    db_session.commit()
+    db_session.expire_all()
+    assert db_session.scalar(select(Presence)).left_at is None
+    assert ep.call("raise_hand")["ok"]  # still in the room

@@ -50,3 +50,64 @@ def test_chair_and_delegates_on_different_processes(live_meeting, demo, tmp_path
         finally:
             for user in (chair, ep2, ep3):
                 user.close()
+
+
+def _kill_web_process(url: str) -> None:
+    """SIGKILL the gunicorn master and worker serving `url` (no disconnect runs: a web
+    process that died)."""
+    import signal
+
+    bind = f"--bind {url.removeprefix('http://')} "
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if bind in cmdline and "gunicorn" in cmdline:
+                os.kill(int(entry), signal.SIGKILL)
+
+
+def test_presences_of_a_dead_process_leave_everyone_elses_list(live_meeting, demo, db_session, tmp_path):
+    """A web process dies with a participant on it: the stale sweep closes that presence and
+    the participants on the other process are told (their lists end equal to the server's)."""
+    import time
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from meetings.actions import room_state
+    from meetings.db import utcnow
+    from meetings.models.live import Presence
+    from tasks.room import close_stale_presences
+    from tests.room.conftest import meeting_of
+
+    env = {"DATABASE_URL": TEST_DB_URL, "REDIS_URL": str(REDIS_URL),
+           "GIAOBAN_INSTANCE": os.environ["GIAOBAN_INSTANCE"]}
+    with web_process(env, tmp_path / "web1.log") as url1, web_process(env, tmp_path / "web2.log") as url2:
+        chair = SioUser(url2, "chutri")
+        ep2 = SioUser(url1, "kythuat.02")
+        try:
+            assert chair.call("join", {"meeting_id": demo.meeting_id})["ok"]
+            assert ep2.call("join", {"meeting_id": demo.meeting_id,
+                                     "endpoint_id": demo["endpoint:dc-xa-02"]})["ok"]
+            chair.wait_for(lambda s: len(s["participants"]) == 2)
+            _kill_web_process(url1)
+            time.sleep(1)
+            # two minutes pass without a sign of life from the dead process's connection
+            db_session.execute(update(Presence).where(Presence.user_id == demo["kythuat.02"])
+                               .values(last_seen_at=utcnow() - timedelta(minutes=5)))
+            db_session.commit()
+            assert close_stale_presences() == 1
+            chair.wait_for(lambda s: [p["user_id"] for p in s["participants"]] == [demo["chutri"]])
+            server = room_state.snapshot(db_session, meeting_of(db_session, demo.meeting_id), None)
+            assert chair.mirror.state["participants"] == server["participants"]
+            assert db_session.scalar(select(Presence.leave_reason)
+                                     .where(Presence.user_id == demo["kythuat.02"])) == "lost"
+        finally:
+            chair.close()
+            try:
+                ep2.close()
+            except Exception:  # its process is gone
+                pass

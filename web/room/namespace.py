@@ -38,6 +38,7 @@ from meetings.validation import Fields
 from web.extensions import db, socketio
 from web.hooks import after_status_change
 from web.room import bridge as media
+from web.room import heartbeat
 from web.room.broadcast import ROOM_NS, broadcast_participants, broadcast_state, meeting_room
 
 logger = logging.getLogger(__name__)
@@ -91,10 +92,14 @@ class RoomNamespace(Namespace):
         if not current_user.is_authenticated:
             logger.info("room connection without session refused")
             raise SocketRefused("unauthorized")  # connect_error {"message": "unauthorized"}
+        heartbeat.connected(request.sid)  # type: ignore[attr-defined]
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:
         _watchers.pop(request.sid, None)  # type: ignore[attr-defined]
+        heartbeat.disconnected(request.sid)  # type: ignore[attr-defined]
+        if reason is not None:
+            logger.info("room connection %s closed: %s", request.sid, reason)  # type: ignore[attr-defined]
         session = db.session
         presence = room_presence.leave(session, request.sid, "disconnected")  # type: ignore[attr-defined]
         if presence is not None:
