@@ -122,6 +122,8 @@ class StormClient:
         try:
             version = self.mirror.version
             await asyncio.sleep(GAP_TIMEOUT)
+            if self.sio is None or not self.sio.connected:
+                return  # closed meanwhile (the bench's clients leave at the end)
             if self.mirror.gap and self.mirror.version == version:
                 self.refetches += 1
                 await self.request_state()
