@@ -13,9 +13,14 @@ from tests.servers import SioUser, web_process
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (the test command sets it)")
 
 
+def _env() -> dict[str, str]:
+    """Two web processes on the test database, talking through Redis."""
+    return {"DATABASE_URL": TEST_DB_URL, "REDIS_URL": str(REDIS_URL),
+            "GIAOBAN_INSTANCE": os.environ["GIAOBAN_INSTANCE"]}
+
+
 def test_chair_and_delegates_on_different_processes(live_meeting, demo, tmp_path):
-    env = {"DATABASE_URL": TEST_DB_URL, "REDIS_URL": str(REDIS_URL),
-           "GIAOBAN_INSTANCE": os.environ["GIAOBAN_INSTANCE"]}
+    env = _env()
     with web_process(env, tmp_path / "web1.log") as url1, web_process(env, tmp_path / "web2.log") as url2:
         chair = SioUser(url1, "chutri")
         ep2 = SioUser(url2, "kythuat.02")
@@ -83,8 +88,7 @@ def test_presences_of_a_dead_process_leave_everyone_elses_list(live_meeting, dem
     from tasks.room import close_stale_presences
     from tests.room.conftest import meeting_of
 
-    env = {"DATABASE_URL": TEST_DB_URL, "REDIS_URL": str(REDIS_URL),
-           "GIAOBAN_INSTANCE": os.environ["GIAOBAN_INSTANCE"]}
+    env = _env()
     with web_process(env, tmp_path / "web1.log") as url1, web_process(env, tmp_path / "web2.log") as url2:
         chair = SioUser(url2, "chutri")
         ep2 = SioUser(url1, "kythuat.02")
