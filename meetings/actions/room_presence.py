@@ -112,24 +112,25 @@ def touch_connections(session: Session, sids: list[str]) -> int:
 
 def set_own_state(session: Session, presence: Presence, *, muted: bool | None = None,
                   audio_only: bool | None = None, head_count: int | None = None,
-                  quality: str | None = None) -> Presence:
+                  quality: str | None = None) -> bool:
     """What a participant may change about themselves. Unmuting oneself after the chair
-    muted is refused: the chair gives the floor instead."""
-    if muted is not None:
-        if not muted and presence.muted_by_chair:
-            raise Forbidden("Chủ trì đã tắt tiếng của bạn; hãy đăng ký phát biểu.")
-        presence.muted = muted
-    if audio_only is not None:
-        presence.audio_only = audio_only
-    if head_count is not None:
-        if presence.endpoint_id is None and head_count != 1:
-            raise ValidationFailed("Chỉ điểm cầu mới báo số người dự.", {"head_count": "Phải là 1."})
-        presence.head_count = head_count
-    if quality is not None:
-        if quality not in QUALITIES:
-            raise ValidationFailed("Chất lượng kết nối không hợp lệ.", {"quality": ", ".join(QUALITIES)})
-        presence.quality = quality
-    meeting = session.get(Meeting, presence.meeting_id)
-    assert meeting is not None
-    bump(state_of(session, meeting))
-    return presence
+    muted is refused: the chair gives the floor instead. Returns whether anything changed:
+    a report that repeats the current state (clients report their link periodically) makes
+    no new version, so nobody is sent anything."""
+    if muted is not None and not muted and presence.muted_by_chair:
+        raise Forbidden("Chủ trì đã tắt tiếng của bạn; hãy đăng ký phát biểu.")
+    if head_count is not None and presence.endpoint_id is None and head_count != 1:
+        raise ValidationFailed("Chỉ điểm cầu mới báo số người dự.", {"head_count": "Phải là 1."})
+    if quality is not None and quality not in QUALITIES:
+        raise ValidationFailed("Chất lượng kết nối không hợp lệ.", {"quality": ", ".join(QUALITIES)})
+    wanted = {"muted": muted, "audio_only": audio_only, "head_count": head_count, "quality": quality}
+    changed = False
+    for name, value in wanted.items():
+        if value is not None and getattr(presence, name) != value:
+            setattr(presence, name, value)
+            changed = True
+    if changed:
+        meeting = session.get(Meeting, presence.meeting_id)
+        assert meeting is not None
+        bump(state_of(session, meeting))
+    return changed

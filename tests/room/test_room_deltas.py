@@ -93,6 +93,14 @@ def test_other_changes_carry_only_the_entries_they_touch(room, demo, db_session)
     assert ep2.call("update_self", {"quality": "poor"})["ok"]  # presences only
     (event, delta), = _raw(ep3)
     assert event == "participants" and [e["quality"] for e in delta["upsert"]] == ["poor"]
+    ep3.mirror.event(event, delta)
+    # the same report again (clients repeat theirs): no version, nobody is sent anything
+    version = delta["version"]
+    _raw(chair)
+    ack = ep2.call("update_self", {"quality": "poor"})
+    assert ack["ok"] and ack["changed"] is False, ack
+    assert _raw(ep3) == [] and _raw(chair) == []
+    assert ep3.call("state")["state"]["version"] == version
 
     assert ep2.call("leave")["ok"]
     (event, delta), = _raw(ep3)

@@ -143,16 +143,20 @@ class RoomNamespace(Namespace):
         return presence, meeting
 
     def _act(self, data: Any, action: Callable[[Session, User, Meeting, Presence, Fields], Any], *,
-             presences_only: bool = False) -> dict[str, Any]:
+             presences_only: bool = False,
+             quiet: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
         """Run an action for the caller's current meeting, then broadcast the change (only
-        the participant delta when the action changes nothing but presences)."""
+        the participant delta when the action changes nothing but presences; nothing when
+        `quiet` says the result changed nothing)."""
         def body(session: Session, user: User) -> dict[str, Any]:
             f = _fields(data)
             presence, meeting = self._in_room(session)
             result = action(session, user, meeting, presence, f)
+            result = result if isinstance(result, dict) else {}
             session.commit()
-            (broadcast_participants if presences_only else broadcast_state)(session, meeting)
-            return result if isinstance(result, dict) else {}
+            if quiet is None or not quiet(result):
+                (broadcast_participants if presences_only else broadcast_state)(session, meeting)
+            return result
         return self._run(body)
 
     # --- joining ---------------------------------------------------------------------
@@ -285,10 +289,12 @@ class RoomNamespace(Namespace):
             head_count = f.integer("head_count", minimum=1, maximum=10000)
             quality = f.text("quality", max_len=20) or None
             f.done()
-            room_presence.set_own_state(s, p, muted=muted, audio_only=audio_only,
-                                        head_count=head_count, quality=quality)
-            return {}
-        return self._act(data, action, presences_only=True)
+            changed = room_presence.set_own_state(s, p, muted=muted, audio_only=audio_only,
+                                                  head_count=head_count, quality=quality)
+            return {"changed": changed}
+        # a report that changes nothing (clients repeat their link quality) is sent to nobody
+        return self._act(data, action, presences_only=True,
+                         quiet=lambda result: not result.get("changed"))
 
     # --- conduct ---------------------------------------------------------------------
 
