@@ -221,12 +221,14 @@ def run(args: argparse.Namespace) -> int:
             speakers.append(s)
         storm_start = time.time()
         changes: list[tuple[float, int]] = []
+        acked: list[float] = []  # the chair's wait for its acknowledgement
         k = 0
         while time.time() < storm_start + args.spread + 3:
             time.sleep(max(0.0, storm_start + 1 + k - time.time()))
             holder = ids[SPEAKERS[k % len(SPEAKERS)]]
             sent = time.time()
             ack = chair.call("give_floor", {"user_id": holder})
+            acked.append(time.time() - sent)
             assert ack["ok"], ack
             changes.append((sent, holder))
             k += 1
@@ -252,14 +254,20 @@ def run(args: argparse.Namespace) -> int:
         joins = [r["first_state"] - r["join_sent"] for r in ok]
         lat = []
         missing = 0
+        firsts, lasts = [], []  # per change: its fastest and its slowest delivery
         for sent, holder in changes:
+            these = []
             for r in ok:
                 if r["first_state"] < sent:
                     got = floor_latency(r["floor_log"], sent, holder)
                     if got is None:
                         missing += 1
                     else:
-                        lat.append(got * 1000)
+                        these.append(got * 1000)
+            if these:
+                firsts.append(min(these))
+                lasts.append(max(these))
+            lat.extend(these)
         agree = sum(1 for r in ok if r["participants"] == server_list)
         if args.dump:
             import json
@@ -276,6 +284,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"floor changes during the storm: {len(changes)}; deliveries {len(lat)} "
                   f"({missing} missing); ms p50 {percentile(lat, .5):.0f}  p90 {percentile(lat, .9):.0f}  "
                   f"p99 {percentile(lat, .99):.0f}  max {max(lat):.0f}")
+            # where the time goes: the server's own work (the chair's acknowledgement and
+            # the first client to hear) against the fan-out to the last one
+            print(f"  per change ms: chair's ack p50 {percentile(acked, .5) * 1000:.0f} "
+                  f"p99 {percentile(acked, .99) * 1000:.0f}; first delivery p50 {percentile(firsts, .5):.0f} "
+                  f"p99 {percentile(firsts, .99):.0f}; last delivery p50 {percentile(lasts, .5):.0f} "
+                  f"p99 {percentile(lasts, .99):.0f}")
         print(f"broadcasts received: {total_bytes / 1e6:.1f} MB in {sum(r['messages'] for r in results)} messages; "
               f"{sum(r['refetches'] for r in results)} refetches after a gap")
         print(f"participant lists equal to the server's: {agree}/{len(ok)}")

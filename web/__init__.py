@@ -157,11 +157,12 @@ def _init_socketio(app: Flask) -> None:
         kwargs["message_queue"] = queue
         kwargs["channel"] = socketio_channel(queue)
     elif app.config.get("SOCKETIO_EMBEDDED_QUEUE"):
-        # No Redis: workers reach browsers through kombu's filesystem transport.
-        import socketio as sio
+        # No Redis: workers reach browsers through kombu's filesystem transport; the one
+        # web process emits to its own clients directly.
+        from web.socket_queue import SingleProcessKombuManager
 
         settings = app.config["SETTINGS"]
-        kwargs["client_manager"] = sio.KombuManager(
+        kwargs["client_manager"] = SingleProcessKombuManager(
             "filesystem://",
             connection_options={
                 "transport_options": settings.filesystem_transport_options("socketio")
