@@ -194,7 +194,7 @@ def test_one_flooding_client_leaves_the_others_at_full_frame_rate(
         # reference: the flood may not cost a line more than a tenth of it.
         # (What this cannot see: with the /signal limits and the node's budgets switched
         # off, 240 requests reach the node and the lines still get ~96 % of their frames,
-        # late; that case fails on rate_limited below, and on frame gaps if ever measured.)
+        # late; that case fails on rate_limited above, and on frame gaps if ever measured.)
         figures = []
         for line in lines:
             quiet = line.figures(quiet_start, quiet_end)
