@@ -36,6 +36,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -124,9 +125,10 @@ class Stack:
             time.sleep(0.5)
         raise RuntimeError(f"stack did not start: {self.log.read_text()[-3000:]}")
 
-    def stop(self, timeout: float = 30) -> list[int]:
-        """supervisord stops its programs (process groups), then anything of its tree still
-        alive is killed; returns the pids that had to be killed."""
+    def stop(self, timeout: float = 80) -> list[str]:
+        """supervisord stops its programs (process groups, one after the other, each given
+        its stopwaitsecs: 70 s at most), then anything of its tree still alive is killed;
+        returns what had to be killed."""
         everything = tree(self.proc.pid)  # supervisord puts each program in its own group
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -145,7 +147,10 @@ def client_worker(base: str, meeting_id: int, usernames: list[str], out: Any, st
     die_with_parent()
     for sig in (signal.SIGTERM, signal.SIGHUP):  # not the parent's handlers
         signal.signal(sig, signal.SIG_DFL)
-    asyncio.run(_clients(base, meeting_id, usernames, out, stop))
+    try:
+        asyncio.run(_clients(base, meeting_id, usernames, out, stop))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass  # Ctrl-C reaches the whole foreground group; the parent reports it
 
 
 async def _clients(base: str, meeting_id: int, usernames: list[str], out: Any, stop: Any) -> None:
@@ -238,6 +243,16 @@ async def chair_loop(base: str, meeting_id: int, delegate_ids: list[int], second
     return {"floor_changes": given, "errors": errors, "state": answer.get("state") or {}}
 
 
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what still runs on the chair's loop (a run cut short) and close it."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=10))
+    loop.close()
+
+
 # ------------------------------------------------------------------------------- media peers
 
 
@@ -280,6 +295,8 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
     engine.dispose()
     delegate_ids = [ids[u] for u in usernames]
     stack: Stack | None = None
+    chair: asyncio.AbstractEventLoop | None = None
+    passed = False
     peers: list[Publisher] = []
     procs: list[mp.Process] = []
     stop = mp.Event()
@@ -358,11 +375,14 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
               and counts["disconnects"] == 0 and present == joined + 1 and not restarted
               and len(peer_cpu) == len(peers))
         print("PASS" if ok else "FAIL", flush=True)
+        passed = ok
         return 0 if ok else 1
     finally:
         disarm()
         phases.start("clean up")
         stop.set()
+        if chair is not None:
+            close_loop(chair)
         stop_publishers(peers)
         for p in procs:
             p.join(timeout=30)
@@ -373,6 +393,10 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
             killed = stack.stop()
             if killed:
                 phases.log(f"killed what supervisord left running: {killed}")
+        if passed:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"logs kept in {tmp}", flush=True)
         phases.summary()
 
 
@@ -402,7 +426,7 @@ def main() -> int:
     arm(deadline, phases)
     try:
         return run(args, phases)
-    except (DeadlineExceeded, Stopped, KeyboardInterrupt) as exc:
+    except (DeadlineExceeded, Stopped, KeyboardInterrupt, asyncio.CancelledError) as exc:
         print(f"FAIL: stopped: {exc or type(exc).__name__}", flush=True)
         return 2
 

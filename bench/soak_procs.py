@@ -136,16 +136,17 @@ def alive(pid: int) -> bool:
         return False
 
 
-def kill_all(pids: list[int]) -> list[int]:
-    """SIGKILL those of ``pids`` still alive; the ones that were."""
+def kill_all(pids: list[int]) -> list[str]:
+    """SIGKILL those of ``pids`` still alive; the ones that were ("pid command")."""
     killed = []
     for pid in pids:
         if not alive(pid):
             continue
         try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:100]
             os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-        except ProcessLookupError:
+            killed.append(f"{pid} {command.decode(errors='replace').strip()}")
+        except (ProcessLookupError, FileNotFoundError):
             pass
     return killed
 
