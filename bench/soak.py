@@ -243,6 +243,35 @@ async def chair_loop(base: str, meeting_id: int, delegate_ids: list[int], second
     return {"floor_changes": given, "errors": errors, "state": answer.get("state") or {}}
 
 
+def node_media(metrics_port: int, workers: int) -> tuple[int, float]:
+    """(publishing peers, kbit/s received from publishers) summed over the media node's
+    workers' /metrics (the node's last stats round)."""
+    import requests
+
+    peers, kbps = 0, 0.0
+    for i in range(workers):
+        try:
+            text = requests.get(f"http://127.0.0.1:{metrics_port + i}/metrics", timeout=5).text
+        except requests.RequestException:
+            continue
+        found = re.search(r'^giaoban_media_peers\{kind="publish"\} ([\d.e+]+)', text, re.M)
+        peers += int(float(found.group(1))) if found else 0
+        found = re.search(r"^giaoban_media_bitrate_in_kbps ([\d.e+]+)", text, re.M)
+        kbps += float(found.group(1)) if found else 0.0
+    return peers, kbps
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live descendants."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            total += cpu_seconds(p)
+        except (OSError, IndexError):
+            pass
+    return total
+
+
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel what still runs on the chair's loop (a run cut short) and close it."""
     pending = asyncio.all_tasks(loop)
@@ -283,7 +312,9 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
     env.update(PORT=str(port), GIAOBAN_BIND="127.0.0.1", GIAOBAN_BASE_URL=base, GIAOBAN_WEB_URL=base,
                GIAOBAN_MEDIA_SECRET=secrets.token_urlsafe(24), GIAOBAN_MEDIA_CAPACITY="5000",
                GIAOBAN_MEDIA_MAX_PEERS_PER_PARTICIPANT="50", PYTHONUNBUFFERED="1",
-               GIAOBAN_LOGIN_RATE_PER_ADDRESS="10000 per minute")  # every client logs in from 127.0.0.1
+               GIAOBAN_LOGIN_RATE_PER_ADDRESS="10000 per minute",  # every client logs in from 127.0.0.1
+               GIAOBAN_MEDIA_METRICS_PORT=str(free_port()))  # worker i on port + i
+    node_workers = int(env.get("GIAOBAN_MEDIA_WORKERS") or os.cpu_count() or 1)
     from sqlalchemy import select
 
     from meetings.db import make_engine, make_session_factory
@@ -331,6 +362,7 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
         samples: list[dict[str, int]] = [baseline]
         peer_pids = [p.proc.pid for p in peers if p.proc is not None]
         peer_cpu0 = {pid: cpu_seconds(pid) for pid in peer_pids}
+        cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
         started = last_progress = time.monotonic()
         chair = asyncio.new_event_loop()
         chair_task = chair.create_task(chair_loop(base, meeting_id, delegate_ids, args.seconds))
@@ -344,6 +376,8 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
         chair_result = chair_task.result()
         elapsed = time.monotonic() - started
         peer_cpu = [(cpu_seconds(pid) - peer_cpu0[pid]) / elapsed for pid in peer_pids if alive(pid)]
+        cpu = {name: (tree_cpu(pid) - cpu0[name]) / elapsed for name, pid in pids.items()}
+        publishing, kbps_in = node_media(int(env["GIAOBAN_MEDIA_METRICS_PORT"]), node_workers)
         final = samples[-1]
         restarted = {n for n, p in stack.pids().items() if pids.get(n) != p}
         phases.start("collect")
@@ -359,21 +393,24 @@ def run(args: argparse.Namespace, phases: Phases) -> int:
         print(f"media peers: all sending {all_sending:.1f} s after their start; CPU per peer over "
               f"the traffic window: mean {sum(peer_cpu) / max(1, len(peer_cpu)):.1%}, "
               f"max {max(peer_cpu, default=0.0):.1%} of a core ({len(peer_cpu)} of {len(peers)} alive)")
-        print(f"{'process':8} {'baseline MB':>12} {'final MB':>9} {'max MB':>7} {'growth':>7}")
+        print(f"media node at the end: {publishing} publishing peers, {kbps_in:.0f} kbit/s received "
+              f"(expected {args.peers} peers, ~{args.peers * 300} kbit/s)")
+        print(f"{'process':8} {'baseline MB':>12} {'final MB':>9} {'max MB':>7} {'growth':>7} {'CPU':>6}")
         worst = 0.0
         for name in PROGRAMS:
             b, f = baseline[name] / 2**20, final[name] / 2**20
             peak = max(s[name] for s in samples) / 2**20
             growth = (f - b) / b if b else 0.0
             worst = max(worst, growth)
-            print(f"{name:8} {b:12.1f} {f:9.1f} {peak:7.1f} {growth:7.1%}")
+            print(f"{name:8} {b:12.1f} {f:9.1f} {peak:7.1f} {growth:7.1%} {cpu[name]:6.1%}")
         print(f"client acks {counts['acks']}, errors {counts['errors'] + errors + chair_result['errors']}, "
               f"states received {counts['states']}, unexpected disconnects {counts['disconnects']}, "
               f"participants present at the end {present} (expected {joined + 1}), "
               f"restarted processes {sorted(restarted) or 'none'}")
         ok = (worst <= 0.10 and counts["errors"] + errors + chair_result["errors"] == 0
               and counts["disconnects"] == 0 and present == joined + 1 and not restarted
-              and len(peer_cpu) == len(peers))
+              and len(peer_cpu) == len(peers) and publishing == args.peers
+              and kbps_in >= 0.5 * args.peers * 300)
         print("PASS" if ok else "FAIL", flush=True)
         passed = ok
         return 0 if ok else 1
