@@ -94,10 +94,6 @@ def close_stale(session: Session, *, older_than: timedelta = timedelta(minutes=2
     return count
 
 
-def touch(session: Session, presence: Presence) -> None:
-    presence.last_seen_at = utcnow()
-
-
 def touch_connections(session: Session, sids: list[str]) -> int:
     """These connections are alive (their web process says so): their open presences'
     last sign of life is now. Not a change of the room's state (no version)."""

@@ -137,7 +137,6 @@ class RoomNamespace(Namespace):
 
     def _in_room(self, session: Session) -> tuple[Presence, Meeting]:
         presence = room_presence.current(session, request.sid)  # type: ignore[attr-defined]
-        room_presence.touch(session, presence)
         meeting = session.get(Meeting, presence.meeting_id)
         assert meeting is not None
         return presence, meeting

@@ -43,7 +43,6 @@ def _run(data: Any, body: Body) -> dict[str, Any]:
             return {"ok": False, "error": "unauthorized", "message": "Bạn cần đăng nhập."}
         fields = _fields(data)
         presence = room_presence.current(session, request.sid)  # type: ignore[attr-defined]
-        room_presence.touch(session, presence)
         meeting = session.get(Meeting, presence.meeting_id)
         assert meeting is not None
         user: User = current_user.user
