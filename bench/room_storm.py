@@ -7,7 +7,7 @@ whether any client lost its connection after joining. --dump writes the server's
 every client's list and messages (JSON) for a look at a difference.
 
     .venv/bin/python bench/room_storm.py [--clients 250] [--spread 30] [--workers 4]
-        [--processes 1] [--threads 400] [--database-url URL] [--dump FILE]
+        [--processes 1] [--threads 400] [--client-nice N] [--database-url URL] [--dump FILE]
 
 The database (PostgreSQL by --database-url, its public schema is recreated: give it a
 database of its own; default a throwaway SQLite file) gets the demo province plus N
@@ -112,7 +112,9 @@ class Server:
 
 
 def worker(bases: list[str], meeting_id: int, names: list[str], spread: float, barrier: Any,
-           out: Any, stop: Any, leave: Any, keep_log: bool = False) -> None:
+           out: Any, stop: Any, leave: Any, keep_log: bool = False, niceness: int = 0) -> None:
+    if niceness:
+        os.nice(niceness)
     asyncio.run(_worker(bases, meeting_id, names, spread, barrier, out, stop, leave, keep_log))
 
 
@@ -200,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         for i, chunk in enumerate(chunks):
             rotated = bases[i % len(bases):] + bases[: i % len(bases)]
             p = ctx.Process(target=worker, args=(rotated, meeting_id, chunk, args.spread, barrier, out, stop,
-                                                        leave, bool(args.dump)),
+                                                        leave, bool(args.dump), args.client_nice),
                             daemon=True)
             p.start()
             procs.append(p)
@@ -326,6 +328,10 @@ def main() -> int:
     parser.add_argument("--spread", type=float, default=30.0, help="seconds over which the joins are sent")
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     parser.add_argument("--processes", type=int, default=1, help="web processes (>1: Redis queue)")
+    parser.add_argument("--client-nice", type=int, default=0,
+                        help="niceness of the client processes: on a real network the 250 clients are "
+                             "250 machines, here they take the web's two cores (10: they get what "
+                             "the web leaves, so the web is what is measured)")
     parser.add_argument("--threads", type=int, default=400, help="gunicorn threads per process")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (its public schema is recreated)")
     parser.add_argument("--keep", action="store_true")
