@@ -29,6 +29,26 @@ UA = "giaoban-bench"
 SRTP_TAG = 10
 
 
+def noise_picture(width: int, height: int, band: int, k: int, noise: Any) -> VideoFrame:
+    """Picture ``k`` of the noise stream: grey, a band of ``noise(n)`` bytes across the
+    middle, a square that moves 6 pixels a frame (no pts set)."""
+    frame = VideoFrame(width, height, "yuv420p")
+    y = frame.planes[0]
+    stride = y.line_size
+    data = bytearray(b"\x80") * (stride * height)
+    top = (height - band) // 2
+    data[top * stride : (top + band) * stride] = noise(band * stride)
+    size = height // 10
+    x0 = (k * 6) % (width - size)
+    for row in range(size):
+        start = row * stride + x0
+        data[start : start + size] = b"\xf0" * size
+    y.update(bytes(data))
+    for plane in frame.planes[1:]:
+        plane.update(b"\x80" * plane.buffer_size)
+    return frame
+
+
 class NoiseVideoTrack(MediaStreamTrack):
     """Grey picture with a band of fresh noise every frame (so a 1 Mbps VP8 encoder spends
     its whole budget) and a moving square."""
@@ -47,20 +67,7 @@ class NoiseVideoTrack(MediaStreamTrack):
         delay = self._start + self._count / self.fps - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        frame = VideoFrame(self.width, self.height, "yuv420p")
-        y = frame.planes[0]
-        stride = y.line_size
-        data = bytearray(b"\x80") * (stride * self.height)
-        top = (self.height - self.band) // 2
-        data[top * stride : (top + self.band) * stride] = os.urandom(self.band * stride)
-        size = self.height // 10
-        x0 = (self._count * 6) % (self.width - size)
-        for row in range(size):
-            start = row * stride + x0
-            data[start : start + size] = b"\xf0" * size
-        y.update(bytes(data))
-        for plane in frame.planes[1:]:
-            plane.update(b"\x80" * plane.buffer_size)
+        frame = noise_picture(self.width, self.height, self.band, self._count, os.urandom)
         frame.pts = int(self._count * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self._count += 1

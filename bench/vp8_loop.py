@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from fanout_common import noise_picture  # noqa: E402
+
 from media.frames import vp8_is_keyframe  # noqa: E402
 
 FPS = 30
@@ -37,20 +39,7 @@ BAND = 24
 
 
 def _noise_frame(width: int, height: int, k: int, rng: random.Random) -> av.VideoFrame:
-    frame = av.VideoFrame(width, height, "yuv420p")
-    y = frame.planes[0]
-    stride = y.line_size
-    data = bytearray(b"\x80") * (stride * height)
-    top = (height - BAND) // 2
-    data[top * stride : (top + BAND) * stride] = rng.randbytes(BAND * stride)
-    size = height // 10
-    x0 = (k * 6) % (width - size)
-    for row in range(size):
-        start = row * stride + x0
-        data[start : start + size] = b"\xf0" * size
-    y.update(bytes(data))
-    for plane in frame.planes[1:]:
-        plane.update(b"\x80" * plane.buffer_size)
+    frame = noise_picture(width, height, BAND, k, rng.randbytes)
     frame.pts = k
     return frame
 
