@@ -42,6 +42,25 @@ async def _node(app: Any, url: str) -> ControlLink:
     return link
 
 
+def _node_view(link: ControlLink, peer_id: str, publisher: str) -> dict[str, Any]:
+    """What the node itself says of a subscriber and a publisher's layers (for a failure
+    message: was the switch not decided, or decided and not told?)."""
+    node, now = link.node, time.monotonic()
+    peer = node.peers.get(peer_id)
+    view: dict[str, Any] = {"ticks": node.ticks}
+    if peer is not None:
+        view["peer"] = {"signature": peer.layer_signature(), "reported": getattr(peer, "reported", None),
+                        "seq": getattr(peer, "layers_seq", None), "closed": peer.closed}
+    for room in node.rooms.values():
+        who = room.participants.get(publisher)
+        if who is not None:
+            view["sources"] = {
+                s.layer: {"live": s.live(now), "was_live": s.was_live, "ended": s.ended,
+                          "last_frame_age": None if s.last_frame_at is None else round(now - s.last_frame_at, 2)}
+                for s in (who.video, who.video_small) if s is not None}
+    return view
+
+
 async def wait_pattern(track: Any, pattern: int, max_frames: int = 300) -> None:
     for _ in range(max_frames):
         frame = await asyncio.wait_for(track.recv(), 10)
@@ -129,7 +148,8 @@ def test_briefing_with_a_client_written_from_the_document(app, demo) -> None:
             seen = [(d.get("seq"), d.get("level"), d.get("slots")) for d in viewer.received("layers")
                     if d.get("peer_id") == view.peer_id]
             raise AssertionError(f"speaker not on small; the reply said {done['sent']} at seq "
-                                 f"{done['seq']}, then the viewer got {seen}") from exc
+                                 f"{done['seq']}, then the viewer got {seen}; the node: "
+                                 f"{_node_view(link, view.peer_id, stc)}") from exc
         if event is not done:  # (the reply already said small when the viewer's link was weak)
             assert "client" not in event and event["participant"] == syt
             assert event["level"] in ("main", "small")
