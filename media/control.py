@@ -108,14 +108,17 @@ class ControlLink:
         }
         await self.emit("reply", reply)
 
-    async def emit(self, event: str, data: dict[str, Any]) -> None:
+    async def emit(self, event: str, data: dict[str, Any]) -> bool:
+        """False when the event could not be handed to the web (not connected)."""
         if not self.sio.connected:
             logger.debug("not connected; dropped %s", event)
-            return
+            return False
         try:
             await self.sio.emit(event, data, namespace=NAMESPACE)
         except socketio.exceptions.SocketIOError as exc:
             logger.warning("emit %s failed: %s", event, exc)
+            return False
+        return True
 
     async def connect(self, retry_delay: float = 2.0, attempts: int | None = None) -> None:
         """Connect, retrying while the web app is not reachable. A refusal by the web (wrong

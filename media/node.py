@@ -59,7 +59,7 @@ from media.stats import CpuMeter, RateMeter, publish_stats, subscribe_stats
 
 logger = logging.getLogger(__name__)
 
-EmitFn = Callable[[str, dict[str, Any]], Awaitable[None] | None]
+EmitFn = Callable[[str, dict[str, Any]], Awaitable[bool | None] | bool | None]
 RecorderFactory = Callable[[str], Recorder]
 RECORDER_KEY = "recorder"
 MAX_SLOTS = 16
@@ -144,15 +144,19 @@ class MediaNode:
             logger.exception("command %s failed", command)
             return {"ok": False, "error": {"code": INTERNAL, "message": "internal error"}}
 
-    async def emit(self, event: str, data: dict[str, Any]) -> None:
+    async def emit(self, event: str, data: dict[str, Any]) -> bool:
+        """Send an event to the web; False when it could not be sent (the link to the web
+        down or reconnecting: the emit function says False, or raised)."""
         if self._emit is None:
-            return
+            return True
         try:
             result = self._emit(event, data)
             if inspect.isawaitable(result):
-                await result
+                result = await result
         except Exception:
             logger.exception("emitting %s failed", event)
+            return False
+        return result is not False
 
     def _check_rate(self, command: str, payload: dict[str, Any]) -> None:
         """Per participant of a room: a burst of commands, then a steady rate; opening a
@@ -460,8 +464,10 @@ class MediaNode:
             await self._report_layers(peer)
 
     async def _report_layers(self, peer: SubscribePeer) -> None:
+        """Tell the subscriber what it receives now. Not sent (the link to the web is down
+        for a moment): told again at the next tick, so no change is lost."""
         told = peer.told_layers()
-        await self.emit(
+        sent = await self.emit(
             "layers",
             {
                 "peer_id": peer.id,
@@ -472,6 +478,8 @@ class MediaNode:
             }
             | told,
         )
+        if not sent:
+            peer.reported = None
 
     async def request_keyframe(self, payload: dict[str, Any]) -> dict[str, Any]:
         room = self._room(payload)
@@ -560,9 +568,9 @@ class MediaNode:
             if room is not None:
                 room.rebind(now)
         for peer in subscribers:
-            if peer.room_id not in dirty or peer.closed:
-                continue
-            if peer.layer_signature() != peer.reported:
+            # every subscriber, not only those of rooms that changed now: a description
+            # that could not be sent is sent at the next tick
+            if not peer.closed and peer.layer_signature() != peer.reported:
                 await self._report_layers(peer)
 
     # -- stats --------------------------------------------------------------------------

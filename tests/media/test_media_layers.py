@@ -19,11 +19,18 @@ SMALL_SIZE = (160, 120)
 
 
 class Events:
+    """What the node sends the web; while ``down`` (the node's link to the web is
+    reconnecting) nothing gets through and the emit says so."""
+
     def __init__(self) -> None:
         self.items: list[tuple[str, dict[str, Any]]] = []
+        self.down = False
 
-    async def __call__(self, event: str, data: dict[str, Any]) -> None:
+    async def __call__(self, event: str, data: dict[str, Any]) -> bool:
+        if self.down:
+            return False
         self.items.append((event, data))
+        return True
 
     def layers(self, peer_id: str) -> list[dict[str, Any]]:
         return [d for e, d in self.items if e == "layers" and d["peer_id"] == peer_id]
@@ -207,6 +214,42 @@ def test_a_silent_main_layer_is_replaced_by_the_small_one() -> None:
             await asyncio.sleep(0.1)
         await wait_size(viewer, 0, MAIN_SIZE)
         assert events.layers(viewer.peer_id)[-1]["slots"][0]["layer"] == "main"
+        for client in (chair, alice, viewer):
+            await client.close()
+        await node.shutdown()
+
+    run(main(), timeout=90)
+
+
+def test_a_layers_event_the_web_did_not_get_is_sent_at_the_next_tick() -> None:
+    """The switch to the small layer happens while the node's link to the web is down: the
+    subscriber is told once the link is back, without any further change in the room."""
+    async def main() -> None:
+        events = Events()
+        node, chair, alice = await _room(events)
+        viewer = Client(node, ROOM, "viewer")
+        assert (await viewer.subscribe())["ok"]
+        await wait_size(viewer, 0, MAIN_SIZE)
+        told = len(events.layers(viewer.peer_id))
+        events.down = True
+        main_sender = next(
+            t.sender for t in chair.pc.getTransceivers() if t.sender.track is chair.main_track
+        )
+        main_sender.replaceTrack(None)
+        for _ in range(60):
+            await node.tick()
+            if node.rooms[ROOM].participants["chair"].video.was_live is False:
+                break
+            await asyncio.sleep(0.1)
+        await wait_size(viewer, 0, SMALL_SIZE)  # switched, but nobody could be told
+        assert len(events.layers(viewer.peer_id)) == told
+        events.down = False
+        await node.tick()  # nothing changed in the room since
+        latest = events.layers(viewer.peer_id)[-1]
+        assert len(events.layers(viewer.peer_id)) == told + 1
+        assert latest["slots"][0]["layer"] == "small"
+        await node.tick()  # told once, not at every tick
+        assert len(events.layers(viewer.peer_id)) == told + 1
         for client in (chair, alice, viewer):
             await client.close()
         await node.shutdown()
