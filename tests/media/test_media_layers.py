@@ -59,6 +59,21 @@ async def wait_size(client: Client, slot: int, size: tuple[int, int], frames: in
     raise AssertionError(f"slot {slot} never showed {size}")
 
 
+async def pause_main(node: MediaNode, chair: Client) -> Any:
+    """The chair's browser pauses its main layer (e.g. its uplink is weak); returns once the
+    node's tick has seen it silent. The sender is returned, to resume it."""
+    main_sender = next(
+        t.sender for t in chair.pc.getTransceivers() if t.sender.track is chair.main_track
+    )
+    main_sender.replaceTrack(None)
+    for _ in range(60):
+        await node.tick()
+        if node.rooms[ROOM].participants["chair"].video.was_live is False:
+            break
+        await asyncio.sleep(0.1)
+    return main_sender
+
+
 async def _room(events: Events) -> tuple[MediaNode, Client, Client]:
     node = MediaNode(node_config(), emit=events)
     chair = Client(node, ROOM, "chair", role="chair")
@@ -193,16 +208,7 @@ def test_a_silent_main_layer_is_replaced_by_the_small_one() -> None:
         viewer = Client(node, ROOM, "viewer")
         assert (await viewer.subscribe())["ok"]
         await wait_size(viewer, 0, MAIN_SIZE)
-        # the chair's browser pauses its main layer (e.g. its uplink is weak)
-        main_sender = next(
-            t.sender for t in chair.pc.getTransceivers() if t.sender.track is chair.main_track
-        )
-        main_sender.replaceTrack(None)
-        for _ in range(60):
-            await node.tick()
-            if node.rooms[ROOM].participants["chair"].video.was_live is False:
-                break
-            await asyncio.sleep(0.1)
+        main_sender = await pause_main(node, chair)
         await wait_size(viewer, 0, SMALL_SIZE)
         assert events.layers(viewer.peer_id)[-1]["slots"][0]["layer"] == "small"
         # and back when it sends again
@@ -232,15 +238,7 @@ def test_a_layers_event_the_web_did_not_get_is_sent_at_the_next_tick() -> None:
         await wait_size(viewer, 0, MAIN_SIZE)
         told = len(events.layers(viewer.peer_id))
         events.down = True
-        main_sender = next(
-            t.sender for t in chair.pc.getTransceivers() if t.sender.track is chair.main_track
-        )
-        main_sender.replaceTrack(None)
-        for _ in range(60):
-            await node.tick()
-            if node.rooms[ROOM].participants["chair"].video.was_live is False:
-                break
-            await asyncio.sleep(0.1)
+        await pause_main(node, chair)
         await wait_size(viewer, 0, SMALL_SIZE)  # switched, but nobody could be told
         assert len(events.layers(viewer.peer_id)) == told
         events.down = False
