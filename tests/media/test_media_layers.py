@@ -59,6 +59,15 @@ async def wait_size(client: Client, slot: int, size: tuple[int, int], frames: in
     raise AssertionError(f"slot {slot} never showed {size}")
 
 
+async def _watched_room(events: Events) -> tuple[MediaNode, Client, Client, Client]:
+    """The room of ``_room`` and a viewer receiving the chair's main layer in the hall."""
+    node, chair, alice = await _room(events)
+    viewer = Client(node, ROOM, "viewer")
+    assert (await viewer.subscribe())["ok"]
+    await wait_size(viewer, 0, MAIN_SIZE)
+    return node, chair, alice, viewer
+
+
 async def pause_main(node: MediaNode, chair: Client) -> Any:
     """The chair's browser pauses its main layer (e.g. its uplink is weak); returns once the
     node's tick has seen it silent. The sender is returned, to resume it."""
@@ -204,10 +213,7 @@ def test_a_weak_subscriber_drops_to_small_then_audio_and_comes_back() -> None:
 def test_a_silent_main_layer_is_replaced_by_the_small_one() -> None:
     async def main() -> None:
         events = Events()
-        node, chair, alice = await _room(events)
-        viewer = Client(node, ROOM, "viewer")
-        assert (await viewer.subscribe())["ok"]
-        await wait_size(viewer, 0, MAIN_SIZE)
+        node, chair, alice, viewer = await _watched_room(events)
         main_sender = await pause_main(node, chair)
         await wait_size(viewer, 0, SMALL_SIZE)
         assert events.layers(viewer.peer_id)[-1]["slots"][0]["layer"] == "small"
@@ -232,10 +238,7 @@ def test_a_layers_event_the_web_did_not_get_is_sent_at_the_next_tick() -> None:
     subscriber is told once the link is back, without any further change in the room."""
     async def main() -> None:
         events = Events()
-        node, chair, alice = await _room(events)
-        viewer = Client(node, ROOM, "viewer")
-        assert (await viewer.subscribe())["ok"]
-        await wait_size(viewer, 0, MAIN_SIZE)
+        node, chair, alice, viewer = await _watched_room(events)
         told = len(events.layers(viewer.peer_id))
         events.down = True
         await pause_main(node, chair)
