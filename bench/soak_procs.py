@@ -3,7 +3,6 @@ that die with the bench, and the media publishers started all at once."""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import selectors
@@ -19,8 +18,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PR_SET_PDEATHSIG = 1
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
+from core.process import signal_on_parent_death  # noqa: E402
 
 # ------------------------------------------------------------------------------- phases
 
@@ -96,8 +97,7 @@ def disarm() -> None:
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
     """Linux: this process gets ``sig`` when the process that started it dies (even by
     SIGKILL). Used as ``preexec_fn`` and at the start of the client processes."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, sig)
+    signal_on_parent_death(sig)
 
 
 # ------------------------------------------------------------------------------- process trees

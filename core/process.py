@@ -15,6 +15,14 @@ logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 
+def signal_on_parent_death(sig: int) -> None:
+    """Linux ``prctl(PR_SET_PDEATHSIG)``: this process gets ``sig`` when the thread that
+    started it dies (even by SIGKILL). Raises OSError when the kernel refuses."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+
+
 def die_with_parent() -> None:
     """Linux: this process gets SIGKILL when its parent dies. gunicorn's worker (where the
     web app and every open WebSocket live) would otherwise outlive a master killed by
@@ -24,9 +32,7 @@ def die_with_parent() -> None:
         return
     parent = os.getppid()
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+        signal_on_parent_death(signal.SIGKILL)
     except (OSError, AttributeError) as exc:
         logger.warning("cannot tie this process to its parent: %s", exc)
         return

@@ -26,11 +26,12 @@ import socket
 import sys
 from collections.abc import Mapping
 
+from core.process import signal_on_parent_death
+
 logger = logging.getLogger("media.workers")
 
 RESTART_DELAY = 1.0
 PARENT_ENV = "GIAOBAN_MEDIA_WORKER_PARENT"  # the pid of the process that started the worker
-PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def worker_env(env: Mapping[str, str], index: int) -> dict[str, str]:
@@ -57,11 +58,10 @@ def follow_parent(env: Mapping[str, str]) -> None:
     if not parent.isdigit():
         return
     if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+        try:
+            signal_on_parent_death(signal.SIGTERM)
+        except OSError as exc:
+            logger.warning("cannot tie this worker to its parent: %s", exc)
     if os.getppid() != int(parent):
         raise SystemExit("media.workers: the parent process is gone")
 
