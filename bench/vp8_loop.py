@@ -24,6 +24,7 @@ from pathlib import Path
 
 import av
 from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -115,6 +116,8 @@ class LoopVideoTrack(MediaStreamTrack):
             self.restarts += 1
 
     async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
         if self._start is None:
             self._start = time.monotonic()
         delay = self._start + self.sent / self.fps - time.monotonic()

@@ -14,6 +14,7 @@ import math
 import time
 
 from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class PatternVideoTrack(MediaStreamTrack):
         self.pattern = pattern
 
     async def recv(self) -> VideoFrame:
+        if self.readyState != "live":  # stopped: the sender's loop ends, as with a camera
+            raise MediaStreamError
         if self._start is None:
             self._start = time.monotonic()
         delay = self._start + self._count / self.fps - time.monotonic()
@@ -105,6 +108,8 @@ class ToneAudioTrack(MediaStreamTrack):
         self._start: float | None = None
 
     async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
         rate, n = 48000, 960
         if self._start is None:
             self._start = time.monotonic()
