@@ -21,9 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from core.recording_manifest import JOURNAL, VERSION, JournalWriter, room_dir, safe_name
 from media.frames import EncodedFrame
 from media.recording.config import RecordingConfig
-from media.recording.manifest import JOURNAL, VERSION, JournalWriter, room_dir, safe_name
 from media.recording.slots import Frame, SlotWriter
 from media.recording.speech import SpeechDetector, SpeechTurn
 

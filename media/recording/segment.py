@@ -14,8 +14,8 @@ from pathlib import Path
 
 import av
 
+from core.recording_manifest import fsync_path
 from media.recording.bitstream import opus_template
-from media.recording.manifest import fsync_path
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.recording_manifest import JournalWriter, segment_name
 from media.recording.bitstream import video_dimensions
-from media.recording.manifest import JournalWriter, segment_name
 from media.recording.segment import SegmentFile, VideoFormat, container_format
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from meetings.actions.room_state import bump, event, require_live, require_runner, state_of
 from meetings.db import utcnow
 from meetings.errors import Forbidden, NotFound, ValidationFailed
-from meetings.models import Meeting, User
+from meetings.models import Meeting, MeetingStatus, User
 from meetings.models.live import AgendaMove, CoChair, LiveState, Presence
 from meetings.permissions import can_attend, is_meeting_chair
 
@@ -63,6 +63,16 @@ def set_recording(session: Session, actor: User, meeting: Meeting, on: bool) -> 
         event(session, meeting, "recording.start" if on else "recording.stop", actor)
         bump(state)
     return state
+
+
+def live_meetings_recording(session: Session) -> list[int]:
+    """Ids of the meetings that are live with the recording switched on (a media node that
+    comes back starts their recorders again)."""
+    return list(session.scalars(
+        select(LiveState.meeting_id)
+        .join(Meeting, Meeting.id == LiveState.meeting_id)
+        .where(LiveState.recording.is_(True), Meeting.status == MeetingStatus.LIVE.value)
+    ))
 
 
 def name_co_chair(session: Session, actor: User, meeting: Meeting, user_id: int, on: bool) -> None:

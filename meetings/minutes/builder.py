@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meetings.minutes.votes import result
 from meetings.models import AgendaItem, Endpoint, Meeting, Unit, User
 from meetings.models.documents import Document
 from meetings.models.live import (
@@ -222,8 +223,6 @@ def _has_record(record: d.AgendaItemRecord) -> bool:
 
 
 def _votes(session: Session, meeting: Meeting) -> dict[int | None, list[d.VoteRecord]]:
-    from meetings.actions.votes import result  # domain helper, no cycle at import time
-
     out: dict[int | None, list[d.VoteRecord]] = defaultdict(list)
     votes = session.scalars(select(Vote).where(Vote.meeting_id == meeting.id,
                                                Vote.status == VoteStatus.CLOSED.value)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from media.recording.manifest import SegmentEntry, SessionJournal
+from core.recording_manifest import SegmentEntry, SessionJournal
 from meetings.models import Meeting, User
 from meetings.models.recording import (
     Recording,

@@ -1,5 +1,5 @@
 """Where recordings live on disk: ``<root>/<meeting id>/<session>/`` (written by the node,
-see media/recording/manifest.py) and ``<root>/<meeting id>/program/`` (built here)."""
+see core/recording_manifest.py) and ``<root>/<meeting id>/program/`` (built here)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from media.recording.manifest import SessionJournal, list_sessions, room_dir
+from core.recording_manifest import SessionJournal, list_sessions, room_dir
 
 logger = logging.getLogger(__name__)
 

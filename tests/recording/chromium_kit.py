@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 
-from media.recording.manifest import SessionJournal
+from core.recording_manifest import SessionJournal
 
 # Publishes the page's camera and microphone (or the microphone alone) and joins the room.
 # ``window.__setVideo(on)`` does what the room page does for audio-only: the camera track

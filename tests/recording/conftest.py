@@ -9,7 +9,7 @@ import pytest
 from rec_kit import synthetic_recording
 from sqlalchemy import select
 
-from media.recording.manifest import read_journal
+from core.recording_manifest import read_journal
 from meetings.demo import DEMO_PASSWORD
 from meetings.models import Meeting, MeetingStatus, Unit, User
 from meetings.models.live import AgendaMove, FloorTurn

@@ -21,8 +21,8 @@ import pytest
 from chromium_kit import PUBLISH_JS, SlotMedia, picture_stats, program_pictures, read_slots
 from media_testkit import node_config, run, serve, wait_for
 
+from core.recording_manifest import list_sessions
 from media.control import ControlLink
-from media.recording.manifest import list_sessions
 from meetings.models import User
 from meetings.recording import service
 from meetings.recording.card import name_card

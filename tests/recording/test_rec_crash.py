@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 from rec_kit import decode_all
 
-from media.recording.manifest import list_sessions
+from core.recording_manifest import list_sessions
 from meetings.models import Meeting, MeetingStatus
 from meetings.models.recording import RecordingStatus
 from meetings.recording import service

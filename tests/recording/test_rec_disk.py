@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rec_kit import Client, Publisher, decode_all, recording_node, run, wait_for
 
-from media.recording.manifest import list_sessions
+from core.recording_manifest import list_sessions
 
 ROOM = "42"
 

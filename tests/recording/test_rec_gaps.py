@@ -12,12 +12,12 @@ from pathlib import Path
 import av
 from rec_kit import _opus_packets, _vp8_packets, decode_all
 
+from core.recording_manifest import read_journal
 from media.forwarding import TrackSource
 from media.frames import EncodedFrame
 from media.keyframes import KeyframeRequester
 from media.recorder import KEYFRAME_RETRY, CountingRecorder, RecorderInput
 from media.recording.config import RecordingConfig
-from media.recording.manifest import read_journal
 from media.recording.recorder import SegmentRecorder
 from media.recording.slots import HOLD_AUDIO, VIDEO_STALL
 from meetings.recording.card import name_card

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 from rec_kit import Client, decode_all, recording_node, run, wait_for
 
-from media.recording.manifest import list_sessions
+from core.recording_manifest import list_sessions
 
 
 def test_h264_publisher_is_recorded_into_matroska_segments(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from rec_kit import node_config, run, wait_for
 from sqlalchemy import select
 
 import web.media_link as media_link
+from core.recording_manifest import list_sessions
 from media.control import ControlLink
-from media.recording.manifest import list_sessions
 from media.recording.recorder import SegmentRecorder
 from meetings.models import Meeting, MeetingStatus, Notification
 from meetings.models.live import LiveState

@@ -9,7 +9,7 @@ import av
 import pytest
 from rec_kit import decode_all, synthetic_recording
 
-from media.recording.manifest import read_journal
+from core.recording_manifest import read_journal
 from meetings.recording.program import ProgramSettings, SegmentRef, build_program
 from meetings.recording.timeline import lay_out
 

@@ -11,9 +11,9 @@ import av
 from aiortc import RTCRtpReceiver
 from rec_kit import decode_all
 
+from core.recording_manifest import JournalWriter, read_journal
 from media.recording import audio_level
 from media.recording.bitstream import h264_dimensions, vp8_dimensions
-from media.recording.manifest import JournalWriter, read_journal
 from media.recording.segment import SegmentFile, VideoFormat
 from media.recording.slots import TrackClock
 from media.recording.speech import SpeechDetector, SpeechTurn

@@ -9,10 +9,11 @@ from meetings.actions import agenda, meetings
 from meetings.ics import meeting_calendar
 from meetings.permissions import can_edit_meeting, require
 from meetings.validation import Fields
-from web.api import body, bp
+from web.api.blueprint import bp
 from web.auth import domain_user, visible_meeting
 from web.extensions import db
 from web.hooks import after_status_change
+from web.payload import body
 from web.room.namespace import resync_organisers
 from web.serializers import agenda_dict, meeting_dict
 

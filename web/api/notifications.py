@@ -8,9 +8,10 @@ from werkzeug.wrappers import Response
 
 from meetings.actions import notifications
 from meetings.validation import Fields
-from web.api import body, bp
+from web.api.blueprint import bp
 from web.auth import domain_user
 from web.extensions import db
+from web.payload import body
 from web.serializers import notification_dict
 
 

@@ -11,9 +11,10 @@ from meetings.actions import accounts, csv_import, org
 from meetings.errors import ValidationFailed
 from meetings.models import Endpoint, Unit, User
 from meetings.permissions import can_manage_org, require
-from web.api import body, bp
+from web.api.blueprint import bp
 from web.auth import domain_user
 from web.extensions import db
+from web.payload import body
 from web.room.namespace import resync_organisers
 from web.serializers import endpoint_dict, unit_dict, user_dict
 from web.sessions import disconnect_user

@@ -3,8 +3,7 @@ comments, summary DOCX and the meeting packet. Registered by web.create_app."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from web.documents import api, files, pages  # noqa: F401  (they add their routes to bp)
+from web.documents.blueprint import bp
 
-bp = Blueprint("documents", __name__, template_folder="templates")
-
-from web.documents import api, files, pages  # noqa: E402,F401
+__all__ = ["bp"]

@@ -13,7 +13,7 @@ from meetings.actions.meetings import get_visible_meeting
 from meetings.documents.errors import UploadRejected
 from meetings.validation import Fields
 from web.auth import domain_user
-from web.documents import bp
+from web.documents.blueprint import bp
 from web.documents.common import (
     check_csrf_header,
     document_dict,

@@ -20,7 +20,7 @@ from meetings.documents.summary import build_comment_summary
 from meetings.errors import Forbidden
 from meetings.timefmt import to_local
 from web.auth import domain_user
-from web.documents import bp
+from web.documents.blueprint import bp
 from web.documents.common import stamp_time, store
 from web.extensions import db
 

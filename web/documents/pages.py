@@ -16,7 +16,7 @@ from meetings.models import User
 from meetings.models.documents import DocumentAccess, DocumentKind
 from meetings.permissions import is_organiser
 from web.auth import domain_user
-from web.documents import bp
+from web.documents.blueprint import bp
 from web.documents.common import stamp_token
 from web.extensions import db
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from typing import Any
 
+from web.media_link.placement import home_node
 from web.media_link.state import NODE_NS, NODES_ROOM, sio, store
 
 logger = logging.getLogger(__name__)
@@ -23,8 +24,6 @@ class NoMediaNode(Exception):
 def node_for(meeting_id: int | str, assign: bool = True) -> dict[str, Any] | None:
     """The meeting's home node (it records; other nodes of the meeting relay to it); with
     ``assign``, the chair's node when the meeting has none (web/media_link/placement.py)."""
-    from web.media_link.placement import home_node
-
     return home_node(meeting_id, assign)
 
 

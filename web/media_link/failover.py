@@ -17,6 +17,7 @@ import logging
 from flask import current_app
 
 from web.media_link.commands import send_command
+from web.media_link.placement import home_field, home_node
 from web.media_link.state import emit_to_browser, sio, store
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,6 @@ def move_endpoints(node_id: str, restarted: bool = False) -> dict[str, list[str]
 
 def rehome(node_id: str) -> None:
     """Meetings whose home was the lost node get a new one; their other nodes follow."""
-    from web.media_link.placement import home_field, home_node
-
     st = store()
     for meeting in _meetings_of(node_id):
         st.unassign(meeting)

@@ -14,6 +14,7 @@ from flask_socketio import Namespace, join_room
 
 from web.media_link.commands import latest_stats
 from web.media_link.failover import move_endpoints, watch_lost_node
+from web.media_link.recordings import resume_recordings
 from web.media_link.relays import relay_answered, relay_offer
 from web.media_link.state import NODES_ROOM, chair_room, emit_to_browser, sio, store
 from web.media_link.stats import group_stats
@@ -104,8 +105,6 @@ class NodeNamespace(Namespace):
             move_endpoints(info["node_id"], restarted=True)
         join_room(NODES_ROOM)
         logger.info("media node %s registered (%s)", info["node_id"], info["addresses"])
-        from web.room.bridge import resume_recordings
-
         resume_recordings(info["node_id"])
 
     def on_disconnect(self, reason: Any = None) -> None:

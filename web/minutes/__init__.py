@@ -4,19 +4,7 @@ and the /minutes Socket.IO namespace. Registered by web.create_app."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask.blueprints import BlueprintSetupState
+from web.minutes import api, documents, pages, roster_api, signing_api  # noqa: F401  (they add their routes to bp)
+from web.minutes.blueprint import bp
 
-bp = Blueprint("minutes", __name__, template_folder="templates")
-
-
-@bp.record
-def _register_namespace(state: BlueprintSetupState) -> None:
-    """Each app gets its own Socket.IO server (created before the blueprints)."""
-    from web.extensions import socketio
-    from web.minutes.socket import namespace
-
-    socketio.on_namespace(namespace())
-
-
-from web.minutes import api, documents, pages, roster_api, signing_api  # noqa: E402,F401
+__all__ = ["bp"]

@@ -17,10 +17,9 @@ from meetings.errors import NotFound, ValidationFailed
 from meetings.models.minutes import AssignedTask
 from meetings.permissions import can_run_room, is_meeting_secretary, is_organiser, require
 from meetings.validation import Fields
-from web.api import body
 from web.auth import domain_user
 from web.extensions import db
-from web.minutes import bp
+from web.minutes.blueprint import bp
 from web.minutes.common import (
     conflict_response,
     meeting_for,
@@ -32,6 +31,7 @@ from web.minutes.common import (
     vote_public,
     vote_view,
 )
+from web.payload import body
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,9 @@ from meetings.permissions import (
     require,
 )
 from meetings.validation import Fields
-from web.api import body
 from web.auth import domain_user
 from web.extensions import db
-from web.minutes import bp
+from web.minutes.blueprint import bp
 from web.minutes.common import (
     document_dict,
     meeting_for,
@@ -39,6 +38,7 @@ from web.minutes.common import (
     start_issue,
     storage_dir,
 )
+from web.payload import body
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from meetings.models.minutes import AssignedTask, MinutesDocument
 from meetings.permissions import is_admin, is_meeting_secretary, is_organiser, require
 from web.auth import domain_user
 from web.extensions import db
-from web.minutes import bp
+from web.minutes.blueprint import bp
 from web.minutes.common import (
     KIND_LABELS,
     TASK_STATUS_LABELS,

@@ -18,11 +18,11 @@ from meetings.actions.room_state import state_of
 from meetings.errors import ValidationFailed
 from meetings.models.live import FloorTurn
 from meetings.validation import Fields
-from web.api import body
 from web.auth import domain_user
 from web.extensions import db
-from web.minutes import bp
+from web.minutes.blueprint import bp
 from web.minutes.common import meeting_for, push_turns
+from web.payload import body
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from meetings.actions import signing_profiles as sp
 from meetings.models.signing import SigningProfile
 from meetings.permissions import is_admin, require
 from meetings.validation import Fields
-from web.api import body
 from web.auth import domain_user
 from web.extensions import db
-from web.minutes import bp
+from web.minutes.blueprint import bp
+from web.payload import body
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from meetings.recording import service
 from meetings.timefmt import to_local
 from web.auth import domain_user
 from web.extensions import db
-from web.recording import bp
+from web.recording.blueprint import bp
 from web.recording.common import STATUS_LABELS, enqueue_build, recording_dict, store
 
 logger = logging.getLogger(__name__)

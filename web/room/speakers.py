@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response
 
 from meetings.actions import roster as ra
 from meetings.validation import Fields
-from web.api import body
 from web.auth import domain_user
 from web.extensions import db
 from web.minutes.common import meeting_for, push_turns
+from web.payload import body
 from web.room.namespace import broadcast_state
 from web.room.pages import bp
 
