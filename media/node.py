@@ -55,7 +55,7 @@ from media.room import (
     check_slot,
 )
 from media.sdp_guard import check_offer
-from media.stats import CpuMeter, RateMeter, publish_stats, subscribe_stats
+from media.stats import CpuMeter, RateMeter, node_stats
 
 logger = logging.getLogger(__name__)
 
@@ -576,33 +576,11 @@ class MediaNode:
     # -- stats --------------------------------------------------------------------------
 
     async def collect_stats(self) -> dict[str, Any]:
-        peers = []
-        for peer in list(self.peers.values()):
-            try:
-                if isinstance(peer, PublishPeer):
-                    peers.append(await publish_stats(peer, self._meter))
-                elif isinstance(peer, SubscribePeer):
-                    peers.append(await subscribe_stats(peer, self._meter))
-            except Exception:
-                logger.exception("stats for peer %s failed", peer.id)
-        streams = sum(
-            1
-            for p in self.peers.values()
-            if isinstance(p, SubscribePeer)
-            for t in p.tracks
-            if t.source is not None
-        )
-        node = {
-            "node_id": self.config.node_id,
-            "cpu": round(self._cpu.sample(), 3),
-            "peers": len(self.peers),
-            "rooms": len(self.rooms),
-            "subscriber_streams": streams,
-            "capacity": self.config.capacity,
-        }
+        node = {"node_id": self.config.node_id, "cpu": round(self._cpu.sample(), 3),
+                "rooms": len(self.rooms), "capacity": self.config.capacity}
         if self.relays.relays:
             node["relays"] = self.relays.describe()
-        return {"node": node, "peers": peers}
+        return await node_stats(list(self.peers.values()), self._meter, node)
 
     async def run_stats(self, interval: float | None = None) -> None:
         interval = interval or self.config.stats_interval

@@ -139,6 +139,24 @@ async def subscribe_stats(peer: SubscribePeer, meter: RateMeter) -> dict[str, An
     }
 
 
+async def node_stats(peers: list[Any], meter: RateMeter, node: dict[str, Any]) -> dict[str, Any]:
+    """The stats event: ``node`` (what the node says of itself) with the peer and
+    forwarded-stream counts added, and one entry per publish or subscribe peer."""
+    out = []
+    for peer in peers:
+        try:
+            if isinstance(peer, PublishPeer):
+                out.append(await publish_stats(peer, meter))
+            elif isinstance(peer, SubscribePeer):
+                out.append(await subscribe_stats(peer, meter))
+        except Exception:
+            logger.exception("stats for peer %s failed", peer.id)
+    streams = sum(1 for p in peers if isinstance(p, SubscribePeer)
+                  for t in p.tracks if t.source is not None)
+    node = {**node, "peers": len(peers), "subscriber_streams": streams}
+    return {"node": node, "peers": out}
+
+
 def _base(pc: RTCPeerConnection, peer: PublishPeer | SubscribePeer) -> dict[str, Any]:
     return {
         "peer_id": peer.id,
