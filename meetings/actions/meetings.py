@@ -15,7 +15,7 @@ from meetings.actions import audit, room_state
 from meetings.actions.notifications import notify_invitees
 from meetings.actions.org import subtree_ids
 from meetings.db import utcnow
-from meetings.errors import NotFound, ValidationFailed
+from meetings.errors import Conflict, NotFound, ValidationFailed
 from meetings.models import (
     TRANSITIONS,
     Confidentiality,
@@ -140,6 +140,12 @@ def create_meeting(session: Session, actor: User, data: MeetingInput) -> Meeting
 
 def update_meeting(session: Session, actor: User, meeting: Meeting, data: MeetingInput) -> Meeting:
     require(can_edit_meeting(actor, meeting))
+    if (meeting.status == MeetingStatus.LIVE.value and "chair_id" in data.given
+            and data.chair_id != meeting.chair_id):
+        # the chair's rights in the room and at the media node (the hall picture, any
+        # gallery tile) are taken at joining; a hand-over mid-meeting is a co-chair
+        raise Conflict("Không đổi được người chủ trì khi cuộc họp đang diễn ra; "
+                       "hãy chỉ định đồng chủ trì.")
     _apply(session, meeting, data, only_given=True)
     audit.record(session, actor, "meeting.update", object_type="meeting", object_id=meeting.id,
                  meeting_id=meeting.id, fields=sorted(data.given))

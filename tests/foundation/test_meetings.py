@@ -104,6 +104,34 @@ def test_only_allowed_status_moves(login, demo, db_session):
     assert secretary.post(f"/api/v1/meetings/{mid}/agenda", json={"title": "Muộn"}).status_code == 403
 
 
+def test_the_chair_is_not_changed_while_the_meeting_is_live(login, demo, db_session):
+    """The chair's rights in the room and at the media node are taken when joining: a
+    hand-over during the meeting goes through a co-chair, and the refusal changes nothing."""
+    chair, secretary = login("chutri"), login("thuky")
+    mid = demo.meeting_id
+    url = f"/api/v1/meetings/{mid}"
+    assert secretary.patch(url, json={"chair_id": demo["daibieu.stc"]}).status_code == 200  # scheduled
+    assert secretary.patch(url, json={"chair_id": demo["chutri"]}).status_code == 200
+    assert chair.post(f"{url}/status", json={"status": "live"}).status_code == 200
+    refused = secretary.patch(url, json={"chair_id": demo["daibieu.stc"], "title": "Đổi tên"})
+    assert refused.status_code == 409
+    assert "đồng chủ trì" in refused.get_json()["message"]
+    meeting = db_session.get(Meeting, mid)
+    db_session.refresh(meeting)
+    assert meeting.chair_id == demo["chutri"] and meeting.title != "Đổi tên"
+    # the edit page says so beside the chair field
+    form = {"title": "Giao ban", "kind": "giao_ban", "chair_id": demo["daibieu.stc"],
+            "secretary_id": demo["thuky"], "starts_at": "10/12/2026 14:00",
+            "ends_at": "10/12/2026 16:30"}
+    page = secretary.post(f"/meetings/{mid}/edit", data=form)
+    assert page.status_code == 409 and "hãy chỉ định đồng chủ trì" in page.get_data(as_text=True)
+    db_session.refresh(meeting)
+    assert meeting.chair_id == demo["chutri"] and meeting.title != "Giao ban"
+    # the same chair with other changes is no change of chair
+    same = secretary.patch(url, json={"chair_id": demo["chutri"], "title": "Giao ban tuần"})
+    assert same.status_code == 200 and same.get_json()["meeting"]["title"] == "Giao ban tuần"
+
+
 def test_delegate_of_commune_a_never_sees_a_meeting_of_commune_b(login, demo, db_session, app):
     secretary = login("thuky")
     m = _new_meeting(secretary, demo, title="Họp riêng với Phường Bắc Sơn")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from meetings.actions import agenda, meetings, notifications
 from meetings.actions.org import tree_order
-from meetings.errors import ValidationFailed
+from meetings.errors import Conflict, ValidationFailed
 from meetings.ics import meeting_calendar
 from meetings.models import TRANSITIONS, Endpoint, MeetingStatus, Unit, User
 from meetings.permissions import (
@@ -90,6 +90,7 @@ def edit_meeting(meeting_id: int) -> Any:
     require(can_edit_meeting(user, meeting))
     errors: dict[str, str] = {}
     form: dict[str, Any] = {}
+    status = 400
     if request.method == "POST":
         form = _form_data()
         try:
@@ -99,8 +100,11 @@ def edit_meeting(meeting_id: int) -> Any:
         except ValidationFailed as exc:
             db.session.rollback()
             errors = exc.fields or {"_": exc.message}
+        except Conflict as exc:  # the chair of a live meeting
+            db.session.rollback()
+            errors, status = {"chair_id": exc.message}, 409
     return render_template("meeting_form.html", meeting=meeting, form=form, errors=errors,
-                           **_choices()), (400 if errors else 200)
+                           **_choices()), (status if errors else 200)
 
 
 @bp.get("/meetings/<int:meeting_id>")
