@@ -8,6 +8,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from media import aiortc_internals as internals
 from media.aiortc_internals import remote_candidate_type
 from media.forwarding import ForwardingTrack
 from media.peers import PublishPeer, SubscribePeer
@@ -77,6 +78,7 @@ async def publish_stats(peer: PublishPeer, meter: RateMeter) -> dict[str, Any]:
                 "frames": source.frames,
                 "fps": round(source.fps, 1),
                 "live": source.live(),
+                "holes_skipped": internals.holes_skipped(transceiver.receiver),
             }
             if source.layer != "main":
                 continue

@@ -12,9 +12,11 @@ Hooks:
    decoder thread. We replace that queue by one that turns each frame into an
    :class:`media.frames.EncodedFrame` and puts it straight on the receiver track's asyncio
    queue (we are on the event loop thread there), so ``track.recv()`` yields encoded
-   frames. SRTP, NACK, jitter buffer, RTCP receiver reports and REMB are untouched. The
-   decoder thread aiortc still starts just waits for the stop signal and then ends the
-   track exactly as aiortc does.
+   frames. SRTP, NACK, RTCP receiver reports and REMB are untouched. The decoder thread
+   aiortc still starts just waits for the stop signal and then ends the track exactly as
+   aiortc does. A video receiver's ``__jitter_buffer`` is replaced by a subclass of
+   aiortc's (``HoleBoundedJitterBuffer``) that stops waiting for a lost packet after
+   0.5 s instead of after 512 later packets (seconds of a publisher's picture).
 2. Keyframe requests upstream (``send_pli``): ``RTCRtpReceiver._send_rtcp_pli``.
 3. Keyframe requests from subscribers (``on_keyframe_request``): RTCRtpSender handles an
    incoming PLI/FIR by calling ``self._send_keyframe()``, which only sets a flag the
@@ -25,7 +27,10 @@ Hooks:
    ``get_component_candidates``), drop remote candidates outside the allowed networks
    (wrapping ``add_remote_candidate``, before any pairing or mDNS lookup), and drop every
    datagram (STUN checks, DTLS, SRTP) whose source is outside the allowed networks
-   (wrapping each socket protocol's ``datagram_received``).
+   (wrapping each socket protocol's ``datagram_received``). Each gathered socket's receive
+   buffer is raised to ``RECEIVE_BUFFER_BYTES`` (the kernel caps it at
+   ``net.core.rmem_max``), so a node that is late reading its sockets for a moment does not
+   lose a keyframe's packets to the default 208 KiB.
 5. Congestion feedback to publishers (``disable_remb_estimator``, ``send_remb``): aiortc's
    receiver runs a delay-based estimator (``__remote_bitrate_estimator``) on arrival times
    taken on the node's event loop and sends its result as REMB. Measured with Chromium

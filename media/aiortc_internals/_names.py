@@ -7,6 +7,7 @@ AIOICE_VERSION = "0.13.0"
 
 # name-mangled private attributes we touch
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_SEND_PLI = "_send_rtcp_pli"
 RECEIVER_HANDLE_RTP = "_handle_rtp_packet"
@@ -56,6 +57,7 @@ __all__ = [
     "PC_CREATE_DTLS",
     "RECEIVER_DECODER_QUEUE",
     "RECEIVER_HANDLE_RTP",
+    "RECEIVER_JITTER_BUFFER",
     "RECEIVER_REMB_ESTIMATOR",
     "RECEIVER_RTCP_SSRC",
     "RECEIVER_RTX_SSRC",

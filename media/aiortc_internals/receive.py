@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiortc import (
     RTCRtpReceiver,
 )
 from aiortc.codecs import vpx
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -20,6 +22,7 @@ from aiortc.rtp import (
     RtpPacket,
     pack_remb_fci,
 )
+from aiortc.utils import uint16_add, uint16_gt
 
 from media.aiortc_internals._names import (
     _POLICY,
@@ -28,6 +31,7 @@ from media.aiortc_internals._names import (
     CONNECTION_PROTOCOLS,
     RECEIVER_DECODER_QUEUE,
     RECEIVER_HANDLE_RTP,
+    RECEIVER_JITTER_BUFFER,
     RECEIVER_REMB_ESTIMATOR,
     RECEIVER_RTCP_SSRC,
     RECEIVER_RTX_SSRC,
@@ -82,19 +86,103 @@ class _PassThroughQueue:
         return None
 
 
+# how long a missing packet may hold back every later frame of a video stream
+HOLE_WAIT_SECONDS = 0.5
+VIDEO_JITTER_CAPACITY = 512  # aiortc's own, for a video receiver
+
+
+class HoleBoundedJitterBuffer(JitterBuffer):
+    """aiortc's video jitter buffer, but a missing packet holds back the frames after it
+    for at most ``max_wait`` seconds instead of until 512 later packets have arrived.
+
+    aiortc asks for a lost packet once (NACK, when the gap is seen); if the retransmission
+    is lost too (a starved receiver whose socket buffer overflowed, a publisher whose
+    history no longer holds it), the buffer waits for 512 more packets: 3-6 s of the main
+    layer's picture, for every subscriber of that source at once. Here, once nothing has
+    come out for ``max_wait`` while a gap lies before the newest packet, everything up to
+    the end of the first frame after the gap that is complete (RTP marker bit) is dropped,
+    the frames after it flow again, and a keyframe is asked (``pli_flag``): the frames
+    between the gap and that keyframe refer to what was lost, and a subscriber's decoder
+    waits for the keyframe as after any loss.
+    """
+
+    def __init__(
+        self,
+        capacity: int = VIDEO_JITTER_CAPACITY,
+        max_wait: float = HOLE_WAIT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(capacity=capacity, is_video=True)
+        self._max_wait = max_wait
+        self._clock = clock
+        self._blocked_since: float | None = None
+        self._newest: int | None = None
+        self.holes_skipped = 0
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._newest is None or uint16_gt(seq, self._newest):
+            self._newest = seq
+        pli_flag, frame = super().add(packet)
+        if frame is not None:
+            self._blocked_since = None
+            return pli_flag, frame
+        now = self._clock()
+        if self._blocked_since is None:
+            self._blocked_since = now
+            return pli_flag, None
+        if now - self._blocked_since < self._max_wait or not self._skip_hole():
+            return pli_flag, None
+        self.holes_skipped += 1
+        self._blocked_since = None
+        return True, self._remove_frame(seq)
+
+    def _skip_hole(self) -> bool:
+        """Drop from the origin up to the end of the first marked frame after the first
+        gap; False when there is no gap before the newest packet, or no frame after it has
+        ended yet."""
+        origin, newest = self._origin, self._newest
+        if origin is None or newest is None:
+            return False
+        span = uint16_add(newest, -origin) + 1
+        if span > self.capacity:
+            return False
+        gap = next(
+            (i for i in range(span) if self._packets[uint16_add(origin, i) % self.capacity] is None),
+            None,
+        )
+        if gap is None:
+            return False
+        for i in range(gap + 1, span):
+            packet = self._packets[uint16_add(origin, i) % self.capacity]
+            if packet is not None and packet.marker:
+                self.remove(i + 1)
+                return True
+        return False
+
+
 def enable_passthrough(receiver: RTCRtpReceiver, kind: str) -> None:
     """Make ``receiver.track.recv()`` return :class:`EncodedFrame` objects instead of
-    decoded frames. Call before the connection starts receiving (e.g. in the ``track``
-    event or right after ``setRemoteDescription``)."""
+    decoded frames, and (video) bound how long a lost packet holds the stream back
+    (:class:`HoleBoundedJitterBuffer`). Call before the connection starts receiving (e.g.
+    in the ``track`` event or right after ``setRemoteDescription``)."""
     current = getattr(receiver, RECEIVER_DECODER_QUEUE)
     if isinstance(current, _PassThroughQueue):
         return
     setattr(receiver, RECEIVER_DECODER_QUEUE, _PassThroughQueue(receiver, kind))
+    if kind == "video":
+        setattr(receiver, RECEIVER_JITTER_BUFFER, HoleBoundedJitterBuffer())
 
 
 def passthrough_frame_count(receiver: RTCRtpReceiver) -> int:
     queue_ = getattr(receiver, RECEIVER_DECODER_QUEUE)
     return queue_.frames if isinstance(queue_, _PassThroughQueue) else 0
+
+
+def holes_skipped(receiver: RTCRtpReceiver) -> int:
+    """How many times a lost packet's wait was cut short on this (video) receiver."""
+    buffer = getattr(receiver, RECEIVER_JITTER_BUFFER)
+    return buffer.holes_skipped if isinstance(buffer, HoleBoundedJitterBuffer) else 0
 
 
 def receiver_media_ssrc(receiver: RTCRtpReceiver) -> int | None:
@@ -249,9 +337,13 @@ def pin_vp8_bitrate(bps: int) -> None:
     vpx.MAX_BITRATE = bps
 
 __all__ = [
+    "HOLE_WAIT_SECONDS",
+    "HoleBoundedJitterBuffer",
+    "VIDEO_JITTER_CAPACITY",
     "disable_remb_estimator",
     "drop_rtp_in_kernel",
     "enable_passthrough",
+    "holes_skipped",
     "is_rtp_datagram",
     "passthrough_frame_count",
     "pin_vp8_bitrate",

@@ -15,6 +15,7 @@ import aiortc.rtcicetransport
 import aiortc.rtcrtpreceiver
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
+from aiortc.jitterbuffer import JitterBuffer
 from media_testkit import LOOPBACK, client_pc, negotiate, run, vp8_decoder, wait_for
 
 from media import aiortc_internals as internals
@@ -93,6 +94,12 @@ def test_instance_attributes_exist() -> None:
         receiver = transceiver.receiver
         assert isinstance(getattr(receiver, internals.RECEIVER_DECODER_QUEUE), queue.Queue)
         assert isinstance(getattr(receiver, internals.RECEIVER_RTX_SSRC), dict)
+        buffer = getattr(receiver, internals.RECEIVER_JITTER_BUFFER)
+        assert isinstance(buffer, JitterBuffer) and buffer.capacity == internals.VIDEO_JITTER_CAPACITY
+        for name in ("_origin", "_packets", "_remove_frame", "remove"):  # used by the subclass
+            assert hasattr(buffer, name), name
+        internals.enable_passthrough(receiver, "video")
+        assert isinstance(getattr(receiver, internals.RECEIVER_JITTER_BUFFER), internals.HoleBoundedJitterBuffer)
         connection = receiver.transport.transport._connection
         assert isinstance(connection, aioice.Connection)
         assert isinstance(getattr(connection, internals.CONNECTION_PROTOCOLS), list)
@@ -187,6 +194,12 @@ def test_ice_gathers_only_on_configured_address() -> None:
         # a plain aiortc peer would gather on other interfaces and never on 127.0.0.1
         addresses = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
         assert "127.0.0.1" not in addresses
+        # each gathered socket asked for a larger receive buffer than the default (the
+        # kernel grants min(asked, rmem_max) and reports twice that)
+        with open("/proc/sys/net/core/rmem_max") as f:
+            granted = 2 * min(int(f.read()), internals.RECEIVE_BUFFER_BYTES)
+        assert internals.receive_buffer_sizes(pc) and all(
+            size == granted for size in internals.receive_buffer_sizes(pc))
         await pc.close()
 
     run(main())
