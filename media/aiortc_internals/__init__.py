@@ -27,10 +27,11 @@ Hooks:
    ``get_component_candidates``), drop remote candidates outside the allowed networks
    (wrapping ``add_remote_candidate``, before any pairing or mDNS lookup), and drop every
    datagram (STUN checks, DTLS, SRTP) whose source is outside the allowed networks
-   (wrapping each socket protocol's ``datagram_received``). Each gathered socket's receive
-   buffer is raised to ``RECEIVE_BUFFER_BYTES`` (the kernel caps it at
-   ``net.core.rmem_max``), so a node that is late reading its sockets for a moment does not
-   lose a keyframe's packets to the default 208 KiB.
+   (wrapping each socket protocol's ``datagram_received``). The sockets keep the kernel's
+   default receive buffer: a 4 MiB one was tried (30/11/2026) and, on a node that could
+   not keep up, queued seconds of media ahead of the STUN answers, so consent expired and
+   publishers were dropped; a small buffer sheds the excess as loss, which the jitter
+   buffer above bounds.
 5. Congestion feedback to publishers (``disable_remb_estimator``, ``send_remb``): aiortc's
    receiver runs a delay-based estimator (``__remote_bitrate_estimator``) on arrival times
    taken on the node's event loop and sends its result as REMB. Measured with Chromium

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
 from typing import Any
 
 import aioice
@@ -31,35 +30,6 @@ from media.netpolicy import IcePolicy
 logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- ICE
-
-# receive buffer asked for each ICE socket; Linux caps it at net.core.rmem_max (and
-# reports twice the value granted, its bookkeeping included)
-RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
-
-
-def _raise_receive_buffer(protocol: Any) -> None:
-    transport = getattr(protocol, "transport", None)
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is None:
-        return
-    try:
-        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < RECEIVE_BUFFER_BYTES:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-    except OSError as exc:  # not fatal: the default buffer still works
-        logger.warning("could not raise the receive buffer of an ICE socket: %s", exc)
-
-
-def receive_buffer_sizes(pc: RTCPeerConnection) -> list[int]:
-    """SO_RCVBUF of each ICE socket of ``pc`` (as the kernel reports it)."""
-    sizes = []
-    for transceiver in pc.getTransceivers():
-        dtls = transceiver.receiver.transport or transceiver.sender.transport
-        connection = getattr(getattr(dtls, "transport", None), "_connection", None)
-        for protocol in getattr(connection, CONNECTION_PROTOCOLS, None) or []:
-            sock = protocol.transport.get_extra_info("socket")
-            if sock is not None:
-                sizes.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
-    return sizes
 
 
 def _filter_protocol(protocol: Any, policy: IcePolicy) -> None:
@@ -92,7 +62,6 @@ def restrict_connection(connection: aioice.Connection, policy: IcePolicy) -> Non
         )
         for protocol in getattr(connection, CONNECTION_PROTOCOLS):
             _filter_protocol(protocol, policy)
-            _raise_receive_buffer(protocol)
         return [c for c in candidates if c.host in policy.gather_addresses]
 
     async def add_remote_candidate(candidate: aioice.Candidate | None) -> None:
@@ -176,9 +145,7 @@ def remote_candidate_type(pc: RTCPeerConnection) -> str | None:
     return None
 
 __all__ = [
-    "RECEIVE_BUFFER_BYTES",
     "create_peer_connection",
-    "receive_buffer_sizes",
     "remote_candidate_type",
     "restrict_connection",
     "restrict_ice",

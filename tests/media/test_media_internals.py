@@ -194,12 +194,6 @@ def test_ice_gathers_only_on_configured_address() -> None:
         # a plain aiortc peer would gather on other interfaces and never on 127.0.0.1
         addresses = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
         assert "127.0.0.1" not in addresses
-        # each gathered socket asked for a larger receive buffer than the default (the
-        # kernel grants min(asked, rmem_max) and reports twice that)
-        with open("/proc/sys/net/core/rmem_max") as f:
-            granted = 2 * min(int(f.read()), internals.RECEIVE_BUFFER_BYTES)
-        assert internals.receive_buffer_sizes(pc) and all(
-            size == granted for size in internals.receive_buffer_sizes(pc))
         await pc.close()
 
     run(main())

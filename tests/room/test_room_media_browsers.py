@@ -28,6 +28,7 @@ from tests.room.media_kit import (
     rate,
     receive_stats,
 )
+from web.media_link.commands import latest_stats
 from web.media_link.state import STATE
 from web.media_link.store import MemoryStore
 
@@ -142,11 +143,13 @@ def test_chair_and_three_endpoints_for_two_minutes(app, demo, live_meeting) -> N
         assert all(v == ["main", "small"] for v in layers.values()), layers
 
         samples: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+        at_node: list[tuple[float, dict[str, Any]]] = []  # what the node received, for the report
         t0 = time.monotonic()  # the two minutes count once everyone is in
         while time.monotonic() - t0 < MEETING_SECONDS:
             for n, page in pages.items():
                 pub, sub = publish_stats(page), receive_stats(page)
                 samples[n].append({"t": time.monotonic() - t0, "pub": pub, "sub": sub})
+            at_node.append((round(time.monotonic() - t0), _node_main_layers(mid)))
             chair.wait_for_timeout(2000)
         shot(chair, "media-two-minutes-chair.png")
         shot(pages["kythuat.02"], "media-two-minutes-endpoint.png")
@@ -238,10 +241,28 @@ def test_chair_and_three_endpoints_for_two_minutes(app, demo, live_meeting) -> N
                 assert (last["width"], last["height"]) == (640, 480), (n, index, last)
     logger.info("two minutes, received / decoded / sent fps per 10 s window: %s", received)
     print("two minutes, received / decoded / sent fps per 10 s window:", received)
+    print("two minutes, at the node at the end (main frames, holes skipped, PLIs sent, keyframes"
+          " seen, packets lost):", at_node[-1] if at_node else None)
     for key, triples in received.items():
-        assert all(got > 0 and decoded > 0 for got, decoded, _sent in triples), (key, triples)
+        assert all(got > 0 and decoded > 0 for got, decoded, _sent in triples), (
+            key, triples, "at the node (participant: main frames, holes skipped, PLIs sent,"
+            " keyframes seen, packets lost):", at_node)
         if TARGETS:
             assert all(got >= 0.9 * sent for got, _decoded, sent in triples), (key, triples)
+
+
+def _node_main_layers(meeting_id: int) -> dict[str, tuple[Any, ...]]:
+    """Per publishing participant, as the node last reported it: main-layer frames, holes
+    skipped in its jitter buffer, keyframe requests sent, keyframes seen, packets lost."""
+    view: dict[str, tuple[Any, ...]] = {}
+    for participant, summary in latest_stats(meeting_id).items():
+        for peer in summary.get("peers", []):
+            if peer.get("kind") == "publish":
+                main = (peer.get("layers") or {}).get("main") or {}
+                video = (peer.get("tracks") or {}).get("video") or {}
+                view[participant] = (main.get("frames"), main.get("holes_skipped"), video.get("pli_sent"),
+                                     video.get("keyframes_seen"), video.get("packets_lost"))
+    return view
 
 
 GALLERY_PUBLISHERS = 17  # with the chair: 18 in the room, 16 on page 1 and 2 on page 2
