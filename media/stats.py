@@ -9,7 +9,6 @@ from typing import Any
 from aiortc import RTCPeerConnection
 
 from media import aiortc_internals as internals
-from media.aiortc_internals import remote_candidate_type
 from media.forwarding import ForwardingTrack
 from media.peers import PublishPeer, SubscribePeer
 
@@ -166,6 +165,6 @@ def _base(pc: RTCPeerConnection, peer: PublishPeer | SubscribePeer) -> dict[str,
         "participant": peer.participant_id,
         "kind": peer.kind,
         "state": pc.connectionState,
-        "candidate": remote_candidate_type(pc),  # "relay": through TURN
+        "candidate": internals.remote_candidate_type(pc),  # "relay": through TURN
         "age_s": round(time.monotonic() - peer.created_at, 1),
     }

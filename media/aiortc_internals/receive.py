@@ -22,7 +22,6 @@ from aiortc.rtp import (
     RtpPacket,
     pack_remb_fci,
 )
-from aiortc.utils import uint16_add, uint16_gt
 
 from media.aiortc_internals._names import (
     _POLICY,
@@ -116,46 +115,40 @@ class HoleBoundedJitterBuffer(JitterBuffer):
         self._max_wait = max_wait
         self._clock = clock
         self._blocked_since: float | None = None
-        self._newest: int | None = None
+        self._looked = False  # for a hole since the wait ran out
         self.holes_skipped = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        seq = packet.sequence_number
-        if self._newest is None or uint16_gt(seq, self._newest):
-            self._newest = seq
         pli_flag, frame = super().add(packet)
         if frame is not None:
             self._blocked_since = None
             return pli_flag, frame
         now = self._clock()
         if self._blocked_since is None:
-            self._blocked_since = now
+            self._blocked_since, self._looked = now, False
             return pli_flag, None
-        if now - self._blocked_since < self._max_wait or not self._skip_hole():
+        # once the wait has run out, only a frame's end can make a hole skippable
+        if now - self._blocked_since < self._max_wait or (self._looked and not packet.marker):
+            return pli_flag, None
+        self._looked = True
+        if not self._skip_hole():
             return pli_flag, None
         self.holes_skipped += 1
         self._blocked_since = None
-        return True, self._remove_frame(seq)
+        return True, self._remove_frame(packet.sequence_number)
 
     def _skip_hole(self) -> bool:
         """Drop from the origin up to the end of the first marked frame after the first
-        gap; False when there is no gap before the newest packet, or no frame after it has
-        ended yet."""
-        origin, newest = self._origin, self._newest
-        if origin is None or newest is None:
+        gap; False when there is no gap, or no frame after it has ended yet. (The ring holds
+        nothing outside the origin's window: aiortc clears each slot as it leaves it.)"""
+        if self._origin is None:
             return False
-        span = uint16_add(newest, -origin) + 1
-        if span > self.capacity:
-            return False
-        gap = next(
-            (i for i in range(span) if self._packets[uint16_add(origin, i) % self.capacity] is None),
-            None,
-        )
-        if gap is None:
-            return False
-        for i in range(gap + 1, span):
-            packet = self._packets[uint16_add(origin, i) % self.capacity]
-            if packet is not None and packet.marker:
+        gap = False
+        for i in range(self.capacity):
+            packet = self._packets[(self._origin + i) % self.capacity]
+            if packet is None:
+                gap = True
+            elif gap and packet.marker:
                 self.remove(i + 1)
                 return True
         return False
