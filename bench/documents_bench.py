@@ -316,10 +316,8 @@ def prepare(tmp: Path) -> dict[str, str]:
         "GIAOBAN_MAX_UPLOAD_MB": "300",
     })
     env.pop("REDIS_URL", None)
-    setup = ("from web.cli import run_migrations; import os; run_migrations(os.environ['DATABASE_URL']);"
-             "from meetings.db import make_engine, make_session_factory; from meetings.demo import create_demo;"
-             "s = make_session_factory(make_engine(os.environ['DATABASE_URL']))(); create_demo(s); s.commit()")
-    subprocess.run([sys.executable, "-c", setup], env=env, check=True, cwd=ROOT)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "demo_db.py"), env["DATABASE_URL"]],
+                   env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return env
 
 

@@ -84,24 +84,18 @@ class WebApp:
         os.environ["GIAOBAN_INSTANCE"] = str(tmp / "instance")
         os.environ["GIAOBAN_MEDIA_SECRET"] = self.secret
         db_url = f"sqlite:///{tmp / 'bench.sqlite'}"
-        from meetings.db import make_engine, make_session_factory
-        from meetings.demo import DEMO_PASSWORD, create_demo
-        from web.cli import run_migrations
-
-        run_migrations(db_url)
-        engine = make_engine(db_url)
-        session = make_session_factory(engine)()
-        meeting = create_demo(session)
-        assert meeting is not None
-        session.commit()
-        self.meeting_id = meeting.id
-        self.user_ids = {}
+        from demo_db import demo_database
         from sqlalchemy import select
 
+        from meetings.db import make_engine, make_session_factory
+        from meetings.demo import DEMO_PASSWORD
         from meetings.models import User
 
-        self.user_ids = {u.username: u.id for u in session.scalars(select(User))}
-        session.close()
+        self.meeting_id = demo_database(db_url)
+        engine = make_engine(db_url)
+        with make_session_factory(engine)() as session:
+            self.user_ids = {u.username: u.id for u in session.scalars(select(User))}
+        engine.dispose()
         self.password = DEMO_PASSWORD
 
         from werkzeug.serving import make_server

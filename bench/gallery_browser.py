@@ -62,27 +62,9 @@ def prepare(tmp: Path) -> int:
         "GIAOBAN_STORAGE_DIR": str(tmp / "storage"),
     })
     os.environ.pop("REDIS_URL", None)
-    from sqlalchemy import select
+    from bench.demo_db import demo_database
 
-    from meetings.actions import meetings as meeting_actions
-    from meetings.db import make_engine, make_session_factory
-    from meetings.demo import create_demo
-    from meetings.models import User
-    from web.cli import run_migrations
-
-    url = os.environ["DATABASE_URL"]
-    run_migrations(url)
-    engine = make_engine(url)
-    session = make_session_factory(engine)()
-    meeting = create_demo(session)
-    assert meeting is not None
-    chair = session.scalar(select(User).where(User.username == "chutri"))
-    meeting_actions.change_status(session, chair, meeting, "live")
-    session.commit()
-    meeting_id = meeting.id
-    session.close()
-    engine.dispose()
-    return meeting_id
+    return demo_database(os.environ["DATABASE_URL"], live=True)
 
 
 def main() -> None:

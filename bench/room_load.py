@@ -94,44 +94,15 @@ def prepare(tmp: Path, clients: int) -> tuple[dict[str, str], int, list[str]]:
     env.pop("REDIS_URL", None)
     os.environ.update({k: env[k] for k in ("GIAOBAN_INSTANCE", "DATABASE_URL", "GIAOBAN_STORAGE_DIR")})
     os.environ.pop("REDIS_URL", None)
-    from sqlalchemy import select
-
-    from meetings.actions import meetings as meeting_actions
-    from meetings.actions import org
+    from bench.demo_db import demo_database
     from meetings.db import make_engine, make_session_factory
-    from meetings.demo import create_demo
-    from meetings.models import User
-    from web.cli import run_migrations
+    from tests.room.storm import invite_delegates
 
     url = env["DATABASE_URL"]
-    run_migrations(url)
+    meeting_id = demo_database(url, live=True)
     engine = make_engine(url)
-    session = make_session_factory(engine)()
-    meeting = create_demo(session)
-    assert meeting is not None
-    session.commit()
-    admin = session.scalar(select(User).where(User.username == "admin"))
-    chair = session.scalar(select(User).where(User.username == "chutri"))
-    names: list[str] = []
-    new_ids: list[int] = []
-    for n in range(1, clients + 1):
-        data = org.parse_user({"username": f"daibieu.bench{n:03d}",
-                               "full_name": f"Đại biểu thử tải {n:03d}",
-                               "position": "Đại biểu", "role": "delegate",
-                               "unit_id": meeting.host_unit_id, "password": PASSWORD}, creating=True)
-        user = org.create_user(session, admin, data)
-        names.append(user.username)
-        new_ids.append(user.id)
-    invitations = meeting_actions.parse_invitations({
-        "unit_ids": [u.unit_id for u in meeting.invited_units],
-        "endpoint_ids": [e.endpoint_id for e in meeting.invited_endpoints],
-        "user_ids": [p.user_id for p in meeting.invited_people] + new_ids,
-    })
-    meeting_actions.set_invitations(session, admin, meeting, invitations)
-    meeting_actions.change_status(session, chair, meeting, "live")
-    session.commit()
-    meeting_id = meeting.id
-    session.close()
+    with make_session_factory(engine)() as session:
+        names = invite_delegates(session, meeting_id, clients, PASSWORD, prefix="daibieu.bench")
     engine.dispose()
     return env, meeting_id, names
 
@@ -142,6 +113,8 @@ class Server:
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # the server accepts Socket.IO connections from its own origin only
+        env = {**env, "GIAOBAN_BASE_URL": self.base}
         if kind == "gunicorn":
             cmd = [str(ROOT / ".venv/bin/gunicorn"), "--worker-class", "gthread", "--workers", "1",
                    "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}", "--timeout", "600",

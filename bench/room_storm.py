@@ -56,30 +56,14 @@ def make_app():  # server entry: room_storm:make_app()
 
 
 def prepare(env: dict[str, str], clients: int) -> tuple[int, list[str]]:
-    from sqlalchemy import select, text
-
-    from meetings.actions import meetings as meeting_actions
+    from bench.demo_db import demo_database
     from meetings.db import make_engine, make_session_factory
-    from meetings.demo import create_demo
-    from meetings.models import User
-    from web.cli import run_migrations
 
     url = env["DATABASE_URL"]
+    meeting_id = demo_database(url, live=True, fresh=True)
     engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    run_migrations(url)
-    session = make_session_factory(engine)()
-    meeting = create_demo(session)
-    assert meeting is not None
-    session.commit()
-    names = invite_delegates(session, meeting.id, clients, PASSWORD, prefix="daibieu.bench")
-    chair = session.scalar(select(User).where(User.username == "chutri"))
-    meeting_actions.change_status(session, chair, meeting, "live")
-    session.commit()
-    meeting_id = meeting.id
-    session.close()
+    with make_session_factory(engine)() as session:
+        names = invite_delegates(session, meeting_id, clients, PASSWORD, prefix="daibieu.bench")
     engine.dispose()
     return meeting_id, names
 

@@ -246,11 +246,7 @@ class RtpOutput:
         """``send`` + ``count`` for the packets of one or more frames."""
         if not self.send(packets):
             return False
-        sender = self._sender
-        sender._RTCRtpSender__ntp_timestamp = ntp_timestamp
-        sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
-        sender._RTCRtpSender__octet_count += octets
-        sender._RTCRtpSender__packet_count += len(packets)
+        self.count(ntp_timestamp, rtp_timestamp, octets, len(packets))
         return True
 
     def count(self, ntp_timestamp: int, rtp_timestamp: int, octets: int, packets: int) -> None:

@@ -9,6 +9,7 @@ import pytest
 from media_testkit import SignalClient, node_config, run, serve, session_headers, wait_for
 
 from media.control import ControlLink
+from media.stats import RateMeter, node_stats
 from media.synthetic import LUMA_LEVELS
 from tests.browser import CHROMIUM_ARGS, LOGIN_JS
 from web.media_link.state import STATE
@@ -16,7 +17,9 @@ from web.media_link.store import MemoryStore
 
 pytestmark = pytest.mark.browser
 
-
+# the node asks the publisher for a keyframe when the subscriber joins and again every
+# second while it waits (media/forwarding.py): a picture well within this, even starved
+FIRST_FRAME_WAIT_MS = 45_000
 
 PUBLISH_JS = """async (meetingId) => {
   const { GiaobanMedia } = await import('/static/js/giaoban-media.js');
@@ -28,23 +31,48 @@ PUBLISH_JS = """async (meetingId) => {
   return pub.peerId;
 }"""
 
-SUBSCRIBE_JS = """async (meetingId) => {
+SUBSCRIBE_JS = """async ([meetingId, waitMs]) => {
   const { GiaobanMedia } = await import('/static/js/giaoban-media.js');
+  let stage = 'connect';
   const media = new GiaobanMedia({ meetingId });
   await media.connect();
+  stage = 'subscribe';
   const sub = await media.subscribe();
   const video = document.createElement('video');
   video.muted = true;
   video.srcObject = sub.streams[0];
   document.body.appendChild(video);
-  await video.play();
-  await new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
+  stage = 'first frame';
+  const shown = new Promise((resolve) => video.requestVideoFrameCallback(() => resolve(true)));
+  video.play().catch(() => {});
+  const late = new Promise((resolve) => setTimeout(() => resolve(false), waitMs));
+  if (!(await Promise.race([shown, late]))) {
+    // what the browser saw, for the failure message
+    const seen = [];
+    (await sub.pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' || s.type === 'transport') {
+        const { type, kind, packetsReceived, packetsLost, framesReceived, framesDecoded,
+                keyFramesDecoded, pliCount, nackCount, firCount, dtlsState, bytesReceived } = s;
+        seen.push({ type, kind, packetsReceived, packetsLost, framesReceived, framesDecoded,
+                    keyFramesDecoded, pliCount, nackCount, firCount, dtlsState, bytesReceived });
+      }
+    });
+    return { error: `no picture after ${waitMs} ms (stage: ${stage})`, seen,
+             state: sub.pc.connectionState, readyState: video.readyState };
+  }
   const canvas = document.createElement('canvas');
   canvas.width = video.videoWidth; canvas.height = video.videoHeight;
   const ctx = canvas.getContext('2d');
-  ctx.drawImage(video, 0, 0);
   const w = canvas.width, h = canvas.height;
-  const px = ctx.getImageData(w / 4, h / 4, w / 2, h / 2).data;
+  let px = null;
+  // a starved Chromium may present a frame before the canvas can read it: drawImage then
+  // leaves the canvas transparent (alpha 0), so read the next frame instead
+  for (let i = 0; i < 30 && (px === null || px[3] === 0); i++) {
+    if (px !== null) await new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
+    ctx.clearRect(0, 0, w, h);
+    ctx.drawImage(video, 0, 0);
+    px = ctx.getImageData(w / 4, h / 4, w / 2, h / 2).data;
+  }
   let sum = 0;
   for (let i = 0; i < px.length; i += 4) sum += 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
   let audioPackets = 0;
@@ -53,7 +81,7 @@ SUBSCRIBE_JS = """async (meetingId) => {
     stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets += s.packetsReceived; });
     if (audioPackets === 0) await new Promise((r) => setTimeout(r, 100));
   }
-  return { luma: sum / (px.length / 4), width: w, height: h, audioPackets };
+  return { luma: sum / (px.length / 4), alpha: px[3], width: w, height: h, audioPackets };
 }"""
 
 
@@ -122,7 +150,11 @@ def test_aiortc_publishes_and_chromium_decodes(app, demo, login) -> None:
         assert name == "answer", data
         pw, browser, page = await _browser(url, "daibieu.stc", demo.password)
         try:
-            result = await page.evaluate(SUBSCRIBE_JS, demo.meeting_id)
+            result = await page.evaluate(SUBSCRIBE_JS, [demo.meeting_id, FIRST_FRAME_WAIT_MS])
+            if "error" in result:
+                # the node's side of the same moment, so that a failure says where it stopped
+                node = await node_stats(list(link.node.peers.values()), RateMeter(), {})
+                raise AssertionError(f"{result}\nnode: {node}")
             assert (result["width"], result["height"]) == (320, 240)
             nearest = min(
                 range(len(LUMA_LEVELS)), key=lambda i: abs(LUMA_LEVELS[i] - result["luma"])
