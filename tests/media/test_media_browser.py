@@ -148,6 +148,15 @@ def test_aiortc_publishes_and_chromium_decodes(app, demo, login) -> None:
         await chair.connect()
         name, data = await chair.publish(demo.meeting_id, pattern=2)
         assert name == "answer", data
+        room = link.node.rooms[str(demo.meeting_id)]
+
+        def chair_video_arrives() -> bool:
+            chair_in_room = room.participants.get(str(demo["chutri"]))
+            source = chair_in_room.video if chair_in_room is not None else None
+            return source is not None and source.frames > 0
+
+        # the chair's picture reaches the node before anyone asks for it
+        await wait_for(chair_video_arrives, timeout=30)
         pw, browser, page = await _browser(url, "daibieu.stc", demo.password)
         try:
             result = await page.evaluate(SUBSCRIBE_JS, [demo.meeting_id, FIRST_FRAME_WAIT_MS])
