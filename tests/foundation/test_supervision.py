@@ -388,3 +388,40 @@ def test_worker_killed_mid_minutes_the_job_ends_done_with_one_draft(stack: Stack
     assert len(after) == before + 1, after
     assert thuky.get(f"{stack.url}/api/v1/minutes/{state['document_id']}/files/docx",
                      timeout=30).status_code == 200
+
+
+@pytest.mark.slow
+def test_stopping_the_worker_lets_its_running_job_finish(stack: Stack):
+    """`supervisorctl stop worker` (what an upgrade or a restart does) while a minutes job
+    runs: Celery's warm shutdown finishes the job, once, and the worker then exits by
+    itself (supervisor sends TERM to its main process only; sent to the pool processes too,
+    it killed the job and left the worker to be killed after the whole stop timeout)."""
+    thuky = http_login(stack.url, "thuky")
+    meeting = _meeting_id(thuky, stack.url)
+    chair = http_login(stack.url, "chutri")
+    chair.post(f"{stack.url}/api/v1/meetings/{meeting}/status", json={"status": "live"}, timeout=10)
+    started = thuky.post(f"{stack.url}/api/v1/meetings/{meeting}/minutes", json={"kind": "BB"},
+                         timeout=30)
+    assert started.status_code == 202, started.text
+    job = started.json()["job"]
+    url = f"{stack.url}/api/v1/meetings/{meeting}/minutes/jobs/{job}"
+    deadline = time.monotonic() + 120
+    while _poll(thuky, url, "job")["state"] not in ("running", "done"):
+        assert time.monotonic() < deadline, _poll(thuky, url, "job")
+        time.sleep(0.05)
+    log = Path(stack.env["GIAOBAN_INSTANCE"]) / "supervisord.log"
+    logged = len(log.read_text(encoding="utf-8").splitlines())
+    try:
+        stack.ctl("stop", "worker")
+        stopped = [line for line in log.read_text(encoding="utf-8").splitlines()[logged:]
+                   if "stopped: worker" in line]
+        assert stopped and stopped[-1].endswith("stopped: worker (exit status 0)"), stopped
+        state = _poll(thuky, url, "job")
+        assert state["state"] == "done", state
+        job_file = (Path(stack.env["GIAOBAN_INSTANCE"]) / "data" / "storage" / "minutes"
+                    / str(meeting) / "jobs" / f"{job}.json")
+        # run once: the sweep's re-queue would have written attempt 2
+        assert json.loads(job_file.read_text(encoding="utf-8")).get("attempt", 1) == 1
+    finally:
+        stack.ctl("start", "worker")
+        stack.wait_running("worker", None, 60)
